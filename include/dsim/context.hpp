@@ -1,0 +1,132 @@
+// The handler context: everything an entity may see or do while it handles an
+// event (DESIGN.md invariant 3). The engine binds one Context to the entity
+// being run; a handler must not keep it, or anything from it, across calls.
+//
+//   void on(State& s, const Ping&, dsim::Context& ctx) const {
+//     ++s.received;
+//     ctx.add(received_);
+//     auto target = ctx.rng().bernoulli(remote_)
+//         ? ctx.group_first() + ctx.rng().below(ctx.group_size())
+//         : ctx.self();
+//     ctx.send(target, Ping{}, lookahead_ + ctx.rng().exponential(mean_));
+//   }
+//
+// Thread safety: a Context belongs to one worker thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <type_traits>
+
+#include "dsim/random.hpp"
+#include "dsim/stats.hpp"
+#include "dsim/types.hpp"
+
+namespace dsim {
+
+namespace detail {
+class Partition;
+
+// Stable identity of a payload type: FNV-1a of the compiler's spelling of the
+// type. Identical in every process running the same build and in plugins built
+// with the same compiler.
+template <class P>
+constexpr std::string_view pretty_name() {
+  return __PRETTY_FUNCTION__;
+}
+template <class P>
+constexpr std::string_view payload_type_name() {
+  constexpr std::string_view full = pretty_name<P>();
+  constexpr std::string_view marker = "P = ";
+  constexpr auto begin = full.find(marker) + marker.size();
+  constexpr auto end = full.find_first_of(";]", begin);
+  return full.substr(begin, end - begin);
+}
+template <class P>
+constexpr std::uint32_t payload_type_id() {
+  std::uint32_t h = 2166136261u;
+  for (char c : payload_type_name<P>()) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  return h;
+}
+
+// Per-entity record of a gauge: current level and when it was last changed.
+struct GaugeSlot {
+  double level;
+  Time since;
+};
+}  // namespace detail
+
+// Concept for event payloads: plain structs carried inline in the envelope.
+template <class P>
+concept Payload = std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxPayloadBytes;
+
+class Context {
+ public:
+  Time now() const { return now_; }
+  EntityId self() const { return self_; }
+  // Index of the entity's group in the config, its name, and the entity's index
+  // within the group (0 .. group_size()-1).
+  std::uint32_t group() const { return group_; }
+  std::string_view group_name() const;
+  std::uint64_t index() const { return self_ - group_first_; }
+  EntityId group_first() const { return group_first_; }
+  std::uint64_t group_size() const { return group_size_; }
+  std::uint64_t entity_count() const { return entity_count_; }
+  // First id and size of another group, by name; dsim::Error if unknown.
+  EntityId group_first(std::string_view group) const;
+  std::uint64_t group_size(std::string_view group) const;
+
+  // The entity's out-neighbours from the config's links, in link order, and
+  // the weight of each edge (1 unless the link gives `weight`).
+  std::span<const EntityId> neighbours() const { return {nb_, nb_count_}; }
+  std::span<const double> neighbour_weights() const { return {nbw_, nb_count_}; }
+
+  // The entity's own random stream.
+  Random& rng() { return rng_; }
+
+  // Schedules `payload` for `target` at now() + delay.
+  // REQUIRES: delay >= the lookahead of the link from this entity's group to
+  // the target's group (a link must be declared), delay finite, target valid.
+  // Violations throw dsim::Error naming the entity, target and times.
+  template <Payload P>
+  void send(EntityId target, const P& payload, Time delay) {
+    send_bytes(target, detail::payload_type_id<P>(), &payload, sizeof(P), delay);
+  }
+
+  void add(Counter c, double amount = 1.0);
+  void record(Tally t, double value);
+  void set(Gauge g, double level);
+  double level(Gauge g) const { return gauges_[g.index].level; }
+  void record(Histogram h, double value);
+
+  // Stops the run with a message naming this entity and the current time.
+  [[noreturn]] void fail(std::string_view message) const;
+
+ private:
+  friend class detail::Partition;
+  void send_bytes(EntityId target, std::uint32_t type, const void* data,
+                  std::size_t size, Time delay);
+
+  detail::Partition* partition_ = nullptr;
+  Time now_ = 0;
+  EntityId self_ = 0;
+  std::uint32_t group_ = 0;
+  std::uint32_t depth_ = 0;
+  EntityId group_first_ = 0;
+  std::uint64_t group_size_ = 0;
+  std::uint64_t entity_count_ = 0;
+  const EntityId* nb_ = nullptr;
+  const double* nbw_ = nullptr;
+  std::size_t nb_count_ = 0;
+  std::uint64_t* send_seq_ = nullptr;
+  detail::GaugeSlot* gauges_ = nullptr;
+  Random rng_;
+};
+
+}  // namespace dsim

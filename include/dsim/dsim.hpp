@@ -1,0 +1,15 @@
+// Everything a model author needs.
+#pragma once
+
+#include "dsim/context.hpp"
+#include "dsim/distribution.hpp"
+#include "dsim/entity.hpp"
+#include "dsim/model_spec.hpp"
+#include "dsim/params.hpp"
+#include "dsim/random.hpp"
+#include "dsim/registry.hpp"
+#include "dsim/results.hpp"
+#include "dsim/setup.hpp"
+#include "dsim/simulation.hpp"
+#include "dsim/stats.hpp"
+#include "dsim/types.hpp"

@@ -1,0 +1,139 @@
+// How a model author writes an entity type, and how dsim erases its type.
+//
+// An entity type is a class with
+//   - `struct State`: trivially copyable, default-constructible: the whole
+//     per-entity state the engine saves, restores and checkpoints;
+//   - `using Events = dsim::Events<A, B>;`: the payload types it handles;
+//   - a constructor `T(dsim::Setup&)` that reads parameters and declares
+//     statistics (one object per group, shared read-only by its entities);
+//   - `void on(State&, const A&, dsim::Context&) const;` for each payload type;
+//   - optionally `void init(State&, dsim::Context&) const;` (runs at time 0,
+//     may send) and `void finish(State&, dsim::Context&) const;` (runs at end
+//     time, may record statistics, may not send);
+//   - optionally `static void declare(dsim::ParamSpec&);` listing parameters.
+// Handlers are `const`: all mutable facts live in State (DESIGN.md inv. 3).
+//
+//   struct Counter {
+//     struct State { std::uint64_t hits = 0; };
+//     struct Tick {};
+//     using Events = dsim::Events<Tick>;
+//     static void declare(dsim::ParamSpec& p) { p.add("period", 1.0, "tick period"); }
+//     explicit Counter(dsim::Setup& s) : period_(s.param_real("period")) {}
+//     void init(State&, dsim::Context& ctx) const { ctx.send(ctx.self(), Tick{}, period_); }
+//     void on(State& s, const Tick&, dsim::Context& ctx) const {
+//       ++s.hits;
+//       ctx.send(ctx.self(), Tick{}, period_);
+//     }
+//     double period_;
+//   };
+//   registry.add<Counter>("counter", "ticks and counts");
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "dsim/context.hpp"
+#include "dsim/params.hpp"
+#include "dsim/setup.hpp"
+
+namespace dsim {
+
+template <class... Ps>
+struct Events {};
+
+namespace detail {
+template <class T, class P>
+concept HandlesPayload = requires(const T& t, typename T::State& s, const P& p, Context& c) {
+  { t.on(s, p, c) };
+};
+template <class T, class L>
+struct HandlesAll : std::false_type {};
+template <class T, class... Ps>
+struct HandlesAll<T, Events<Ps...>>
+    : std::bool_constant<(HandlesPayload<T, Ps> && ...) && (Payload<Ps> && ...)> {};
+}  // namespace detail
+
+template <class T>
+concept EntityType = requires {
+  typename T::State;
+  typename T::Events;
+} && std::is_trivially_copyable_v<typename T::State> &&
+    std::is_default_constructible_v<typename T::State> && std::constructible_from<T, Setup&> &&
+    detail::HandlesAll<T, typename T::Events>::value;
+
+// Type-erased entity type, as the engine sees it.
+struct EntityTypeInfo {
+  struct Handler {
+    std::uint32_t type_id;
+    std::string_view type_name;
+    void (*call)(const void* behaviour, void* state, const void* payload, Context& ctx);
+  };
+  using BehaviourPtr = std::unique_ptr<void, void (*)(void*)>;
+
+  std::string name;
+  std::string doc;
+  ParamSpec params;
+  std::size_t state_size = 0;
+  std::size_t state_align = 1;
+  BehaviourPtr (*make)(Setup& setup) = nullptr;
+  void (*construct_state)(void* state) = nullptr;
+  void (*init)(const void* behaviour, void* state, Context& ctx) = nullptr;    // optional
+  void (*finish)(const void* behaviour, void* state, Context& ctx) = nullptr;  // optional
+  std::vector<Handler> handlers;
+
+  const Handler* find_handler(std::uint32_t type_id) const {
+    for (const auto& h : handlers)
+      if (h.type_id == type_id) return &h;
+    return nullptr;
+  }
+};
+
+namespace detail {
+template <class T, class P>
+EntityTypeInfo::Handler make_handler() {
+  return {payload_type_id<P>(), payload_type_name<P>(),
+          [](const void* b, void* s, const void* p, Context& c) {
+            P payload;
+            std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
+            static_cast<const T*>(b)->on(*static_cast<typename T::State*>(s), payload, c);
+          }};
+}
+template <class T, class... Ps>
+void add_handlers(std::vector<EntityTypeInfo::Handler>& out, Events<Ps...>*) {
+  (out.push_back(make_handler<T, Ps>()), ...);
+}
+}  // namespace detail
+
+template <EntityType T>
+EntityTypeInfo make_entity_type(std::string name, std::string doc) {
+  using State = typename T::State;
+  EntityTypeInfo info;
+  info.name = std::move(name);
+  info.doc = std::move(doc);
+  if constexpr (requires(ParamSpec& p) { T::declare(p); }) T::declare(info.params);
+  info.state_size = sizeof(State);
+  info.state_align = alignof(State);
+  info.make = [](Setup& setup) {
+    return EntityTypeInfo::BehaviourPtr(new T(setup),
+                                        [](void* p) { delete static_cast<T*>(p); });
+  };
+  info.construct_state = [](void* s) { new (s) State{}; };
+  if constexpr (requires(const T& t, State& s, Context& c) { t.init(s, c); })
+    info.init = [](const void* b, void* s, Context& c) {
+      static_cast<const T*>(b)->init(*static_cast<State*>(s), c);
+    };
+  if constexpr (requires(const T& t, State& s, Context& c) { t.finish(s, c); })
+    info.finish = [](const void* b, void* s, Context& c) {
+      static_cast<const T*>(b)->finish(*static_cast<State*>(s), c);
+    };
+  detail::add_handlers<T>(info.handlers, static_cast<typename T::Events*>(nullptr));
+  return info;
+}
+
+}  // namespace dsim

@@ -1,0 +1,79 @@
+// What a run produces: reduced statistics per group, time series, and run
+// figures (timings, memory, per-partition work). Statistics and series depend
+// only on the model and seed; figures describe this particular run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dsim/stats.hpp"
+#include "dsim/types.hpp"
+
+namespace dsim {
+
+// One statistic of one group, reduced over the group's entities. Fields:
+//   counter:   total, mean (per entity), min, max (over entities)
+//   tally:     count, mean, stddev, variance, min, max, sum
+//   gauge:     mean (time average per entity), total_mean (time average of the
+//              group's sum), min, max, final (sum of levels at end)
+//   histogram: count, underflow, overflow, and bin_<i> counts
+struct StatResult {
+  std::string group;
+  std::string stat;
+  StatKind kind;
+  std::vector<std::pair<std::string, double>> fields;
+  // Histograms only: bin edges lo, hi and bin count.
+  double lo = 0, hi = 0;
+  std::uint32_t bins = 0;
+};
+
+// Sum over a group's entities of a counter or gauge, sampled at times
+// interval, 2*interval, ... <= end time (values after all events <= t).
+struct SeriesResult {
+  std::string group;
+  std::string stat;
+  std::vector<Time> times;
+  std::vector<double> values;
+};
+
+struct PartitionFigures {
+  std::uint32_t partition = 0;
+  std::uint64_t entities = 0;
+  std::uint64_t events = 0;
+  std::uint64_t remote_sends = 0;  // events sent to another partition
+  double busy_seconds = 0;         // handling events
+  double blocked_seconds = 0;      // waiting for other partitions
+};
+
+struct RunFigures {
+  std::uint64_t events_processed = 0;
+  double event_rate = 0;  // events per second of the event loop
+  double init_seconds = 0;
+  double run_seconds = 0;  // the event loop
+  double wall_seconds = 0;
+  std::uint64_t peak_rss_bytes = 0;
+  std::string sync;         // the engine that ran
+  std::string sync_reason;  // why it was chosen
+  std::string partitioner;
+  std::uint32_t threads = 1;
+  std::uint64_t edge_cut = 0;  // declared edges between partitions
+  std::uint64_t windows = 0;   // conservative synchronization rounds
+  std::vector<PartitionFigures> partitions;
+};
+
+struct RunResult {
+  Time end_time = 0;
+  std::uint64_t seed = 0;
+  std::vector<StatResult> stats;
+  std::vector<SeriesResult> series;
+  RunFigures figures;
+
+  // The value of `field` of statistic `stat` of `group`; dsim::Error if absent.
+  double value(std::string_view group, std::string_view stat, std::string_view field) const;
+  const StatResult* find(std::string_view group, std::string_view stat) const;
+};
+
+}  // namespace dsim

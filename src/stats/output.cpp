@@ -1,0 +1,416 @@
+#include "stats/output.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace dsim::output {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kManifest = "manifest.json";
+constexpr int kManifestFormat = 1;
+
+// RFC 4180: quote a CSV cell only when it needs it.
+std::string csv_cell(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// 17 significant digits read back to the same double.
+std::string number(double value) { return fmt::format("{:.17g}", value); }
+
+// JSON has no NaN or infinity; those become null.
+Json json_number(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
+
+bool has_format(const ModelSpec& spec, std::string_view format) {
+  const auto& f = spec.output.formats;
+  return std::find(f.begin(), f.end(), format) != f.end();
+}
+
+// The data files a result directory holds, besides the manifest.
+std::vector<std::string> data_files(const ModelSpec& spec, const RunResult& result) {
+  std::vector<std::string> files;
+  if (has_format(spec, "csv")) files.push_back("results.csv");
+  if (has_format(spec, "json")) files.push_back("results.json");
+  if (!result.series.empty()) files.push_back("series.csv");
+  return files;
+}
+
+Error io_error(const std::string& what, const fs::path& path, int err) {
+  return Error(fmt::format("cannot {} '{}': {}", what, path.string(), std::strerror(err)),
+               Error::Kind::kRuntime);
+}
+
+// Writes `content` to a new file and flushes it to the disk.
+void write_file(const fs::path& path, std::string_view content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw io_error("create", path, errno);
+  const char* data = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw io_error("write", path, err);
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw io_error("flush", path, err);
+  }
+  if (::close(fd) != 0) throw io_error("close", path, errno);
+}
+
+// Makes a directory's entries (new files, renames) durable.
+void sync_directory(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw io_error("open directory", path, errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some file systems cannot sync directories; that is not a write failure.
+  if (rc != 0 && err != EINVAL && err != ENOTSUP) throw io_error("flush directory", path, err);
+}
+
+// What is at `dir` before writing, and whether we may replace it.
+enum class Existing { kNone, kEmpty, kPreviousResult };
+
+Existing inspect_target(const fs::path& dir) {
+  std::error_code ec;
+  const auto status = fs::symlink_status(dir, ec);
+  if (ec || status.type() == fs::file_type::not_found) return Existing::kNone;
+  if (status.type() != fs::file_type::directory)
+    throw Error(fmt::format("output directory '{}' exists and is not a directory", dir.string()));
+
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) entries.push_back(entry.path());
+  if (ec) throw io_error("read directory", dir, ec.value());
+  if (entries.empty()) return Existing::kEmpty;
+
+  // Replace only a directory that dsim wrote: a manifest saying so, and no
+  // file the manifest does not list (nothing of the user's is ever removed).
+  const auto not_ours = [&](const std::string& why) {
+    return Error(fmt::format(
+        "output directory '{}' exists and {}; remove it or choose another --out", dir.string(),
+        why));
+  };
+  std::set<std::string> listed = {kManifest};
+  {
+    std::ifstream in(dir / kManifest);
+    if (!in) throw not_ours("is not a dsim result directory (no manifest.json)");
+    nlohmann::json manifest = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!manifest.is_object() || !manifest.contains("dsim_version"))
+      throw not_ours("its manifest.json was not written by dsim");
+    if (manifest.contains("files") && manifest["files"].is_array())
+      for (const auto& f : manifest["files"])
+        if (f.is_string()) listed.insert(f.get<std::string>());
+  }
+  for (const auto& path : entries) {
+    const auto name = path.filename().string();
+    if (!listed.count(name) || !fs::is_regular_file(fs::symlink_status(path)))
+      throw not_ours(fmt::format("holds '{}', which dsim did not write", name));
+  }
+  return Existing::kPreviousResult;
+}
+
+// The absolute target path, without a trailing separator, symlinks resolved.
+fs::path resolve_target(const fs::path& dir) {
+  std::error_code ec;
+  fs::path target = fs::weakly_canonical(fs::absolute(dir), ec);
+  if (ec) throw io_error("resolve", dir, ec.value());
+  if (!target.has_filename()) target = target.parent_path();
+  if (!target.has_filename() || target == target.root_path())
+    throw Error(fmt::format("'{}' cannot be an output directory", dir.string()));
+  return target;
+}
+
+std::string utc_timestamp() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return {};
+  return buf;
+}
+
+}  // namespace
+
+std::string_view kind_name(StatKind kind) {
+  switch (kind) {
+    case StatKind::kCounter:
+      return "counter";
+    case StatKind::kTally:
+      return "tally";
+    case StatKind::kGauge:
+      return "gauge";
+    case StatKind::kHistogram:
+      return "histogram";
+  }
+  return "unknown";
+}
+
+std::string results_csv(const RunResult& result) {
+  std::string out = "group,stat,kind,field,value\n";
+  for (const auto& s : result.stats) {
+    const std::string prefix = fmt::format("{},{},{},", csv_cell(s.group), csv_cell(s.stat),
+                                           kind_name(s.kind));
+    for (const auto& [field, value] : s.fields)
+      out += fmt::format("{}{},{}\n", prefix, csv_cell(field), number(value));
+    if (s.kind == StatKind::kHistogram) {
+      out += fmt::format("{}lo,{}\n", prefix, number(s.lo));
+      out += fmt::format("{}hi,{}\n", prefix, number(s.hi));
+    }
+  }
+  return out;
+}
+
+std::string results_json(const RunResult& result) {
+  Json stats = Json::array();
+  for (const auto& s : result.stats) {
+    Json fields = Json::object();
+    for (const auto& [field, value] : s.fields) fields[field] = json_number(value);
+    if (s.kind == StatKind::kHistogram) {
+      fields["lo"] = json_number(s.lo);
+      fields["hi"] = json_number(s.hi);
+    }
+    stats.push_back(Json{{"group", s.group},
+                         {"stat", s.stat},
+                         {"kind", kind_name(s.kind)},
+                         {"fields", std::move(fields)}});
+  }
+  Json doc = {{"end_time", json_number(result.end_time)},
+              {"seed", result.seed},
+              {"stats", std::move(stats)}};
+  return doc.dump(1) + "\n";
+}
+
+std::string series_csv(const RunResult& result) {
+  std::string out = "group,stat,time,value\n";
+  for (const auto& s : result.series) {
+    if (s.times.size() != s.values.size())
+      throw Error(fmt::format("series {}.{} has {} times but {} values", s.group, s.stat,
+                              s.times.size(), s.values.size()),
+                  Error::Kind::kRuntime);
+    const std::string prefix = fmt::format("{},{},", csv_cell(s.group), csv_cell(s.stat));
+    for (std::size_t i = 0; i < s.times.size(); ++i)
+      out += fmt::format("{}{},{}\n", prefix, number(s.times[i]), number(s.values[i]));
+  }
+  return out;
+}
+
+std::string manifest_json(const ModelSpec& spec, const RunResult& result,
+                          const std::string& version) {
+  const RunFigures& f = result.figures;
+  Json partitions = Json::array();
+  for (const auto& p : f.partitions)
+    partitions.push_back(Json{{"partition", p.partition},
+                              {"entities", p.entities},
+                              {"events", p.events},
+                              {"remote_sends", p.remote_sends},
+                              {"busy_seconds", json_number(p.busy_seconds)},
+                              {"blocked_seconds", json_number(p.blocked_seconds)}});
+  Json figures = {{"events_processed", f.events_processed},
+                  {"event_rate", json_number(f.event_rate)},
+                  {"init_seconds", json_number(f.init_seconds)},
+                  {"run_seconds", json_number(f.run_seconds)},
+                  {"wall_seconds", json_number(f.wall_seconds)},
+                  {"peak_rss_bytes", f.peak_rss_bytes},
+                  {"sync", f.sync},
+                  {"sync_reason", f.sync_reason},
+                  {"partitioner", f.partitioner},
+                  {"threads", f.threads},
+                  {"edge_cut", f.edge_cut},
+                  {"windows", f.windows},
+                  {"partitions", std::move(partitions)}};
+
+  Json config = Json::parse(to_json(spec), nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded())
+    throw Error("internal: the resolved config is not valid JSON", Error::Kind::kRuntime);
+
+  Json manifest = {{"dsim_version", version},
+                   {"manifest_format", kManifestFormat},
+                   {"config_file", spec.file},
+                   {"seed", result.seed},
+                   {"end_time", json_number(result.end_time)},
+                   {"written_at", utc_timestamp()},
+                   {"host", {{"name", host_name()},
+                             {"hardware_threads", std::thread::hardware_concurrency()}}},
+                   {"config", std::move(config)},
+                   {"run", std::move(figures)},
+                   {"files", data_files(spec, result)}};
+  return manifest.dump(2) + "\n";
+}
+
+void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& result,
+                   const std::string& version) {
+  // Everything is rendered before the first byte is written, so a bad result
+  // fails without touching the disk.
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& name : data_files(spec, result)) {
+    if (name == "results.csv") files.emplace_back(name, results_csv(result));
+    if (name == "results.json") files.emplace_back(name, results_json(result));
+    if (name == "series.csv") files.emplace_back(name, series_csv(result));
+  }
+  files.emplace_back(kManifest, manifest_json(spec, result, version));
+
+  const fs::path target = resolve_target(dir);
+  const fs::path parent = target.parent_path();
+  const Existing existing = inspect_target(target);
+
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw io_error("create directory", parent, ec.value());
+
+  const fs::path tmp = fs::path(target.string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(tmp, ec);  // left by a crashed run whose pid we now have
+  if (!fs::create_directory(tmp, ec) || ec)
+    throw io_error("create directory", tmp, ec ? ec.value() : EEXIST);
+
+  try {
+    for (const auto& [name, content] : files) write_file(tmp / name, content);
+    sync_directory(tmp);
+
+    if (existing == Existing::kPreviousResult) {
+      // Swap atomically, so readers see the old or the new result, never none.
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+        sync_directory(parent);
+        fs::remove_all(tmp, ec);  // now holds the previous result
+        return;
+      }
+      if (errno != EINVAL && errno != ENOSYS) throw io_error("replace", target, errno);
+      // The file system cannot exchange: move the old result aside first.
+      const fs::path old = fs::path(target.string() + ".old-" + std::to_string(::getpid()));
+      fs::remove_all(old, ec);
+      if (::rename(target.c_str(), old.c_str()) != 0) throw io_error("replace", target, errno);
+      if (::rename(tmp.c_str(), target.c_str()) != 0) {
+        const int err = errno;
+        ::rename(old.c_str(), target.c_str());
+        throw io_error("rename to", target, err);
+      }
+      sync_directory(parent);
+      fs::remove_all(old, ec);
+      return;
+    }
+    // Also replaces an empty directory.
+    if (::rename(tmp.c_str(), target.c_str()) != 0) throw io_error("rename to", target, errno);
+    sync_directory(parent);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+namespace {
+
+std::string short_number(double v) {
+  if (!std::isfinite(v)) return fmt::format("{}", v);
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.6g}", v);
+}
+
+// "1.23M", "45.6k", "789".
+std::string si(double v) {
+  if (v >= 1e9) return fmt::format("{:.3g}G", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.3g}k", v / 1e3);
+  return fmt::format("{:.3g}", v);
+}
+
+std::string bytes(std::uint64_t b) {
+  if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", b / double(1ull << 30));
+  if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
+  if (b >= (1ull << 10)) return fmt::format("{:.1f} KiB", b / double(1ull << 10));
+  return fmt::format("{} B", b);
+}
+
+// The fields worth a glance, per kind; the files have all of them.
+std::vector<std::string_view> main_fields(StatKind kind) {
+  switch (kind) {
+    case StatKind::kCounter:
+      return {"total", "mean", "min", "max"};
+    case StatKind::kTally:
+      return {"count", "mean", "stddev", "min", "max"};
+    case StatKind::kGauge:
+      return {"mean", "total_mean", "min", "max", "final"};
+    case StatKind::kHistogram:
+      return {"count", "underflow", "overflow"};
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string summary_table(const RunResult& result) {
+  std::vector<std::array<std::string, 4>> rows;
+  rows.push_back({"group", "stat", "kind", "values"});
+  for (const auto& s : result.stats) {
+    std::string values;
+    for (auto name : main_fields(s.kind)) {
+      for (const auto& [field, value] : s.fields) {
+        if (field != name) continue;
+        if (!values.empty()) values += "  ";
+        values += fmt::format("{}={}", field, short_number(value));
+      }
+    }
+    if (s.kind == StatKind::kHistogram)
+      values += fmt::format("  bins={} over [{}, {})", s.bins, short_number(s.lo),
+                            short_number(s.hi));
+    rows.push_back({s.group, s.stat, std::string(kind_name(s.kind)), values});
+  }
+  std::size_t w[3] = {0, 0, 0};
+  for (const auto& r : rows)
+    for (int i = 0; i < 3; ++i) w[i] = std::max(w[i], r[i].size());
+
+  std::string out;
+  for (const auto& r : rows)
+    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3]);
+
+  const RunFigures& f = result.figures;
+  std::string sync = f.sync.empty() ? "-" : f.sync;
+  if (!f.sync_reason.empty()) sync += " (" + f.sync_reason + ")";
+  out += fmt::format(
+      "\nevents {} | {} events/s | wall {:.3f} s (init {:.3f} s, loop {:.3f} s) | peak RSS {} | "
+      "sync {} | threads {}\n",
+      f.events_processed, si(f.event_rate), f.wall_seconds, f.init_seconds, f.run_seconds,
+      bytes(f.peak_rss_bytes), sync, f.threads);
+  return out;
+}
+
+}  // namespace dsim::output

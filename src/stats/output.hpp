@@ -1,0 +1,65 @@
+// Result writers: the files a run leaves behind, and the terminal summary.
+//
+// A result directory holds
+//   manifest.json  what ran and how: dsim version, config file, seed, end time,
+//                  the resolved config, the run figures (timings, memory,
+//                  per-partition work, host), and the list of data files.
+//   results.csv    tidy table `group,stat,kind,field,value`, one row per field
+//                  of every statistic, in result order (histograms add `lo`
+//                  and `hi` rows after their fields).
+//   results.json   the same statistics as JSON:
+//                  {"end_time":..,"seed":..,"stats":[{"group","stat","kind","fields":{..}}]}
+//   series.csv     `group,stat,time,value`, written when the run sampled series.
+// `spec.output.formats` picks results.csv ("csv") and results.json ("json");
+// manifest.json is always written, series.csv whenever there are series.
+//
+// Only manifest.json holds facts about this particular run (wall time, host,
+// threads actually used). The data files depend only on the config and seed,
+// so for a given config and seed they are bit-identical from run to run
+// (DESIGN.md invariant 1). Numbers are printed so that they read back to the
+// same double: CSV with `{:.17g}` ("nan", "inf", "-inf" for non-finite
+// values), JSON in shortest round-trip form (non-finite values as null).
+//
+// Thread safety: the functions share no state; two calls may run at once as
+// long as they write to different directories.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "dsim/model_spec.hpp"
+#include "dsim/results.hpp"
+
+namespace dsim::output {
+
+// Writes the result directory `dir` all at once: the files go into the
+// temporary sibling `DIR.tmp-<pid>`, each is fsynced, then the temporary
+// directory is renamed to `dir` (atomically exchanged with it if `dir` holds
+// the result of an earlier run, which is then removed). Missing parent
+// directories are created.
+//
+// Throws dsim::Error (kind kInput) if `dir` exists and is not an empty
+// directory or an earlier dsim result directory (a manifest.json written by
+// dsim and only the files it lists), naming `dir` and leaving it untouched.
+// Throws dsim::Error (kind kRuntime) naming the path and the system's reason
+// on an I/O failure (full disk, no permission); the temporary directory is
+// then removed and `dir` is left as it was: never a partial result.
+void write_results(const std::filesystem::path& dir, const ModelSpec& spec,
+                   const RunResult& result, const std::string& version);
+
+// The file contents, as write_results() writes them.
+std::string manifest_json(const ModelSpec& spec, const RunResult& result,
+                          const std::string& version);
+std::string results_csv(const RunResult& result);
+std::string results_json(const RunResult& result);
+std::string series_csv(const RunResult& result);
+
+// "counter", "tally", "gauge", "histogram".
+std::string_view kind_name(StatKind kind);
+
+// A table for the terminal: one aligned row per statistic (group, stat, kind
+// and its main fields), then one line of run figures (events, events/s, wall
+// time, peak RSS, sync engine, threads). Ends with a newline.
+std::string summary_table(const RunResult& result);
+
+}  // namespace dsim::output

@@ -1,0 +1,435 @@
+// Result writers: file contents read back exactly, atomic directory writes,
+// refusal to clobber what dsim did not write, and no partial result on failure.
+#include "stats/output.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace dsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Values that print badly with fewer than 17 digits, or not at all.
+const double kAwkward[] = {0.1,
+                           1.0 / 3.0,
+                           2.0 / 3.0 * 1e-300,
+                           123456789.123456789,
+                           std::nextafter(1.0, 2.0),
+                           -0.0,
+                           5e-324,
+                           std::numeric_limits<double>::max(),
+                           0.0};
+
+RunResult make_result() {
+  RunResult r;
+  r.end_time = 1000.5;
+  r.seed = 18446744073709551615ull;  // needs all 64 bits
+  StatResult counter{"queue", "arrivals", StatKind::kCounter,
+                     {{"total", 9987}, {"mean", 9987.0 / 3.0}, {"min", 1}, {"max", 9985}}};
+  StatResult tally{"queue", "wait", StatKind::kTally, {}};
+  const char* names[] = {"count", "mean", "stddev", "variance", "min", "max", "sum"};
+  for (int i = 0; i < 7; ++i) tally.fields.emplace_back(names[i], kAwkward[i]);
+  StatResult gauge{"queue", "length", StatKind::kGauge,
+                   {{"mean", 0.98765432109876543},
+                    {"total_mean", 2.9629629632962963},
+                    {"min", 0},
+                    {"max", 17},
+                    {"final", 3}}};
+  StatResult hist{"sink, west", "sojourn \"time\"", StatKind::kHistogram,
+                  {{"count", 100}, {"underflow", 1}, {"overflow", 2}, {"bin_0", 40},
+                   {"bin_1", 35}, {"bin_2", 22}}};
+  hist.lo = 0.1;
+  hist.hi = 7.3;
+  hist.bins = 3;
+  r.stats = {counter, tally, gauge, hist};
+  r.series.push_back({"queue", "length", {100, 200, 300}, {1, 0.1, 7}});
+  r.series.push_back({"queue", "arrivals", {100, 200, 300}, {97, 1.0 / 7.0, 311}});
+  r.figures.events_processed = 123456;
+  r.figures.event_rate = 2.5e6;
+  r.figures.wall_seconds = 0.25;
+  r.figures.run_seconds = 0.2;
+  r.figures.init_seconds = 0.01;
+  r.figures.peak_rss_bytes = 12u << 20;
+  r.figures.sync = "conservative";
+  r.figures.sync_reason = "all links have lookahead";
+  r.figures.partitioner = "block";
+  r.figures.threads = 2;
+  r.figures.partitions = {{0, 2, 60000, 10, 0.1, 0.01}, {1, 1, 63456, 12, 0.11, 0.02}};
+  return r;
+}
+
+ModelSpec make_spec() {
+  ModelSpec spec;
+  spec.file = "models/queueing/mm1.toml";
+  spec.simulation.end_time = 1000.5;
+  spec.simulation.seed = 18446744073709551615ull;
+  GroupSpec g;
+  g.name = "queue";
+  g.type = "queue";
+  g.count = 3;
+  spec.groups.push_back(g);
+  return spec;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Splits one CSV line, honouring RFC 4180 quotes.
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cells.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(split_csv(line));
+  return rows;
+}
+
+bool same_bits(double a, double b) {
+  return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+}
+
+class OutputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("dsim-output-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Names in root_ other than `keep`: leftovers such as temporary directories.
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(root_)) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path root_;
+};
+
+TEST_F(OutputTest, WritesAllFilesAndRemovesTemporaryDirectory) {
+  const fs::path dir = root_ / "out";
+  output::write_results(dir, make_spec(), make_result(), "9.8.7");
+  EXPECT_TRUE(fs::is_regular_file(dir / "manifest.json"));
+  EXPECT_TRUE(fs::is_regular_file(dir / "results.csv"));
+  EXPECT_TRUE(fs::is_regular_file(dir / "results.json"));
+  EXPECT_TRUE(fs::is_regular_file(dir / "series.csv"));
+  EXPECT_EQ(entries(), std::vector<std::string>{"out"});
+}
+
+TEST_F(OutputTest, ResultsCsvRoundTripsEveryDoubleBitExactly) {
+  const RunResult r = make_result();
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto rows = read_csv(root_ / "out" / "results.csv");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"group", "stat", "kind", "field", "value"}));
+
+  std::size_t row = 1;
+  for (const auto& s : r.stats) {
+    auto expect_row = [&](const std::string& field, double value) {
+      ASSERT_LT(row, rows.size());
+      const auto& cells = rows[row++];
+      ASSERT_EQ(cells.size(), 5u);
+      EXPECT_EQ(cells[0], s.group);
+      EXPECT_EQ(cells[1], s.stat);
+      EXPECT_EQ(cells[2], output::kind_name(s.kind));
+      EXPECT_EQ(cells[3], field);
+      EXPECT_TRUE(same_bits(std::strtod(cells[4].c_str(), nullptr), value))
+          << s.group << "." << s.stat << "." << field << " wrote " << cells[4];
+    };
+    for (const auto& [field, value] : s.fields) expect_row(field, value);
+    if (s.kind == StatKind::kHistogram) {
+      expect_row("lo", s.lo);
+      expect_row("hi", s.hi);
+    }
+  }
+  EXPECT_EQ(row, rows.size()) << "extra rows in results.csv";
+}
+
+TEST_F(OutputTest, ResultsJsonRoundTripsEveryDoubleBitExactly) {
+  const RunResult r = make_result();
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto doc = nlohmann::json::parse(slurp(root_ / "out" / "results.json"));
+  EXPECT_EQ(doc["seed"].get<std::uint64_t>(), r.seed);
+  EXPECT_TRUE(same_bits(doc["end_time"].get<double>(), r.end_time));
+  ASSERT_EQ(doc["stats"].size(), r.stats.size());
+  for (std::size_t i = 0; i < r.stats.size(); ++i) {
+    const auto& s = r.stats[i];
+    const auto& js = doc["stats"][i];
+    EXPECT_EQ(js["group"], s.group);
+    EXPECT_EQ(js["stat"], s.stat);
+    EXPECT_EQ(js["kind"], output::kind_name(s.kind));
+    const std::size_t extra = s.kind == StatKind::kHistogram ? 2 : 0;
+    EXPECT_EQ(js["fields"].size(), s.fields.size() + extra);
+    for (const auto& [field, value] : s.fields)
+      EXPECT_TRUE(same_bits(js["fields"][field].get<double>(), value)) << s.stat << "." << field;
+    if (extra) {
+      EXPECT_TRUE(same_bits(js["fields"]["lo"].get<double>(), s.lo));
+      EXPECT_TRUE(same_bits(js["fields"]["hi"].get<double>(), s.hi));
+    }
+  }
+}
+
+TEST_F(OutputTest, SeriesCsvHasEverySample) {
+  const RunResult r = make_result();
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto rows = read_csv(root_ / "out" / "series.csv");
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"group", "stat", "time", "value"}));
+  std::size_t row = 1;
+  for (const auto& s : r.series)
+    for (std::size_t i = 0; i < s.times.size(); ++i, ++row) {
+      EXPECT_EQ(rows[row][0], s.group);
+      EXPECT_EQ(rows[row][1], s.stat);
+      EXPECT_TRUE(same_bits(std::strtod(rows[row][2].c_str(), nullptr), s.times[i]));
+      EXPECT_TRUE(same_bits(std::strtod(rows[row][3].c_str(), nullptr), s.values[i]));
+    }
+}
+
+TEST_F(OutputTest, NoSeriesFileWithoutSeriesAndFormatsAreHonoured) {
+  RunResult r = make_result();
+  r.series.clear();
+  ModelSpec spec = make_spec();
+  spec.output.formats = {"json"};
+  output::write_results(root_ / "out", spec, r, "1");
+  EXPECT_FALSE(fs::exists(root_ / "out" / "series.csv"));
+  EXPECT_FALSE(fs::exists(root_ / "out" / "results.csv"));
+  EXPECT_TRUE(fs::exists(root_ / "out" / "results.json"));
+  const auto manifest = nlohmann::json::parse(slurp(root_ / "out" / "manifest.json"));
+  EXPECT_EQ(manifest["files"], nlohmann::json::array({"results.json"}));
+}
+
+TEST_F(OutputTest, NonFiniteValuesAreWrittenReadably) {
+  RunResult r;
+  r.stats.push_back({"g", "t", StatKind::kTally,
+                     {{"count", 0},
+                      {"mean", std::nan("")},
+                      {"min", std::numeric_limits<double>::infinity()},
+                      {"max", -std::numeric_limits<double>::infinity()}}});
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto rows = read_csv(root_ / "out" / "results.csv");
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_TRUE(std::isnan(std::strtod(rows[2][4].c_str(), nullptr)));
+  EXPECT_EQ(std::strtod(rows[3][4].c_str(), nullptr), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(std::strtod(rows[4][4].c_str(), nullptr), -std::numeric_limits<double>::infinity());
+  const auto doc = nlohmann::json::parse(slurp(root_ / "out" / "results.json"));
+  EXPECT_TRUE(doc["stats"][0]["fields"]["mean"].is_null());
+}
+
+TEST_F(OutputTest, ManifestHoldsRunFiguresConfigAndFiles) {
+  const RunResult r = make_result();
+  output::write_results(root_ / "out", make_spec(), r, "9.8.7");
+  const auto m = nlohmann::json::parse(slurp(root_ / "out" / "manifest.json"));
+  EXPECT_EQ(m["dsim_version"], "9.8.7");
+  EXPECT_EQ(m["config_file"], "models/queueing/mm1.toml");
+  EXPECT_EQ(m["seed"].get<std::uint64_t>(), r.seed);
+  EXPECT_EQ(m["end_time"].get<double>(), r.end_time);
+  EXPECT_TRUE(m["config"].is_object());
+  const auto& run = m["run"];
+  EXPECT_EQ(run["events_processed"], 123456);
+  EXPECT_EQ(run["event_rate"], 2.5e6);
+  EXPECT_EQ(run["wall_seconds"], 0.25);
+  EXPECT_EQ(run["peak_rss_bytes"], 12u << 20);
+  EXPECT_EQ(run["sync"], "conservative");
+  EXPECT_EQ(run["sync_reason"], "all links have lookahead");
+  EXPECT_EQ(run["partitioner"], "block");
+  EXPECT_EQ(run["threads"], 2);
+  ASSERT_EQ(run["partitions"].size(), 2u);
+  EXPECT_EQ(run["partitions"][1]["events"], 63456);
+  EXPECT_EQ(run["partitions"][1]["remote_sends"], 12);
+  EXPECT_EQ(run["partitions"][1]["blocked_seconds"], 0.02);
+  EXPECT_EQ(m["files"],
+            nlohmann::json::array({"results.csv", "results.json", "series.csv"}));
+}
+
+// Run facts (wall time, host) stay in the manifest: the data files depend
+// only on what the model computed.
+TEST_F(OutputTest, DataFilesDoNotDependOnRunFigures) {
+  RunResult a = make_result();
+  RunResult b = make_result();
+  b.figures.wall_seconds = 99;
+  b.figures.threads = 7;
+  b.figures.event_rate = 1;
+  b.figures.partitions.clear();
+  output::write_results(root_ / "a", make_spec(), a, "1");
+  output::write_results(root_ / "b", make_spec(), b, "1");
+  for (const char* name : {"results.csv", "results.json", "series.csv"})
+    EXPECT_EQ(slurp(root_ / "a" / name), slurp(root_ / "b" / name)) << name;
+  EXPECT_NE(slurp(root_ / "a" / "manifest.json"), slurp(root_ / "b" / "manifest.json"));
+}
+
+TEST_F(OutputTest, ReplacesAnEarlierResult) {
+  RunResult r = make_result();
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  r.stats[0].fields[0].second = 4242;
+  r.series.clear();
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  EXPECT_NE(slurp(root_ / "out" / "results.csv").find(",total,4242\n"), std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "out" / "series.csv")) << "stale file of the earlier run";
+  EXPECT_EQ(entries(), std::vector<std::string>{"out"});
+}
+
+TEST_F(OutputTest, FillsAnEmptyDirectoryAndCreatesParents) {
+  fs::create_directory(root_ / "empty");
+  output::write_results(root_ / "empty", make_spec(), make_result(), "1");
+  EXPECT_TRUE(fs::exists(root_ / "empty" / "results.csv"));
+  output::write_results(root_ / "a" / "b" / "c/", make_spec(), make_result(), "1");
+  EXPECT_TRUE(fs::exists(root_ / "a" / "b" / "c" / "results.csv"));
+  EXPECT_EQ(entries(), (std::vector<std::string>{"a", "empty"}));
+}
+
+TEST_F(OutputTest, RefusesADirectoryItDidNotWrite) {
+  fs::create_directory(root_ / "mine");
+  std::ofstream(root_ / "mine" / "notes.txt") << "precious";
+  try {
+    output::write_results(root_ / "mine", make_spec(), make_result(), "1");
+    FAIL() << "expected dsim::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::kInput);
+    EXPECT_NE(std::string(e.what()).find("mine"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(slurp(root_ / "mine" / "notes.txt"), "precious");
+  EXPECT_EQ(entries(), std::vector<std::string>{"mine"});
+}
+
+TEST_F(OutputTest, RefusesAResultDirectoryWithForeignFiles) {
+  output::write_results(root_ / "out", make_spec(), make_result(), "1");
+  std::ofstream(root_ / "out" / "analysis.ipynb") << "{}";
+  EXPECT_THROW(output::write_results(root_ / "out", make_spec(), make_result(), "1"), Error);
+  EXPECT_TRUE(fs::exists(root_ / "out" / "analysis.ipynb"));
+  EXPECT_TRUE(fs::exists(root_ / "out" / "results.csv"));
+}
+
+TEST_F(OutputTest, RefusesAForeignManifestAndAFile) {
+  fs::create_directory(root_ / "web");
+  std::ofstream(root_ / "web" / "manifest.json") << R"({"name": "my web app"})";
+  EXPECT_THROW(output::write_results(root_ / "web", make_spec(), make_result(), "1"), Error);
+  EXPECT_TRUE(fs::exists(root_ / "web" / "manifest.json"));
+  std::ofstream(root_ / "file") << "x";
+  EXPECT_THROW(output::write_results(root_ / "file", make_spec(), make_result(), "1"), Error);
+}
+
+TEST_F(OutputTest, UnwritableParentLeavesNoDirectory) {
+  // A regular file as the parent fails even for root, unlike permission bits.
+  std::ofstream(root_ / "blocker") << "x";
+  try {
+    output::write_results(root_ / "blocker" / "out", make_spec(), make_result(), "1");
+    FAIL() << "expected dsim::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blocker"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(entries(), std::vector<std::string>{"blocker"});
+}
+
+// A full disk, simulated with the file size limit: the write fails half way,
+// and neither the result directory nor the temporary one is left behind.
+TEST_F(OutputTest, FailedWriteLeavesNoPartialResult) {
+  RunResult r = make_result();
+  for (int i = 0; i < 2000; ++i)
+    r.stats.push_back({"g", "s" + std::to_string(i), StatKind::kCounter, {{"total", i * 0.1}}});
+  output::write_results(root_ / "previous", make_spec(), make_result(), "1");
+  const std::string previous = slurp(root_ / "previous" / "results.csv");
+
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool threw_kind_runtime = false;
+  std::string message;
+  try {
+    output::write_results(root_ / "out", make_spec(), r, "1");
+  } catch (const Error& e) {
+    threw_kind_runtime = e.kind() == Error::Kind::kRuntime;
+    message = e.what();
+  }
+  try {
+    output::write_results(root_ / "previous", make_spec(), r, "1");
+  } catch (const Error&) {
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+
+  EXPECT_TRUE(threw_kind_runtime) << message;
+  EXPECT_NE(message.find("results.csv"), std::string::npos) << message;
+  EXPECT_EQ(entries(), std::vector<std::string>{"previous"});
+  EXPECT_EQ(slurp(root_ / "previous" / "results.csv"), previous);
+}
+
+TEST_F(OutputTest, InconsistentSeriesFailsBeforeTouchingDisk) {
+  RunResult r = make_result();
+  r.series[0].values.pop_back();
+  EXPECT_THROW(output::write_results(root_ / "out", make_spec(), r, "1"), Error);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST(SummaryTableTest, AlignsRowsAndEndsWithFigures) {
+  const std::string table = output::summary_table(make_result());
+  std::vector<std::string> lines;
+  std::istringstream in(table);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 6u);
+  // Header + 4 statistics, all with the kind column at the same offset.
+  const auto kind_col = lines[0].find("kind");
+  ASSERT_NE(kind_col, std::string::npos);
+  EXPECT_EQ(lines[1].find("counter"), kind_col);
+  EXPECT_EQ(lines[2].find("tally"), kind_col);
+  EXPECT_EQ(lines[3].find("gauge"), kind_col);
+  EXPECT_EQ(lines[4].find("histogram"), kind_col);
+  EXPECT_NE(lines[1].find("total=9987"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("mean=0.333333"), std::string::npos) << lines[2];
+  const std::string& figures = lines.back();
+  EXPECT_NE(figures.find("events 123456"), std::string::npos) << figures;
+  EXPECT_NE(figures.find("2.5M events/s"), std::string::npos) << figures;
+  EXPECT_NE(figures.find("12.0 MiB"), std::string::npos) << figures;
+  EXPECT_NE(figures.find("conservative"), std::string::npos) << figures;
+  EXPECT_NE(figures.find("threads 2"), std::string::npos) << figures;
+}
+
+}  // namespace
+}  // namespace dsim

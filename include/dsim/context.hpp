@@ -55,10 +55,12 @@ constexpr std::uint32_t payload_type_id() {
   return h;
 }
 
-// Per-entity record of a gauge: current level and when it was last changed.
+// Per-entity record of a gauge: current level, when it last changed, and the
+// integral of the level over [0, since].
 struct GaugeSlot {
   double level;
   Time since;
+  double area;
 };
 }  // namespace detail
 
@@ -84,8 +86,12 @@ class Context {
 
   // The entity's out-neighbours from the config's links, in link order, and
   // the weight of each edge (1 unless the link gives `weight`).
-  std::span<const EntityId> neighbours() const { return {nb_, nb_count_}; }
-  std::span<const double> neighbour_weights() const { return {nbw_, nb_count_}; }
+  std::span<const EntityId> neighbours() const {
+    return {nb_ids_ + nb_offsets_[self_], nb_offsets_[self_ + 1] - nb_offsets_[self_]};
+  }
+  std::span<const double> neighbour_weights() const {
+    return {nb_weights_ + nb_offsets_[self_], nb_offsets_[self_ + 1] - nb_offsets_[self_]};
+  }
 
   // The entity's own random stream.
   Random& rng() { return rng_; }
@@ -99,10 +105,14 @@ class Context {
     send_bytes(target, detail::payload_type_id<P>(), &payload, sizeof(P), delay);
   }
 
-  void add(Counter c, double amount = 1.0);
+  void add(Counter c, double amount = 1.0) {
+    counters_[c.index] += amount;
+    if (sampling_) track_counter(c, amount);
+  }
   void record(Tally t, double value);
   void set(Gauge g, double level);
   double level(Gauge g) const { return gauges_[g.index].level; }
+  double value(Counter c) const { return counters_[c.index]; }
   void record(Histogram h, double value);
 
   // Stops the run with a message naming this entity and the current time.
@@ -112,6 +122,7 @@ class Context {
   friend class detail::Partition;
   void send_bytes(EntityId target, std::uint32_t type, const void* data,
                   std::size_t size, Time delay);
+  void track_counter(Counter c, double amount);
 
   detail::Partition* partition_ = nullptr;
   Time now_ = 0;
@@ -121,11 +132,14 @@ class Context {
   EntityId group_first_ = 0;
   std::uint64_t group_size_ = 0;
   std::uint64_t entity_count_ = 0;
-  const EntityId* nb_ = nullptr;
-  const double* nbw_ = nullptr;
-  std::size_t nb_count_ = 0;
+  const std::uint64_t* nb_offsets_ = nullptr;
+  const EntityId* nb_ids_ = nullptr;
+  const double* nb_weights_ = nullptr;
   std::uint64_t* send_seq_ = nullptr;
+  double* counters_ = nullptr;
   detail::GaugeSlot* gauges_ = nullptr;
+  bool sampling_ = false;
+  bool finishing_ = false;
   Random rng_;
 };
 

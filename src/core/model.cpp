@@ -1,0 +1,154 @@
+#include "core/model.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "config/topology.hpp"
+#include "dsim/registry.hpp"
+
+namespace dsim::detail {
+namespace {
+
+std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
+  // Groups: behaviours, statistics, block layout.
+  std::uint64_t next_id = 0;
+  for (const GroupSpec& gs : spec.groups) {
+    GroupRuntime g;
+    g.name = gs.name;
+    g.type = registry.find(gs.type);
+    if (g.type == nullptr)
+      throw Error(fmt::format("{}: entities '{}': unknown entity type '{}'", gs.location.str(),
+                              gs.name, gs.type));
+    g.first = static_cast<EntityId>(next_id);
+    g.count = gs.count;
+    next_id += gs.count;
+    if (next_id >= kMaxEntities)
+      throw Error(fmt::format("{}: entities '{}': the model has more than {} entities",
+                              gs.location.str(), gs.name, kMaxEntities - 1));
+    Params params(gs.params);
+    Setup setup(gs.name, gs.count, params, &g.stats);
+    try {
+      g.behaviour = g.type->make(setup);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: entities '{}' (type '{}'): {}", gs.location.str(), gs.name,
+                              gs.type, e.what()));
+    }
+    for (const StatDecl& d : g.stats) {
+      switch (d.kind) {
+        case StatKind::kCounter: ++g.counters; break;
+        case StatKind::kTally: ++g.tallies; break;
+        case StatKind::kGauge: ++g.gauges; break;
+        case StatKind::kHistogram: ++g.histograms; break;
+      }
+    }
+    g.align = std::max<std::uint32_t>(8, static_cast<std::uint32_t>(g.type->state_align));
+    g.counters_off = sizeof(EntityMeta);
+    g.gauges_off = g.counters_off + 8 * g.counters;
+    g.state_off = align_up(g.gauges_off + sizeof(GaugeSlot) * g.gauges, g.align);
+    g.stride = align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
+    groups_.push_back(std::move(g));
+  }
+  entity_count_ = next_id;
+  if (groups_.size() > std::numeric_limits<std::uint16_t>::max())
+    throw Error("too many entity groups (at most 65535)");
+
+  // Links: lookahead matrix and neighbour graph.
+  const std::size_t ng = groups_.size();
+  lookahead_.assign(ng * ng, std::numeric_limits<double>::quiet_NaN());
+  std::vector<std::uint64_t> degree(entity_count_ + 1, 0);
+  std::vector<std::vector<config::Edge>> link_edges(spec.links.size());
+  for (std::size_t i = 0; i < spec.links.size(); ++i) {
+    const LinkSpec& ls = spec.links[i];
+    const GroupRuntime* from = find_group(ls.from);
+    const GroupRuntime* to = find_group(ls.to);
+    if (from == nullptr || to == nullptr)
+      throw Error(fmt::format("{}: links[{}]: unknown group '{}'", ls.location.str(), i,
+                              from == nullptr ? ls.from : ls.to));
+    const auto fg = static_cast<std::uint32_t>(from - groups_.data());
+    const auto tg = static_cast<std::uint32_t>(to - groups_.data());
+    const double la = ls.lookahead.value_or(0.0);
+    double& cell = lookahead_[fg * ng + tg];
+    cell = std::isnan(cell) ? la : std::min(cell, la);
+    links_.push_back({fg, tg, la, ls.topology.kind == "any"});
+    try {
+      link_edges[i] = config::generate_topology(ls.topology, from->count, to->count, fg == tg,
+                                                splitmix64(spec.simulation.seed ^ splitmix64(i + 1)),
+                                                ls.weight);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: links[{}] ({} -> {}): {}", ls.location.str(), i, ls.from,
+                              ls.to, e.what()));
+    }
+    for (const config::Edge& e : link_edges[i]) ++degree[from->first + e.from];
+  }
+  nb_offsets_.assign(entity_count_ + 1, 0);
+  for (std::uint64_t v = 0; v < entity_count_; ++v) nb_offsets_[v + 1] = nb_offsets_[v] + degree[v];
+  nb_ids_.resize(nb_offsets_.back());
+  nb_weights_.resize(nb_offsets_.back());
+  std::vector<std::uint64_t> fill(nb_offsets_.begin(), nb_offsets_.end() - 1);
+  for (std::size_t i = 0; i < spec.links.size(); ++i) {
+    const GroupRuntime& from = groups_[links_[i].from_group];
+    const GroupRuntime& to = groups_[links_[i].to_group];
+    for (const config::Edge& e : link_edges[i]) {
+      const std::uint64_t at = fill[from.first + e.from]++;
+      nb_ids_[at] = to.first + e.to;
+      nb_weights_[at] = e.weight;
+    }
+    std::vector<config::Edge>().swap(link_edges[i]);
+  }
+
+  if (spec.output.sample_interval > 0) {
+    const double n = std::floor(spec.simulation.end_time / spec.output.sample_interval);
+    if (n > 1e6)
+      throw Error(fmt::format("{}: output.sample_interval: {} gives {} samples over end_time {}; "
+                              "at most 1000000 are allowed",
+                              spec.output.location.str(), spec.output.sample_interval, n,
+                              spec.simulation.end_time));
+    samples_ = static_cast<std::uint32_t>(n);
+  }
+  assign(std::vector<std::uint32_t>(entity_count_, 0), 1);
+}
+
+std::uint32_t Model::group_of(EntityId id) const {
+  auto it = std::upper_bound(groups_.begin(), groups_.end(), id,
+                             [](EntityId v, const GroupRuntime& g) { return v < g.first; });
+  return static_cast<std::uint32_t>(it - groups_.begin() - 1);
+}
+
+const GroupRuntime* Model::find_group(std::string_view name) const {
+  for (const auto& g : groups_)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+void Model::assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions) {
+  if (partitions > std::numeric_limits<std::uint16_t>::max())
+    throw Error("too many partitions (at most 65535)");
+  partition_of_ = std::move(partition_of);
+  partitions_ = partitions;
+  where_.resize(entity_count_);
+  std::vector<std::uint32_t> next(static_cast<std::size_t>(partitions) * groups_.size(), 0);
+  for (std::uint32_t g = 0; g < groups_.size(); ++g) {
+    const GroupRuntime& gr = groups_[g];
+    for (std::uint64_t i = 0; i < gr.count; ++i) {
+      const EntityId id = gr.first + static_cast<EntityId>(i);
+      const std::uint32_t p = partition_of_[id];
+      where_[id] = {next[p * groups_.size() + g]++, static_cast<std::uint16_t>(p),
+                    static_cast<std::uint16_t>(g)};
+    }
+  }
+}
+
+}  // namespace dsim::detail

@@ -1,0 +1,106 @@
+// The built model: everything about a run that is fixed once it starts and
+// shared read-only by all partitions (groups and their behaviours, where each
+// entity lives, the neighbour graph, lookaheads).
+//
+// Thread safety: immutable after build(); any number of threads may read it.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dsim/entity.hpp"
+#include "dsim/model_spec.hpp"
+#include "dsim/stats.hpp"
+
+namespace dsim::detail {
+
+// Per-entity block layout: [EntityMeta][counters][gauges][State].
+struct EntityMeta {
+  std::uint64_t rng_counter;
+  std::uint64_t send_seq;
+};
+
+struct GroupRuntime {
+  std::string name;
+  const EntityTypeInfo* type = nullptr;
+  EntityTypeInfo::BehaviourPtr behaviour{nullptr, [](void*) {}};
+  EntityId first = 0;
+  std::uint64_t count = 0;
+  std::vector<StatDecl> stats;  // in declaration order
+  std::uint32_t counters = 0, tallies = 0, gauges = 0, histograms = 0;
+  std::uint32_t stride = 0;        // bytes per entity block
+  std::uint32_t counters_off = 0;  // offsets inside a block
+  std::uint32_t gauges_off = 0;
+  std::uint32_t state_off = 0;
+  std::uint32_t align = 8;
+};
+
+// Where an entity lives: its partition, group and slot in that partition's
+// storage for the group.
+struct Location {
+  std::uint32_t slot;
+  std::uint16_t partition;
+  std::uint16_t group;
+};
+
+class Model {
+ public:
+  // Builds groups (behaviours, stats, block layout) and the neighbour graph
+  // from a validated spec. Throws dsim::Error on bad input.
+  Model(const ModelSpec& spec, const Registry& registry);
+
+  const ModelSpec& spec() const { return spec_; }
+  std::uint64_t entity_count() const { return entity_count_; }
+  const std::vector<GroupRuntime>& groups() const { return groups_; }
+  std::uint32_t group_of(EntityId id) const;
+  const GroupRuntime* find_group(std::string_view name) const;
+
+  // Minimum delay allowed from group a to group b; NaN if no link.
+  double lookahead(std::uint32_t from_group, std::uint32_t to_group) const {
+    return lookahead_[from_group * groups_.size() + to_group];
+  }
+
+  // Neighbour graph (CSR over global ids).
+  const std::vector<std::uint64_t>& nb_offsets() const { return nb_offsets_; }
+  const std::vector<EntityId>& nb_ids() const { return nb_ids_; }
+  const std::vector<double>& nb_weights() const { return nb_weights_; }
+
+  // Per link: its edge range is implied by regeneration; for partitioning we
+  // keep a flag whether the link is implicit ("any").
+  struct LinkInfo {
+    std::uint32_t from_group, to_group;
+    double lookahead;
+    bool implicit;
+  };
+  const std::vector<LinkInfo>& links() const { return links_; }
+
+  // Assignment of entities to partitions; set once by the partitioner.
+  void assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions);
+  std::uint32_t partitions() const { return partitions_; }
+  const std::vector<Location>& where() const { return where_; }
+  const std::vector<std::uint32_t>& partition_of() const { return partition_of_; }
+
+  Time end_time() const { return spec_.simulation.end_time; }
+  std::uint64_t seed() const { return spec_.simulation.seed; }
+  Time sample_interval() const { return spec_.output.sample_interval; }
+  // Sample times interval, 2*interval, ... <= end_time.
+  std::uint32_t sample_count() const { return samples_; }
+
+ private:
+  const ModelSpec& spec_;
+  std::vector<GroupRuntime> groups_;
+  std::uint64_t entity_count_ = 0;
+  std::vector<double> lookahead_;
+  std::vector<LinkInfo> links_;
+  std::vector<std::uint64_t> nb_offsets_;
+  std::vector<EntityId> nb_ids_;
+  std::vector<double> nb_weights_;
+  std::vector<Location> where_;
+  std::vector<std::uint32_t> partition_of_;
+  std::uint32_t partitions_ = 1;
+  std::uint32_t samples_ = 0;
+};
+
+}  // namespace dsim::detail

@@ -1,0 +1,350 @@
+#include "core/partition.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace dsim::detail {
+
+Partition::Partition(const Model& model, std::uint32_t id)
+    : model_(model),
+      id_(id),
+      where_(model.where().data()),
+      outboxes_(model.partitions()),
+      end_time_(model.end_time()),
+      sampling_(model.sample_count() > 0),
+      sample_interval_(model.sample_interval()) {
+  const auto& groups = model.groups();
+  local_.resize(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    LocalGroup& lg = local_[g];
+    const GroupRuntime& gr = groups[g];
+    lg.runtime = &gr;
+    for (std::uint64_t i = 0; i < gr.count; ++i) {
+      const EntityId e = gr.first + static_cast<EntityId>(i);
+      if (where_[e].partition == id) lg.ids.push_back(e);
+    }
+    entities_ += lg.ids.size();
+    const std::size_t bytes = lg.ids.size() * gr.stride + gr.align;
+    lg.storage = std::make_unique<std::byte[]>(bytes);
+    auto addr = reinterpret_cast<std::uintptr_t>(lg.storage.get());
+    lg.base = reinterpret_cast<std::byte*>((addr + gr.align - 1) / gr.align * gr.align);
+    lg.tallies.resize(gr.tallies);
+    lg.gauges.resize(gr.gauges);
+    lg.histograms.resize(gr.histograms);
+    for (const StatDecl& d : gr.stats)
+      if (d.kind == StatKind::kHistogram) lg.histograms[d.index].bins.assign(d.bins + 2, 0);
+    if (sampling_) {
+      lg.counter_sums.resize(gr.counters);
+      lg.series.resize(std::size_t{gr.counters + gr.gauges} * model.sample_count());
+    }
+  }
+  if (sampling_) next_sample_ = sample_interval_;
+  ctx_.partition_ = this;
+  ctx_.entity_count_ = model.entity_count();
+  ctx_.nb_offsets_ = model.nb_offsets().data();
+  ctx_.nb_ids_ = model.nb_ids().data();
+  ctx_.nb_weights_ = model.nb_weights().data();
+  ctx_.sampling_ = sampling_;
+}
+
+std::string Partition::describe(EntityId id) const {
+  const GroupRuntime& g = model_.groups()[model_.group_of(id)];
+  return fmt::format("{}[{}] (id {})", g.name, id - g.first, id);
+}
+
+void Partition::bind(LocalGroup& lg, EntityId id, std::byte* block) {
+  const GroupRuntime& gr = *lg.runtime;
+  auto* meta = reinterpret_cast<EntityMeta*>(block);
+  ctx_.self_ = id;
+  ctx_.group_ = static_cast<std::uint32_t>(&lg - local_.data());
+  ctx_.group_first_ = gr.first;
+  ctx_.group_size_ = gr.count;
+  ctx_.send_seq_ = &meta->send_seq;
+  ctx_.counters_ = reinterpret_cast<double*>(block + gr.counters_off);
+  ctx_.gauges_ = reinterpret_cast<GaugeSlot*>(block + gr.gauges_off);
+  ctx_.rng_ = Random(model_.seed(), id, 0, &meta->rng_counter);
+}
+
+void Partition::init() {
+  for (LocalGroup& lg : local_) {
+    const GroupRuntime& gr = *lg.runtime;
+    for (std::uint32_t slot = 0; slot < lg.ids.size(); ++slot) {
+      std::byte* block = lg.block(slot);
+      std::memset(block, 0, gr.stride);
+      gr.type->construct_state(block + gr.state_off);
+    }
+  }
+  ctx_.now_ = 0;
+  ctx_.depth_ = 0;
+  for (LocalGroup& lg : local_) {
+    const GroupRuntime& gr = *lg.runtime;
+    if (gr.type->init == nullptr) continue;
+    for (std::uint32_t slot = 0; slot < lg.ids.size(); ++slot) {
+      std::byte* block = lg.block(slot);
+      bind(lg, lg.ids[slot], block);
+      try {
+        gr.type->init(gr.behaviour.get(), block + gr.state_off, ctx_);
+      } catch (const Error& e) {
+        if (e.kind() == Error::Kind::kRuntime) throw;
+        throw Error(fmt::format("entity {} in init(): {}", describe(lg.ids[slot]), e.what()),
+                    Error::Kind::kRuntime);
+      } catch (const std::exception& e) {
+        throw Error(fmt::format("entity {} in init(): {}", describe(lg.ids[slot]), e.what()),
+                    Error::Kind::kRuntime);
+      }
+    }
+  }
+}
+
+void Partition::fail_event(const Event& ev, const char* what) {
+  const GroupRuntime& g = model_.groups()[where_[ev.dst].group];
+  const auto* h = g.type->find_handler(ev.type);
+  throw Error(fmt::format("entity {} (type '{}') handling {} from {} at time {}: {}",
+                          describe(ev.dst), g.type->name,
+                          h ? fmt::format("event '{}'", h->type_name) : std::string("an event"),
+                          describe(ev.src), ev.time, what),
+              Error::Kind::kRuntime);
+}
+
+void Partition::dispatch(const Event& ev) {
+  const Location loc = where_[ev.dst];
+  LocalGroup& lg = local_[loc.group];
+  std::byte* block = lg.block(loc.slot);
+  bind(lg, ev.dst, block);
+  ctx_.now_ = ev.time;
+  ctx_.depth_ = ev.depth;
+  const GroupRuntime& gr = *lg.runtime;
+  const EntityTypeInfo::Handler* h = gr.type->find_handler(ev.type);
+  if (h == nullptr) {
+    const GroupRuntime& sg = model_.groups()[model_.group_of(ev.src)];
+    std::string_view name = "an unknown event type";
+    for (const auto& g : model_.groups())
+      if (const auto* sh = g.type->find_handler(ev.type)) name = sh->type_name;
+    throw Error(fmt::format("entity {} (type '{}') has no handler for {} sent by {} (type '{}') "
+                            "at time {}",
+                            describe(ev.dst), gr.type->name, name, describe(ev.src),
+                            sg.type->name, ev.time),
+                Error::Kind::kRuntime);
+  }
+  h->call(gr.behaviour.get(), block + gr.state_off, ev.payload, ctx_);
+}
+
+std::uint64_t Partition::run(Time bound, std::uint64_t max_events, Time safe_until) {
+  safe_until_ = safe_until;
+  std::uint64_t n = 0;
+  Event ev;
+  try {
+    while (n < max_events && queue_.min_time() < bound) {
+      ev = queue_.pop();
+      if (ev.time > next_sample_) take_samples(ev.time);
+      dispatch(ev);
+      ++n;
+    }
+  } catch (const Error& e) {
+    events_ += n;
+    if (e.kind() == Error::Kind::kRuntime) throw;
+    fail_event(ev, e.what());
+  } catch (const std::exception& e) {
+    events_ += n;
+    fail_event(ev, e.what());
+  }
+  events_ += n;
+  return n;
+}
+
+void Partition::take_samples(Time t) {
+  const std::uint32_t total = model_.sample_count();
+  while (samples_taken_ < total && t > next_sample_) {
+    for (LocalGroup& lg : local_) {
+      const GroupRuntime& gr = *lg.runtime;
+      for (std::uint32_t c = 0; c < gr.counters; ++c)
+        lg.series[std::size_t{c} * total + samples_taken_] = lg.counter_sums[c];
+      for (std::uint32_t g = 0; g < gr.gauges; ++g)
+        lg.series[std::size_t{gr.counters + g} * total + samples_taken_] = lg.gauges[g].level_sum;
+    }
+    ++samples_taken_;
+    next_sample_ = sample_interval_ * (samples_taken_ + 1);
+  }
+  if (samples_taken_ == total) next_sample_ = kTimeInfinity;
+}
+
+void Partition::finish() {
+  if (sampling_) take_samples(kTimeInfinity);
+  ctx_.now_ = end_time_;
+  ctx_.finishing_ = true;
+  for (LocalGroup& lg : local_) {
+    const GroupRuntime& gr = *lg.runtime;
+    for (std::uint32_t slot = 0; slot < lg.ids.size(); ++slot) {
+      std::byte* block = lg.block(slot);
+      bind(lg, lg.ids[slot], block);
+      if (gr.type->finish != nullptr) {
+        try {
+          gr.type->finish(gr.behaviour.get(), block + gr.state_off, ctx_);
+        } catch (const Error& e) {
+          if (e.kind() == Error::Kind::kRuntime) throw;
+          throw Error(fmt::format("entity {} in finish(): {}", describe(lg.ids[slot]), e.what()),
+                      Error::Kind::kRuntime);
+        }
+      }
+      auto* gauges = reinterpret_cast<GaugeSlot*>(block + gr.gauges_off);
+      for (std::uint32_t g = 0; g < gr.gauges; ++g) {
+        gauges[g].area += gauges[g].level * (end_time_ - gauges[g].since);
+        gauges[g].since = end_time_;
+      }
+    }
+  }
+  ctx_.finishing_ = false;
+}
+
+void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const void* data,
+                     std::size_t size, Time delay) {
+  if (ctx.finishing_)
+    throw Error(fmt::format("entity {}: send() is not allowed in finish()", describe(ctx.self_)),
+                Error::Kind::kRuntime);
+  if (target >= model_.entity_count())
+    throw Error(fmt::format("entity {} at time {}: sends to entity id {}, but the model has {} "
+                            "entities",
+                            describe(ctx.self_), ctx.now_, target, model_.entity_count()),
+                Error::Kind::kRuntime);
+  const Location loc = where_[target];
+  const double lookahead = model_.lookahead(ctx.group_, loc.group);
+  if (!(delay >= lookahead) || !std::isfinite(delay)) {
+    const auto& groups = model_.groups();
+    std::string why;
+    if (std::isnan(lookahead))
+      why = fmt::format("no link from group '{}' to group '{}' is declared",
+                        groups[ctx.group_].name, groups[loc.group].name);
+    else if (!std::isfinite(delay) || delay < 0)
+      why = fmt::format("the delay must be finite and >= 0");
+    else
+      why = fmt::format("below the lookahead {} of the link {} -> {}", lookahead,
+                        groups[ctx.group_].name, groups[loc.group].name);
+    throw Error(fmt::format("entity {} at time {}: sends to {} with delay {}: {}",
+                            describe(ctx.self_), ctx.now_, describe(target), delay, why),
+                Error::Kind::kRuntime);
+  }
+  Event ev;
+  ev.time = ctx.now_ + delay;
+  ev.depth = delay == 0 ? ctx.depth_ + 1 : 0;
+  ev.type = type;
+  ev.src = ctx.self_;
+  ev.dst = target;
+  ev.seq = (*ctx.send_seq_)++;
+  std::memcpy(ev.payload, data, size);
+  std::memset(ev.payload + size, 0, kMaxPayloadBytes - size);
+  if (!(ev.time < end_time_)) return;  // never processed
+  if (loc.partition == id_) {
+    queue_.push(ev);
+    return;
+  }
+  if (ev.time < safe_until_)
+    throw Error(fmt::format("entity {} at time {}: sends to {} in another partition with delay "
+                            "{}, less than the conservative window allows (lookahead between "
+                            "partitions); declare a link with lookahead from '{}' to '{}'",
+                            describe(ctx.self_), ctx.now_, describe(target), delay,
+                            model_.groups()[ctx.group_].name, model_.groups()[loc.group].name),
+                Error::Kind::kRuntime);
+  ++remote_sends_;
+  outboxes_[loc.partition].push_back(ev);
+}
+
+void Partition::record_tally(std::uint32_t group, std::uint32_t index, double value) {
+  TallyAcc& t = local_[group].tallies[index];
+  ++t.count;
+  t.sum.add(value);
+  t.sumsq.add(value * value);
+  if (value < t.min) t.min = value;
+  if (value > t.max) t.max = value;
+}
+
+void Partition::gauge_changed(std::uint32_t group, std::uint32_t index, double old_level,
+                              double level) {
+  GaugeAcc& g = local_[group].gauges[index];
+  if (level < g.min) g.min = level;
+  if (level > g.max) g.max = level;
+  if (sampling_) {
+    g.level_sum.add(level);
+    g.level_sum.add(-old_level);
+  }
+}
+
+void Partition::track_counter(std::uint32_t group, std::uint32_t index, double amount) {
+  local_[group].counter_sums[index].add(amount);
+}
+
+void Partition::record_histogram(std::uint32_t group, std::uint32_t index, double value) {
+  const GroupRuntime& gr = *local_[group].runtime;
+  const StatDecl* decl = nullptr;
+  for (const StatDecl& d : gr.stats)
+    if (d.kind == StatKind::kHistogram && d.index == index) decl = &d;
+  auto& bins = local_[group].histograms[index].bins;
+  if (!(value >= decl->lo)) {
+    ++bins.front();  // underflow (and NaN)
+  } else if (value >= decl->hi) {
+    ++bins.back();
+  } else {
+    auto b = static_cast<std::size_t>((value - decl->lo) / (decl->hi - decl->lo) * decl->bins);
+    if (b >= decl->bins) b = decl->bins - 1;
+    ++bins[b + 1];
+  }
+}
+
+}  // namespace dsim::detail
+
+// --- Context: the out-of-line half of the handler API ---------------------
+
+namespace dsim {
+
+void Context::send_bytes(EntityId target, std::uint32_t type, const void* data, std::size_t size,
+                         Time delay) {
+  partition_->send(*this, target, type, data, size, delay);
+}
+
+void Context::track_counter(Counter c, double amount) {
+  partition_->track_counter(group_, c.index, amount);
+}
+
+void Context::record(Tally t, double value) { partition_->record_tally(group_, t.index, value); }
+
+void Context::set(Gauge g, double level) {
+  detail::GaugeSlot& s = gauges_[g.index];
+  s.area += s.level * (now_ - s.since);
+  s.since = now_;
+  partition_->gauge_changed(group_, g.index, s.level, level);
+  s.level = level;
+}
+
+void Context::record(Histogram h, double value) {
+  partition_->record_histogram(group_, h.index, value);
+}
+
+std::string_view Context::group_name() const {
+  return partition_->model().groups()[group_].name;
+}
+
+EntityId Context::group_first(std::string_view group) const {
+  const auto* g = partition_->model().find_group(group);
+  if (g == nullptr)
+    throw Error(fmt::format("entity {}: no entity group named '{}'", partition_->describe(self_),
+                            group),
+                Error::Kind::kRuntime);
+  return g->first;
+}
+
+std::uint64_t Context::group_size(std::string_view group) const {
+  const auto* g = partition_->model().find_group(group);
+  if (g == nullptr)
+    throw Error(fmt::format("entity {}: no entity group named '{}'", partition_->describe(self_),
+                            group),
+                Error::Kind::kRuntime);
+  return g->count;
+}
+
+void Context::fail(std::string_view message) const {
+  throw Error(fmt::format("entity {} at time {}: {}", partition_->describe(self_), now_, message),
+              Error::Kind::kRuntime);
+}
+
+}  // namespace dsim

@@ -1,0 +1,35 @@
+#include "partition/partitioner.hpp"
+
+#include <fmt/format.h>
+
+namespace dsim::detail {
+
+std::unique_ptr<Partitioner> make_partitioner(std::string_view name) {
+  if (name == "block") return std::make_unique<BlockPartitioner>();
+  if (name == "round_robin") return std::make_unique<RoundRobinPartitioner>();
+  if (name == "graph") return std::make_unique<GraphPartitioner>();
+  throw Error(fmt::format("simulation.partitioner: unknown partitioner '{}' (known: block, "
+                          "round_robin, graph)",
+                          name));
+}
+
+std::vector<std::uint32_t> BlockPartitioner::assign(const Model& model,
+                                                    std::uint32_t parts) const {
+  const std::uint64_t n = model.entity_count();
+  std::vector<std::uint32_t> out(n);
+  for (std::uint64_t i = 0; i < n; ++i)
+    out[i] = static_cast<std::uint32_t>(static_cast<unsigned __int128>(i) * parts / n);
+  return out;
+}
+
+std::uint64_t edge_cut(const Model& model, const std::vector<std::uint32_t>& partition_of) {
+  const auto& off = model.nb_offsets();
+  const auto& ids = model.nb_ids();
+  std::uint64_t cut = 0;
+  for (std::uint64_t v = 0; v + 1 < off.size(); ++v)
+    for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
+      if (partition_of[v] != partition_of[ids[k]]) ++cut;
+  return cut;
+}
+
+}  // namespace dsim::detail

@@ -1,0 +1,12 @@
+#include "partition/partitioner.hpp"
+
+namespace dsim::detail {
+
+std::vector<std::uint32_t> RoundRobinPartitioner::assign(const Model& model,
+                                                         std::uint32_t parts) const {
+  std::vector<std::uint32_t> out(model.entity_count());
+  for (std::uint64_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint32_t>(i % parts);
+  return out;
+}
+
+}  // namespace dsim::detail

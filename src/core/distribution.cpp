@@ -147,8 +147,7 @@ std::vector<RawArg> Parser::arguments() {
   }
   for (;;) {
     const std::size_t begin = pos_;
-    while (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != ')' &&
-           text_[pos_] != '(')
+    while (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != ')' && text_[pos_] != '(')
       ++pos_;
     if (pos_ >= text_.size()) fail_syntax("missing ')'");
     if (text_[pos_] == '(') fail_syntax("unexpected '('");
@@ -164,8 +163,8 @@ std::vector<RawArg> Parser::arguments() {
       arg.value = piece;
     }
     if (arg.value.empty())
-      fail_syntax(arg.name.empty() ? "empty argument" : "missing value for '" +
-                                                            std::string(arg.name) + "'");
+      fail_syntax(arg.name.empty() ? "empty argument"
+                                   : "missing value for '" + std::string(arg.name) + "'");
     args.push_back(arg);
     if (text_[pos_++] == ')') return args;
   }
@@ -195,8 +194,8 @@ void Parser::assign(const KindInfo& k, const std::vector<RawArg>& args) {
       std::string list;
       for (std::size_t i = 0; i < n; ++i)
         list += (list.empty() ? "" : ", ") + std::string(k.slots[i].name);
-      throw Error(name + ": takes " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") +
-                  " (" + list + "), got " + std::to_string(args.size()));
+      throw Error(name + ": takes " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") + " (" +
+                  list + "), got " + std::to_string(args.size()));
     }
     for (std::size_t i = 0; i < args.size(); ++i) {
       given[i] = number(args[i], k.slots[i].name);
@@ -273,8 +272,7 @@ void Parser::run() {
     if (candidate.name == name) k = &candidate;
   if (name == "exponential") k = &info(Kind::kExponential);
   if (k == nullptr)
-    throw Error("unknown distribution '" + std::string(name) + "' (known: " + known_names() +
-                ")");
+    throw Error("unknown distribution '" + std::string(name) + "' (known: " + known_names() + ")");
   skip_space();
   if (pos_ >= text_.size() || text_[pos_] != '(')
     fail_syntax("expected '(' after '" + std::string(name) + "'");
@@ -289,12 +287,10 @@ void Parser::run() {
 void check(Kind kind, const std::array<double, 3>& a) {
   const std::string name(info(kind).name);
   auto positive = [&](double v, const char* what) {
-    if (!(v > 0))
-      throw Error(name + ": " + what + " must be > 0, got " + format_number(v));
+    if (!(v > 0)) throw Error(name + ": " + what + " must be > 0, got " + format_number(v));
   };
   auto non_negative = [&](double v, const char* what) {
-    if (!(v >= 0))
-      throw Error(name + ": " + what + " must be >= 0, got " + format_number(v));
+    if (!(v >= 0)) throw Error(name + ": " + what + " must be >= 0, got " + format_number(v));
   };
   switch (kind) {
     case Kind::kConst:
@@ -316,8 +312,8 @@ void check(Kind kind, const std::array<double, 3>& a) {
     case Kind::kErlang:
       if (!(a[0] >= 1 && a[0] == std::floor(a[0])))
         throw Error("erlang: k must be a positive integer (got " + format_number(a[0]) + ")");
-      if (a[0] > 1e6) throw Error("erlang: k must be at most 1000000 (got " +
-                                  format_number(a[0]) + ")");
+      if (a[0] > 1e6)
+        throw Error("erlang: k must be at most 1000000 (got " + format_number(a[0]) + ")");
       positive(a[1], "mean");
       break;
     case Kind::kGamma:

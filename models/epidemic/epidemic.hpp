@@ -1,0 +1,81 @@
+// SIR / SEIR epidemic on a contact network.
+//
+// Each entity is a person; its contacts are its out-neighbours from the
+// config's links (typically a small_world or edge_list topology within the
+// group). A person is Susceptible, Exposed (SEIR only), Infectious or
+// Recovered:
+//
+//   - At time 0 each person is infectious with probability `initial_infected`
+//     (drawn from its own stream), otherwise susceptible.
+//   - On becoming infectious a person draws its infectious period D and, for
+//     each neighbour, a transmission time T ~ Exp(rate beta); if T < D it
+//     sends that neighbour a Contact arriving `latency + T` later. It sends
+//     itself Recover at delay D.
+//   - A Contact infects a susceptible person (counter `infections`), who turns
+//     infectious at once (SIR) or after an incubation period (SEIR). Contacts
+//     to anyone else have no effect.
+//
+// Periods are `latency + Exp(mean - latency)`: their mean is the `incubation`
+// or `recovery` parameter and they are never shorter than `latency`, so every
+// event, including those an entity sends itself, respects a link lookahead of
+// up to `latency`. Hence REQUIRES: recovery >= latency (and incubation >=
+// latency for SEIR), link lookahead <= latency.
+//
+// Statistics: gauges `susceptible`, `exposed`, `infected` (infectious),
+// `recovered`, each 0 or 1 per person, so the group's sum is the compartment
+// size, and [output] sample_interval gives the S/E/I/R time series; counter
+// `infections` (transmissions; the initial cases are not counted).
+#pragma once
+
+#include <cstdint>
+
+#include "dsim/context.hpp"
+#include "dsim/params.hpp"
+#include "dsim/registry.hpp"
+#include "dsim/setup.hpp"
+#include "dsim/stats.hpp"
+
+namespace dsim::models {
+
+class Epidemic {
+ public:
+  enum class Compartment : std::uint8_t { kSusceptible, kExposed, kInfectious, kRecovered };
+  struct State {
+    Compartment compartment = Compartment::kSusceptible;
+  };
+  struct Contact {};     // from an infectious neighbour
+  struct Infectious {};  // to itself: end of incubation (SEIR)
+  struct Recover {};     // to itself: end of the infectious period
+  using Events = dsim::Events<Contact, Infectious, Recover>;
+
+  static void declare(ParamSpec& params);
+  // Throws dsim::Error naming the group and parameter for out-of-range values.
+  explicit Epidemic(Setup& setup);
+
+  void init(State& state, Context& ctx) const;
+  void on(State& state, const Contact& contact, Context& ctx) const;
+  void on(State& state, const Infectious& infectious, Context& ctx) const;
+  void on(State& state, const Recover& recover, Context& ctx) const;
+
+ private:
+  void move(State& state, Compartment to, Context& ctx) const;
+  void become_infectious(Context& ctx) const;
+  Gauge gauge(Compartment c) const;
+
+  bool seir_;
+  double beta_;
+  double incubation_;
+  double recovery_;
+  double initial_infected_;
+  double latency_;
+  Gauge susceptible_;
+  Gauge exposed_;
+  Gauge infected_;
+  Gauge recovered_;
+  Counter infections_;
+};
+
+// Registers the type as "epidemic".
+void register_epidemic(Registry& registry);
+
+}  // namespace dsim::models

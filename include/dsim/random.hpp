@@ -73,12 +73,12 @@ class Random {
 
 inline std::uint64_t Random::below(std::uint64_t n) {
   // Lemire: multiply-shift with rejection of the biased low range.
-  unsigned __int128 m = static_cast<unsigned __int128>(bits()) * n;
+  detail::UInt128 m = static_cast<detail::UInt128>(bits()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {
     const std::uint64_t threshold = (0 - n) % n;
     while (low < threshold) {
-      m = static_cast<unsigned __int128>(bits()) * n;
+      m = static_cast<detail::UInt128>(bits()) * n;
       low = static_cast<std::uint64_t>(m);
     }
   }

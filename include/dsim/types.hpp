@@ -25,6 +25,12 @@ inline constexpr std::uint64_t kMaxEntities = kNoEntity;  // ids 0 .. kNoEntity-
 // Largest event payload carried inline in an event envelope (bytes).
 inline constexpr std::size_t kMaxPayloadBytes = 32;
 
+namespace detail {
+// 128-bit unsigned arithmetic (GCC/Clang extension; __extension__ keeps
+// -Wpedantic quiet).
+__extension__ typedef unsigned __int128 UInt128;
+}  // namespace detail
+
 // An expected failure: bad config, bad parameter, model error, I/O problem.
 // The message names the file, key, value or entity; the CLI prints it as one
 // line and exits non-zero (2 for bad input, 1 for run-time failures).

@@ -18,7 +18,7 @@ std::vector<std::uint32_t> BlockPartitioner::assign(const Model& model,
   const std::uint64_t n = model.entity_count();
   std::vector<std::uint32_t> out(n);
   for (std::uint64_t i = 0; i < n; ++i)
-    out[i] = static_cast<std::uint32_t>(static_cast<unsigned __int128>(i) * parts / n);
+    out[i] = static_cast<std::uint32_t>(static_cast<detail::UInt128>(i) * parts / n);
   return out;
 }
 

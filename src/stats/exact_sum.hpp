@@ -88,9 +88,9 @@ class ExactSum {
 
  private:
   void add(const std::uint64_t v[4]) {
-    unsigned __int128 carry = 0;
+    UInt128 carry = 0;
     for (int i = 0; i < 4; ++i) {
-      const unsigned __int128 s = static_cast<unsigned __int128>(w_[i]) + v[i] + carry;
+      const UInt128 s = static_cast<UInt128>(w_[i]) + v[i] + carry;
       w_[i] = static_cast<std::uint64_t>(s);
       carry = s >> 64;
     }

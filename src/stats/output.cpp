@@ -278,6 +278,8 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
   return manifest.dump(2) + "\n";
 }
 
+void check_output_directory(const fs::path& dir) { inspect_target(resolve_target(dir)); }
+
 void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& result,
                    const std::string& version) {
   // Everything is rendered before the first byte is written, so a bad result

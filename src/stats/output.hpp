@@ -47,6 +47,11 @@ namespace dsim::output {
 void write_results(const std::filesystem::path& dir, const ModelSpec& spec,
                    const RunResult& result, const std::string& version);
 
+// Throws the dsim::Error write_results() would throw for what is at `dir`
+// now (a file, or a directory dsim did not write); nothing is written. Lets a
+// caller refuse a bad output directory before a long run rather than after.
+void check_output_directory(const std::filesystem::path& dir);
+
 // The file contents, as write_results() writes them.
 std::string manifest_json(const ModelSpec& spec, const RunResult& result,
                           const std::string& version);

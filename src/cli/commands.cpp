@@ -1,0 +1,209 @@
+#include "cli/commands.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <utility>
+
+#include "cli/progress.hpp"
+#include "dsim/model_spec.hpp"
+#include "dsim/registry.hpp"
+#include "dsim/simulation.hpp"
+#include "stats/output.hpp"
+
+#ifndef DSIM_VERSION
+#define DSIM_VERSION "unknown"
+#endif
+
+namespace dsim::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+void print(std::FILE* out, std::string_view text) { std::fwrite(text.data(), 1, text.size(), out); }
+
+// Loads the config's plugins, then the command line's, each library once
+// however it is named.
+void load_plugins(Registry& registry, const std::vector<std::string>& from_config,
+                  const std::vector<std::string>& from_command_line) {
+  std::set<fs::path> loaded;
+  auto load = [&](const std::string& name) {
+    fs::path path = name;
+    // A bare name that is not a file here is left to the loader's search path.
+    if (path.has_parent_path() || fs::exists(path)) path = fs::absolute(path);
+    std::error_code ec;
+    fs::path key = fs::weakly_canonical(path, ec);
+    if (ec) key = path;
+    if (!loaded.insert(key).second) return;
+    registry.load_plugin(path.string());
+  };
+  for (const auto& p : from_config) load(p);
+  for (const auto& p : from_command_line) load(p);
+}
+
+// Load, plugins, validate: what run and validate share.
+ModelSpec prepare(const ModelOptions& options, Registry& registry) {
+  register_builtins(registry);
+  ModelSpec spec = load_model(options.config, options.overrides);
+  load_plugins(registry, spec.plugins, options.plugins);
+  validate(spec, registry);
+  return spec;
+}
+
+std::string topology_text(const TopologyOptions& t) {
+  std::string text = t.kind;
+  auto opt = [&](const char* name, const auto& value) {
+    if (value) text += fmt::format(" {}={}", name, *value);
+  };
+  opt("k", t.k);
+  opt("degree", t.degree);
+  opt("m", t.m);
+  opt("edges", t.edges);
+  opt("rows", t.rows);
+  opt("cols", t.cols);
+  opt("p", t.p);
+  if (!t.file.empty()) text += fmt::format(" file={}", t.file);
+  if (t.symmetric) text += " symmetric";
+  return text;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+// Pads every column but the last to its widest cell.
+std::string table(const std::vector<std::vector<std::string>>& rows, std::string_view indent) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i + 1 < row.size(); ++i) {
+      if (width.size() <= i) width.resize(i + 1, 0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line(indent);
+    for (std::size_t i = 0; i < row.size(); ++i)
+      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err) {
+  // The registry holds the plugins' code, so it outlives the simulation.
+  Registry registry;
+  ModelSpec spec = prepare(options.model, registry);
+  const fs::path out_dir = options.out.empty() ? fs::path(spec.output.directory)
+                                               : fs::path(options.out);
+  output::check_output_directory(out_dir);  // before the run, not after
+
+  Simulation simulation(std::move(spec), registry);
+  RunOptions run_options;
+  std::unique_ptr<ProgressBar> bar;
+  if (!options.quiet && options.progress && is_terminal(err)) {
+    bar = std::make_unique<ProgressBar>(err);
+    run_options.on_progress = [&bar](const Progress& p) { bar->update(p); };
+  }
+  RunResult result = simulation.run(run_options);
+  bar.reset();  // clears the line
+
+  output::write_results(out_dir, simulation.spec(), result, DSIM_VERSION);
+  if (!options.quiet) print(out, output::summary_table(result));
+  print(out, fmt::format("results written to {}\n", out_dir.string()));
+  std::fflush(out);
+  return 0;
+}
+
+int validate_command(const ModelOptions& options, std::FILE* out) {
+  Registry registry;
+  const ModelSpec spec = prepare(options, registry);
+  const SimulationSpec& sim = spec.simulation;
+
+  std::uint64_t entities = 0;
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& g : spec.groups) {
+    entities += g.count;
+    std::vector<std::string> params;
+    for (const auto& [name, value] : g.params)
+      params.push_back(fmt::format("{}={}", name, to_string(value)));
+    groups.push_back({g.name, g.type, fmt::format("x{}", g.count), join(params, " ")});
+  }
+  std::vector<std::vector<std::string>> links;
+  for (const auto& l : spec.links)
+    links.push_back({l.from, "->", l.to, topology_text(l.topology),
+                     fmt::format("lookahead={}{}", l.lookahead ? fmt::format("{}", *l.lookahead)
+                                                               : std::string("none"),
+                                 l.weight != 1.0 ? fmt::format(" weight={}", l.weight) : "")});
+
+  std::string text = fmt::format("model       {}\n", spec.file.empty() ? options.config : spec.file);
+  text += fmt::format(
+      "simulation  end_time={} seed={} sync={} threads={} partitioner={} queue={}\n",
+      sim.end_time, sim.seed, sim.sync,
+      sim.threads == 0 ? std::string("0 (one per core)") : std::to_string(sim.threads),
+      sim.partitioner, sim.queue);
+  text += fmt::format("groups      {}\n", spec.groups.size());
+  text += table(groups, "  ");
+  text += fmt::format("links       {}\n", spec.links.size());
+  text += table(links, "  ");
+  text += fmt::format("entities    {}\n", entities);
+  std::string series = spec.output.sample_interval > 0
+                           ? fmt::format(", series every {}", spec.output.sample_interval)
+                           : std::string();
+  text += fmt::format("output      {} ({}{})\n", spec.output.directory,
+                      join(spec.output.formats, ", "), series);
+  if (!spec.plugins.empty()) text += fmt::format("plugins     {}\n", join(spec.plugins, " "));
+  text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),
+                      spec.links.size(), entities);
+  print(out, text);
+  return 0;
+}
+
+int list_command(const std::string& type, const std::vector<std::string>& plugins,
+                 std::FILE* out) {
+  Registry registry;
+  register_builtins(registry);
+  load_plugins(registry, {}, plugins);
+
+  std::vector<const EntityTypeInfo*> types;
+  if (type.empty()) {
+    types = registry.types();
+  } else if (const EntityTypeInfo* info = registry.find(type)) {
+    types.push_back(info);
+  } else {
+    std::vector<std::string> known;
+    for (const auto* t : registry.types()) known.push_back(t->name);
+    throw Error(fmt::format("unknown entity type '{}' (known: {})", type, join(known, ", ")));
+  }
+
+  std::string text;
+  for (const auto* info : types) {
+    if (!text.empty()) text += "\n";
+    text += fmt::format("{}\n  {}\n", info->name, info->doc.empty() ? "(no description)" : info->doc);
+    const auto& decls = info->params.decls();
+    if (decls.empty()) {
+      text += "  parameters: none\n";
+      continue;
+    }
+    text += "  parameters:\n";
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"name", "type", "default", "description"});
+    for (const auto& d : decls)
+      rows.push_back({d.name, std::string(to_string(d.type)),
+                      d.default_value ? to_string(*d.default_value) : "(required)", d.doc});
+    text += table(rows, "    ");
+  }
+  print(out, text);
+  return 0;
+}
+
+}  // namespace dsim::cli

@@ -1,0 +1,35 @@
+// The `dsim` subcommands, apart from argument parsing (main.cpp). Each
+// returns the process exit status and throws dsim::Error for anything the
+// user can fix; main() turns that into one line on stderr.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace dsim::cli {
+
+struct ModelOptions {
+  std::string config;
+  std::vector<std::string> overrides;  // "key.path=value", applied in order
+  std::vector<std::string> plugins;    // --plugin, relative to the current directory
+};
+
+struct RunCommandOptions {
+  ModelOptions model;
+  std::string out;  // empty: the config's output.directory
+  bool quiet = false;
+  bool progress = true;  // still only on a terminal
+};
+
+// dsim run: load, validate, run, write the result directory, print a summary.
+int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err);
+
+// dsim validate: load and validate, print the resolved model in short.
+int validate_command(const ModelOptions& options, std::FILE* out);
+
+// dsim list: entity types (all, or the one named) with their parameters.
+int list_command(const std::string& type, const std::vector<std::string>& plugins,
+                 std::FILE* out);
+
+}  // namespace dsim::cli

@@ -1,0 +1,151 @@
+// The dsim program: argument parsing and the mapping of failures to exit
+// codes. 0: success; 1: the run failed (model error, I/O); 2: bad input
+// (arguments, config, parameters, output directory).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <new>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "dsim/types.hpp"
+
+#ifndef DSIM_VERSION
+#define DSIM_VERSION "unknown"
+#endif
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitInput = 2;
+
+// A message as one line: multi-line messages (parser diagnostics) are joined.
+void print_error(const std::string& message) {
+  std::string line;
+  for (char c : message) {
+    if (c == '\n') {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      if (!line.empty()) line += "; ";
+    } else if (c != '\r') {
+      line += c;
+    }
+  }
+  while (line.size() >= 2 && line.ends_with("; ")) line.resize(line.size() - 2);
+  std::fflush(stdout);
+  std::fprintf(stderr, "dsim: %s\n", line.c_str());
+}
+
+void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
+  cmd.add_option("config", o.config, "model config (TOML)")->required()->type_name("CONFIG");
+  cmd.add_option("--set", o.overrides,
+                 "override a config value, e.g. --set simulation.end_time=500 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  cmd.add_option("--plugin", o.plugins, "load entity types from a plugin library (repeatable)")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"dsim " DSIM_VERSION " - parallel discrete-event simulation", "dsim"};
+  app.set_version_flag("--version", "dsim " DSIM_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  dsim run models/queueing/mm1.toml --out results/mm1\n"
+      "  dsim run models/phold/phold.toml --threads 2 --set simulation.end_time=100\n"
+      "  dsim validate model.toml --plugin build/libmymodel.so\n"
+      "  dsim list queue\n"
+      "Run 'dsim COMMAND --help' for the options of a command.");
+
+  // run
+  dsim::cli::RunCommandOptions run_opts;
+  std::uint32_t threads = 0;
+  std::uint64_t seed = 0;
+  double end_time = 0;
+  std::string sync, partitioner;
+  CLI::App* run_cmd = app.add_subcommand("run", "run a model and write its results");
+  add_model_options(*run_cmd, run_opts.model);
+  run_cmd->add_option("-o,--out", run_opts.out,
+                      "result directory (default: the config's output.directory)")
+      ->type_name("DIR");
+  auto* threads_opt = run_cmd->add_option("-t,--threads", threads,
+                                          "worker threads, 0 = one per core "
+                                          "(= --set simulation.threads=N)");
+  auto* sync_opt = run_cmd->add_option(
+      "--sync", sync,
+      "auto, sequential, conservative or optimistic (= --set simulation.sync=NAME)");
+  auto* part_opt = run_cmd->add_option(
+      "--partitioner", partitioner,
+      "block, round_robin or graph (= --set simulation.partitioner=NAME)");
+  auto* seed_opt =
+      run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)");
+  auto* end_opt = run_cmd->add_option("--end-time", end_time,
+                                      "simulated end time (= --set simulation.end_time=T)")
+                      ->type_name("T");
+  run_cmd->add_flag("-q,--quiet", run_opts.quiet, "print no summary and no progress");
+  run_cmd->add_flag("--progress,!--no-progress", run_opts.progress,
+                    "show a progress line on stderr when it is a terminal (default: on)");
+
+  // validate
+  dsim::cli::ModelOptions validate_opts;
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "check a model config and print it resolved");
+  add_model_options(*validate_cmd, validate_opts);
+
+  // list
+  std::string list_type;
+  std::vector<std::string> list_plugins;
+  CLI::App* list_cmd =
+      app.add_subcommand("list", "list entity types with their parameters");
+  list_cmd->add_option("type", list_type, "show only this type")->type_name("TYPE");
+  list_cmd->add_option("--plugin", list_plugins, "also list the types of a plugin (repeatable)")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(fmt::format("{} (see 'dsim --help')", e.what()));
+    return kExitInput;
+  }
+
+  if (run_cmd->parsed()) {
+    // The sugar flags come after --set, so they win.
+    auto& sets = run_opts.model.overrides;
+    if (threads_opt->count()) sets.push_back(fmt::format("simulation.threads={}", threads));
+    if (sync_opt->count()) sets.push_back(fmt::format("simulation.sync=\"{}\"", sync));
+    if (part_opt->count())
+      sets.push_back(fmt::format("simulation.partitioner=\"{}\"", partitioner));
+    if (seed_opt->count()) sets.push_back(fmt::format("simulation.seed={}", seed));
+    if (end_opt->count()) sets.push_back(fmt::format("simulation.end_time={:.17g}", end_time));
+    return dsim::cli::run_command(run_opts, stdout, stderr);
+  }
+  if (validate_cmd->parsed()) return dsim::cli::validate_command(validate_opts, stdout);
+  if (list_cmd->parsed()) return dsim::cli::list_command(list_type, list_plugins, stdout);
+  return kExitInput;  // unreachable: a subcommand is required
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const dsim::Error& e) {
+    print_error(e.what());
+    return e.kind() == dsim::Error::Kind::kInput ? kExitInput : kExitRuntime;
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+    return kExitRuntime;
+  } catch (const std::exception& e) {
+    print_error(fmt::format("internal error: {}", e.what()));
+    return kExitRuntime;
+  }
+}

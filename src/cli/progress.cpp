@@ -1,0 +1,77 @@
+#include "cli/progress.hpp"
+
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace dsim::cli {
+namespace {
+
+std::string rate(double per_second) {
+  if (per_second >= 1e9) return fmt::format("{:.3g}G", per_second / 1e9);
+  if (per_second >= 1e6) return fmt::format("{:.3g}M", per_second / 1e6);
+  if (per_second >= 1e3) return fmt::format("{:.3g}k", per_second / 1e3);
+  return fmt::format("{:.0f}", per_second);
+}
+
+std::string duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const auto s = static_cast<long long>(std::llround(std::min(seconds, 359999.0)));
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+std::string sim_time(double t) { return fmt::format("{:.6g}", t); }
+
+}  // namespace
+
+std::string render_progress(const Progress& p, std::size_t width) {
+  const bool known_end = std::isfinite(p.end_time) && p.end_time > 0;
+  const double fraction = known_end ? std::clamp(p.now / p.end_time, 0.0, 1.0) : 0.0;
+  const double events_per_second = p.wall_seconds > 0 ? p.events / p.wall_seconds : 0.0;
+  // Simulated time advances roughly evenly in wall time for most models.
+  const double eta = fraction > 0 ? p.wall_seconds * (1.0 - fraction) / fraction : NAN;
+
+  std::string tail = fmt::format(" {:5.1f}%  t={}/{}  {} events/s  ETA {}", 100.0 * fraction,
+                                 sim_time(p.now), sim_time(p.end_time), rate(events_per_second),
+                                 duration(eta));
+  std::string line;
+  // The bar takes what the numbers leave, between 10 and 30 cells.
+  if (width >= tail.size() + 12) {
+    const std::size_t cells = std::min<std::size_t>(30, width - tail.size() - 2);
+    const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(cells));
+    line = "[" + std::string(filled, '#') + std::string(cells - filled, '.') + "]";
+  }
+  line += tail;
+  if (line.size() > width) line.resize(width);
+  return line;
+}
+
+bool is_terminal(std::FILE* stream) { return ::isatty(::fileno(stream)) == 1; }
+
+ProgressBar::ProgressBar(std::FILE* stream) : stream_(stream), width_(80) {
+  winsize ws{};
+  if (::ioctl(::fileno(stream), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) width_ = ws.ws_col;
+  // Writing the last column makes some terminals wrap.
+  width_ = width_ > 1 ? width_ - 1 : 1;
+}
+
+void ProgressBar::update(const Progress& progress) {
+  const std::string line = render_progress(progress, width_);
+  const std::size_t pad = drawn_ > line.size() ? drawn_ - line.size() : 0;
+  std::fprintf(stream_, "\r%s%*s", line.c_str(), static_cast<int>(pad), "");
+  std::fflush(stream_);
+  drawn_ = line.size();
+}
+
+void ProgressBar::clear() {
+  if (drawn_ == 0) return;
+  std::fprintf(stream_, "\r%*s\r", static_cast<int>(drawn_), "");
+  std::fflush(stream_);
+  drawn_ = 0;
+}
+
+}  // namespace dsim::cli

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "dsim/types.hpp"
+
 namespace dsim::detail {
 
 class ExactSum {

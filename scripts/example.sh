@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the dsim program (Release, into build/) and runs an example model,
+# printing its summary. Results go to results/example/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ ! -f build/CMakeCache.txt ]; then
+  # Only the program: tests and benchmarks are scripts/test.sh's business.
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DDSIM_BUILD_TESTS=OFF -DDSIM_BUILD_BENCH=OFF
+fi
+cmake --build build --target dsim_cli -j "$jobs"
+
+model=models/queueing/mm1.toml
+[ -f "$model" ] || model=models/phold/phold.toml
+echo
+echo "\$ ./build/dsim run $model --out results/example"
+./build/dsim run "$model" --out results/example
+echo
+echo "Files: $(cd results/example && ls | tr '\n' ' ')"
+echo "More: ./build/dsim --help, ./build/dsim list, models/*/README.md"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what building and testing dsim needs, on Debian 12 (or a close
+# Ubuntu), with apt. Idempotent: installs only the packages that are missing
+# and touches nothing (not even the package lists) when none is.
+# Run as root, or as a user who may sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev librandom123-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev
+  libopenmpi-dev openmpi-bin
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null; then
+  echo "setup: missing packages (${missing[*]}) and no apt-get; install them by hand" >&2
+  exit 1
+fi
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then
+    as_root=(sudo)
+  else
+    echo "setup: missing packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds dsim and runs the whole test suite, in three jobs:
+#   release  Release build in build/ (library, program, tests, benchmarks);
+#            every CTest test.
+#   asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/;
+#            unit, integration and CLI tests with DSIM_TEST_SCALE=0.1.
+#   tsan     ThreadSanitizer build in build-tsan/; the tests that run threads
+#            (names matching Parallel|Threads|Conservative|Determinism).
+# Every job runs even when an earlier one failed. The last line sums up all
+# jobs; the exit status is non-zero if any build or test failed.
+# Build directories are reused, so a second run only rebuilds what changed.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
+
+jobs=$(nproc 2>/dev/null || echo 2)
+ctest_jobs=2
+start_all=$SECONDS
+total_passed=0
+total_failed=0
+report=()
+
+# mpirun refuses root unless told; CI containers run as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+# ThreadSanitizer cannot map its shadow memory under some kernels' address
+# randomisation; run its tests without it where the container allows that.
+no_aslr=()
+if setarch "$(uname -m)" -R true 2>/dev/null; then no_aslr=(setarch "$(uname -m)" -R); fi
+
+# job NAME DIR CMAKE_ARG... -- TEST_COMMAND...
+job() {
+  local name=$1 dir=$2
+  shift 2
+  local cmake_args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmake_args+=("$1"); shift; done
+  shift
+  local start=$SECONDS
+  [ -f "$dir/CMakeCache.txt" ] || cmake_args=(-G Ninja "${cmake_args[@]}")
+
+  echo
+  echo "=== $name: build in $dir"
+  if ! cmake -S . -B "$dir" "${cmake_args[@]}" || ! cmake --build "$dir" -j "$jobs"; then
+    report+=("$name: build FAILED ($((SECONDS - start)) s)")
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  local built=$SECONDS
+  echo "=== $name: test"
+  local log="$dir/test.log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # ctest ends with "NN% tests passed, F tests failed out of T".
+  local line failed total passed
+  line=$(grep -E '[0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+    passed=$((total - failed))
+  else
+    passed=0
+    failed=1  # no summary: ctest itself failed or found no tests
+  fi
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+  report+=("$name: $passed passed, $failed failed (build $((built - start)) s, tests $((SECONDS - built)) s)")
+}
+
+job release build -DCMAKE_BUILD_TYPE=Release -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=ON \
+  -- ctest --test-dir build -j "$ctest_jobs" --output-on-failure --no-tests=error
+
+job asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=address \
+  -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
+  -- env DSIM_TEST_SCALE=0.1 ctest --test-dir build-asan -j "$ctest_jobs" --output-on-failure \
+  --no-tests=error -E '^script\.plugin_install$'
+
+job tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=thread \
+  -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
+  -- env DSIM_TEST_SCALE=0.1 "${no_aslr[@]}" ctest --test-dir build-tsan -j "$ctest_jobs" \
+  --output-on-failure --no-tests=error -R 'Parallel|Threads|Conservative|Determinism'
+
+echo
+echo "=== summary ($(( (SECONDS - start_all) / 60 )) min $(( (SECONDS - start_all) % 60 )) s)"
+for line in "${report[@]}"; do echo "  $line"; done
+echo "test: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

@@ -1,0 +1,77 @@
+#include "config/names.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace dsim::config {
+namespace {
+
+constexpr std::array<std::string_view, 1> kRingOptions = {"k"};
+constexpr std::array<std::string_view, 2> kGridOptions = {"rows", "cols"};
+constexpr std::array<std::string_view, 2> kErdosRenyiOptions = {"p", "edges"};
+constexpr std::array<std::string_view, 1> kDegreeOptions = {"degree"};
+constexpr std::array<std::string_view, 2> kSmallWorldOptions = {"k", "p"};
+constexpr std::array<std::string_view, 1> kScaleFreeOptions = {"m"};
+constexpr std::array<std::string_view, 2> kEdgeListOptions = {"file", "symmetric"};
+
+}  // namespace
+
+std::span<const std::string_view> topology_option_keys(std::string_view kind) {
+  if (kind == "ring") return kRingOptions;
+  if (kind == "grid" || kind == "torus") return kGridOptions;
+  if (kind == "erdos_renyi") return kErdosRenyiOptions;
+  if (kind == "random_regular" || kind == "random") return kDegreeOptions;
+  if (kind == "small_world") return kSmallWorldOptions;
+  if (kind == "scale_free") return kScaleFreeOptions;
+  if (kind == "edge_list") return kEdgeListOptions;
+  return {};
+}
+
+bool contains(std::span<const std::string_view> names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string_view best;
+  std::size_t best_distance = 0;
+  for (std::string_view c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (best.empty() || d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  // A plausible typo changes at most a third of the word (at least one letter
+  // may always be wrong), never all of it.
+  const std::size_t allowed = std::max<std::size_t>(1, std::min(word.size(), best.size()) / 3);
+  if (best.empty() || best_distance == 0 || best_distance > allowed ||
+      best_distance >= word.size())
+    return {};
+  return " (did you mean '" + std::string(best) + "'?)";
+}
+
+std::string join_names(std::span<const std::string_view> names, std::string_view last_sep) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += (i + 1 == names.size()) ? std::string(last_sep) : std::string(", ");
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace dsim::config

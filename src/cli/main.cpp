@@ -72,15 +72,19 @@ int run(int argc, char** argv) {
       ->type_name("DIR");
   auto* threads_opt = run_cmd->add_option("-t,--threads", threads,
                                           "worker threads, 0 = one per core "
-                                          "(= --set simulation.threads=N)");
+                                          "(= --set simulation.threads=N)")
+                         ->type_name("N");
   auto* sync_opt = run_cmd->add_option(
       "--sync", sync,
-      "auto, sequential, conservative or optimistic (= --set simulation.sync=NAME)");
+      "auto, sequential, conservative or optimistic (= --set simulation.sync=NAME)")
+                      ->type_name("NAME");
   auto* part_opt = run_cmd->add_option(
       "--partitioner", partitioner,
-      "block, round_robin or graph (= --set simulation.partitioner=NAME)");
+      "block, round_robin or graph (= --set simulation.partitioner=NAME)")
+                      ->type_name("NAME");
   auto* seed_opt =
-      run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)");
+      run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)")
+          ->type_name("N");
   auto* end_opt = run_cmd->add_option("--end-time", end_time,
                                       "simulated end time (= --set simulation.end_time=T)")
                       ->type_name("T");
@@ -104,6 +108,16 @@ int run(int argc, char** argv) {
       ->type_name("PATH")
       ->allow_extra_args(false);
 
+  // CLI11 would say "a subcommand is required"; name the culprit instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string command = argv[1];
+    if (command != "run" && command != "validate" && command != "list") {
+      print_error(fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
+                              "--help')",
+                              command));
+      return kExitInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -39,11 +39,16 @@ std::string render_progress(const Progress& p, std::size_t width) {
                                  sim_time(p.now), sim_time(p.end_time), rate(events_per_second),
                                  duration(eta));
   std::string line;
-  // The bar takes what the numbers leave, between 10 and 30 cells.
-  if (width >= tail.size() + 12) {
-    const std::size_t cells = std::min<std::size_t>(30, width - tail.size() - 2);
+  // The bar takes what the numbers leave, 10 to 30 cells; its size depends
+  // only on the width, so it does not jitter as the numbers change length.
+  constexpr std::size_t kTailRoom = 52;
+  if (width >= kTailRoom + 12) {
+    const std::size_t cells = std::min<std::size_t>(30, width - kTailRoom - 2);
     const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(cells));
-    line = "[" + std::string(filled, '#') + std::string(cells - filled, '.') + "]";
+    line += '[';
+    line.append(filled, '#');
+    line.append(cells - filled, '.');
+    line += ']';
   }
   line += tail;
   if (line.size() > width) line.resize(width);

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The dsim program as a user meets it: help, version, list, validate, run,
+# result files, determinism of the files, exit codes and one-line errors, and
+# no progress output unless stderr is a terminal.
+# Env (set by CTest): DSIM (the program), DSIM_SOURCE_DIR.
+set -uo pipefail
+: "${DSIM:?}" "${DSIM_SOURCE_DIR:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mm1=$DSIM_SOURCE_DIR/models/queueing/mm1.toml
+phold=$DSIM_SOURCE_DIR/models/phold/phold.toml
+failures=0
+
+fail() {
+  echo "cli.sh: FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# run NAME ARGS...: runs dsim with stdout/stderr in $tmp/NAME.{out,err}, sets $rc.
+run() {
+  local name=$1
+  shift
+  "$DSIM" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+  rc=$?
+}
+expect_rc() {  # expect_rc WANT NAME
+  [ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1; stderr: $(head -c 500 "$tmp/$2.err")"
+}
+# A failure is reported as exactly one line "dsim: ..." on stderr.
+expect_one_line_error() {  # expect_one_line_error NAME PATTERN
+  local err=$tmp/$1.err
+  [ "$(wc -l <"$err")" -eq 1 ] || fail "$1: stderr is not one line: $(cat "$err")"
+  grep -q '^dsim: ' "$err" || fail "$1: stderr does not start with 'dsim: ': $(cat "$err")"
+  grep -q -- "$2" "$err" || fail "$1: stderr does not mention '$2': $(cat "$err")"
+}
+has() {  # has NAME PATTERN: stdout of NAME contains PATTERN
+  grep -q -- "$2" "$tmp/$1.out" || fail "$1: stdout lacks '$2'"
+}
+
+echo "--- version and help"
+run version --version
+expect_rc 0 version
+grep -Eq '^dsim [0-9]+\.[0-9]+\.[0-9]+' "$tmp/version.out" || fail "--version: $(cat "$tmp/version.out")"
+run help --help
+expect_rc 0 help
+for word in run validate list; do has help "$word"; done
+for cmd in run validate list; do
+  run "help_$cmd" "$cmd" --help
+  expect_rc 0 "help_$cmd"
+done
+for opt in --out --set --plugin --threads --sync --partitioner --seed --end-time --quiet; do
+  has help_run "$opt"
+done
+
+echo "--- list"
+run list list
+expect_rc 0 list
+has list '^phold$'
+has list '^queue$'
+run list_phold list phold
+expect_rc 0 list_phold
+for param in start_events remote lookahead mean; do has list_phold "$param"; done
+has list_phold "real"
+run list_queue list queue
+expect_rc 0 list_queue
+for param in servers capacity service; do has list_queue "$param"; done
+has list_queue "distribution"
+grep -q '^source$' "$tmp/list_queue.out" && fail "list queue also lists source"
+run list_bad list no_such_type
+expect_rc 2 list_bad
+expect_one_line_error list_bad no_such_type
+
+echo "--- validate"
+run validate validate "$mm1"
+expect_rc 0 validate
+for word in arrivals queue sink source; do has validate "$word"; done
+has validate 'entities *3'
+run validate_set validate "$phold" --set 'entities.phold.count=100'
+expect_rc 0 validate_set
+has validate_set 'entities *100$'
+
+echo "--- run"
+short=(--set simulation.end_time=1000 --set output.sample_interval=100)
+run run_a run "$mm1" "${short[@]}" --out "$tmp/a"
+expect_rc 0 run_a
+for f in manifest.json results.csv results.json series.csv; do
+  [ -s "$tmp/a/$f" ] || fail "run did not write $f"
+done
+has run_a "results written to $tmp/a"
+has run_a 'queue'
+[ "$(head -n 1 "$tmp/a/results.csv")" = "group,stat,kind,field,value" ] || fail "results.csv header"
+[ "$(head -n 1 "$tmp/a/series.csv")" = "group,stat,time,value" ] || fail "series.csv header"
+grep -q '"dsim_version"' "$tmp/a/manifest.json" || fail "manifest.json has no dsim_version"
+grep -q '"config"' "$tmp/a/manifest.json" || fail "manifest.json has no config"
+# stderr is not a terminal here: nothing on it, progress least of all.
+[ -s "$tmp/run_a.err" ] && fail "run wrote to a non-terminal stderr: $(cat -A "$tmp/run_a.err" | head -c 300)"
+ls -d "$tmp"/a.tmp-* >/dev/null 2>&1 && fail "temporary result directory left behind"
+
+echo "--- determinism of the result files"
+run run_b run "$mm1" "${short[@]}" --out "$tmp/b" --quiet
+expect_rc 0 run_b
+has run_b "results written to"
+grep -q 'events/s' "$tmp/run_b.out" && fail "--quiet still printed the summary"
+for f in results.csv results.json series.csv; do
+  cmp -s "$tmp/a/$f" "$tmp/b/$f" || fail "$f differs between two identical runs"
+done
+run run_a2 run "$mm1" "${short[@]}" --out "$tmp/a" --quiet  # replaces the earlier result
+expect_rc 0 run_a2
+cmp -s "$tmp/a/results.csv" "$tmp/b/results.csv" || fail "results.csv differs after replacing"
+run run_seed run "$mm1" "${short[@]}" --set simulation.seed=2 --out "$tmp/seed2" --quiet
+expect_rc 0 run_seed
+cmp -s "$tmp/a/results.csv" "$tmp/seed2/results.csv" && fail "another seed gave the same results.csv"
+run run_seed_flag run "$mm1" "${short[@]}" --seed 2 --out "$tmp/seed2flag" --quiet
+expect_rc 0 run_seed_flag
+cmp -s "$tmp/seed2/results.csv" "$tmp/seed2flag/results.csv" || fail "--seed 2 != --set simulation.seed=2"
+# The same model on one thread and on two, conservatively synchronized.
+run phold1 run "$phold" --end-time 20 --threads 1 --out "$tmp/p1" --quiet
+expect_rc 0 phold1
+run phold2 run "$phold" --end-time 20 --threads 2 --sync conservative --out "$tmp/p2" --quiet
+expect_rc 0 phold2
+cmp -s "$tmp/p1/results.csv" "$tmp/p2/results.csv" || fail "phold: 1 and 2 threads differ"
+grep -q '"threads": 2' "$tmp/p2/manifest.json" || fail "manifest does not record 2 threads"
+
+echo "--- errors"
+run missing run "$tmp/no_such.toml" --out "$tmp/x"
+expect_rc 2 missing
+expect_one_line_error missing no_such.toml
+run bad_key run "$mm1" --set simulation.no_such_key=1 --out "$tmp/x"
+expect_rc 2 bad_key
+expect_one_line_error bad_key no_such_key
+printf '[simulation\nend_time = 1\n' >"$tmp/broken.toml"
+run broken validate "$tmp/broken.toml"
+expect_rc 2 broken
+expect_one_line_error broken broken.toml
+run bad_type run "$mm1" --set entities.queue.type=no_such_type --out "$tmp/x"
+expect_rc 2 bad_type
+expect_one_line_error bad_type no_such_type
+run bad_plugin run "$mm1" --plugin "$tmp/no_such_plugin.so" --out "$tmp/x"
+expect_rc 2 bad_plugin
+expect_one_line_error bad_plugin no_such_plugin.so
+[ -e "$tmp/x" ] && fail "a failed run left $tmp/x"
+mkdir "$tmp/mine" && echo precious >"$tmp/mine/notes.txt"
+run foreign run "$mm1" "${short[@]}" --out "$tmp/mine"
+expect_rc 2 foreign
+expect_one_line_error foreign mine
+[ "$(cat "$tmp/mine/notes.txt")" = precious ] || fail "--out clobbered a foreign directory"
+run unknown frobnicate
+[ "$rc" -ne 0 ] || fail "unknown subcommand exited 0"
+expect_one_line_error unknown frobnicate
+run no_command
+[ "$rc" -ne 0 ] || fail "no subcommand exited 0"
+run bad_flag run "$mm1" --no-such-flag
+[ "$rc" -eq 2 ] || fail "unknown flag: exit $rc, want 2"
+run bad_threads run "$mm1" --threads many
+[ "$rc" -eq 2 ] || fail "--threads many: exit $rc, want 2"
+
+echo "--- terminal"
+# script(1) gives dsim a terminal. A run too short for a progress update must
+# still end with a clean line; --quiet never draws.
+if command -v script >/dev/null; then
+  script -qec "'$DSIM' run '$mm1' --set simulation.end_time=1000 --out '$tmp/tty' --quiet" \
+    /dev/null >"$tmp/tty_quiet.out" 2>&1 </dev/null || fail "run under a terminal failed"
+  grep -q 'ETA' "$tmp/tty_quiet.out" && fail "--quiet drew progress on a terminal"
+  script -qec "'$DSIM' run '$mm1' --set simulation.end_time=1000 --out '$tmp/tty'" \
+    /dev/null >"$tmp/tty.out" 2>&1 </dev/null || fail "run under a terminal failed"
+  grep -q 'results written to' "$tmp/tty.out" || fail "no summary under a terminal"
+  cmp -s "$tmp/a/results.csv" "$tmp/tty/results.csv" || fail "results differ under a terminal"
+else
+  echo "(script(1) not found: terminal checks skipped)"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "cli.sh: $failures failure(s)" >&2
+  exit 1
+fi
+echo "cli.sh: ok"

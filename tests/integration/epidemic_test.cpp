@@ -201,8 +201,9 @@ double percolation_final_size(const std::vector<std::vector<std::uint32_t>>& adj
 class EpidemicFinalSize : public ::testing::TestWithParam<const char*> {};
 
 // Per contact the transmission probability is 1 - e^{-beta latency} / (1 +
-// beta (recovery - latency)) = 0.34, with ~10 contacts each: R0 ~ 3, a large
-// outbreak reaching ~90% of the 2000 people. dsim's mean over kRuns seeds
+// beta (recovery - latency)) = 0.20 with beta = 0.05, and each person has ~10
+// contacts: R0 ~ 2, a large outbreak that reaches most, but far from all, of
+// the 2000 people (where the final size is most sensitive to the rules). dsim's mean over kRuns seeds
 // must match the mean of kTrials percolation trials within 5 standard
 // deviations of the difference, sqrt(s^2 / kRuns + s^2 / kTrials), with s the
 // trials' sample standard deviation (false failure odds ~1 in 1.7 million).
@@ -211,12 +212,13 @@ TEST_P(EpidemicFinalSize, MatchesPercolationOnTheSameNetwork) {
   const fs::path edges = dir.path() / "contacts.csv";
   EpidemicConfig c;
   c.model = GetParam();
+  c.beta = 0.05;
   const auto adjacency = random_graph(static_cast<std::uint32_t>(c.people), 5, 2024, edges);
   std::ostringstream topology;
   topology << "topology = \"edge_list\"\nfile = \"" << edges.string() << "\"\n";
   c.topology = topology.str();
 
-  constexpr int kRuns = 4, kTrials = 400;
+  constexpr int kRuns = 12, kTrials = 1000;
   double dsim_sum = 0;
   for (int i = 0; i < kRuns; ++i) {
     const dsim::RunResult r = run(c, 1000 + i);
@@ -237,8 +239,8 @@ TEST_P(EpidemicFinalSize, MatchesPercolationOnTheSameNetwork) {
   const double dsim_mean = dsim_sum / kRuns;
   EXPECT_NEAR(dsim_mean, mean, 5 * std::sqrt(var / kRuns + var / kTrials));
   // Plausible on its own: a large outbreak that leaves some untouched.
-  EXPECT_GT(dsim_mean, 0.6 * c.people);
-  EXPECT_LT(dsim_mean, 0.99 * c.people);
+  EXPECT_GT(dsim_mean, 0.5 * c.people);
+  EXPECT_LT(dsim_mean, 0.95 * c.people);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EpidemicFinalSize, ::testing::Values("SIR", "SEIR"));

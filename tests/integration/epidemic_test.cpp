@@ -59,8 +59,8 @@ dsim::RunResult run(const EpidemicConfig& c, std::uint64_t seed) {
     std::ofstream out(config);
     out << "[simulation]\nend_time = " << c.end_time << "\nseed = " << seed
         << "\nsync = \"sequential\"\n"
-        << "[[groups]]\nname = \"people\"\ntype = \"epidemic\"\ncount = " << c.people << "\n"
-        << "[groups.params]\nmodel = \"" << c.model << "\"\nbeta = " << c.beta
+        << "[[entities]]\nname = \"people\"\ntype = \"epidemic\"\ncount = " << c.people << "\n"
+        << "[entities.params]\nmodel = \"" << c.model << "\"\nbeta = " << c.beta
         << "\nincubation = " << c.incubation << "\nrecovery = " << c.recovery
         << "\ninitial_infected = " << c.initial_infected << "\nlatency = " << c.latency << "\n"
         << "[[links]]\nfrom = \"people\"\nto = \"people\"\nlookahead = " << c.latency << "\n"

@@ -32,7 +32,7 @@ std::string write_config(const PholdConfig& c, const std::string& name) {
                     ("dsim_phold_test_" + name + "_" + std::to_string(::getpid()) + ".toml");
   std::ofstream out(path);
   out << "[simulation]\nend_time = " << c.end_time << "\nseed = 1\nsync = \"sequential\"\n"
-      << "[[groups]]\nname = \"phold\"\ntype = \"phold\"\ncount = " << c.entities << "\n"
+      << "[[entities]]\nname = \"phold\"\ntype = \"phold\"\ncount = " << c.entities << "\n"
       << "params = { start_events = " << c.start_events << ", remote = " << c.remote
       << ", lookahead = " << c.lookahead << ", mean = " << c.mean << " }\n"
       << "[[links]]\nfrom = \"phold\"\nto = \"phold\"\ntopology = \"any\"\nlookahead = "

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs dsim and the plain std::priority_queue PHOLD loop side by side and
+# prints one JSON line per run plus a summary table (docs/benchmarks.md).
+#
+# Usage: bench/run_benchmarks.sh [BUILD_DIR]      (default: build-bench)
+# Env:   REPEAT=N   runs of each case; the summary keeps the fastest (default 3)
+#        QUICK=1    shorter runs (a tenth of the events), for a smoke test
+#        OUT=FILE   where the JSON lines go (default: BUILD_DIR/benchmarks.jsonl)
+# Builds BUILD_DIR (Release, benchmarks on, tests off) if it has no
+# bench/bench_model yet. Cases the engine cannot run yet (an unknown sync mode,
+# a config another part has not written) are reported as skipped.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build=${1:-build-bench}
+repeat=${REPEAT:-3}
+out=${OUT:-$build/benchmarks.jsonl}
+jobs=$(nproc 2>/dev/null || echo 2)
+[ "$jobs" -gt 2 ] && jobs=2
+
+if [ ! -x "$build/bench/bench_model" ] || [ ! -x "$build/bench/plain_phold" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDSIM_BUILD_TESTS=OFF \
+    -DDSIM_BUILD_BENCH=ON >/dev/null || exit 1
+  cmake --build "$build" --target bench_model plain_phold -j "$jobs" || exit 1
+fi
+plain=$build/bench/plain_phold
+dsim=$build/bench/bench_model
+
+# End times: the configs' own, or a tenth of them with QUICK=1.
+scale() { if [ "${QUICK:-0}" = 1 ]; then echo "$1 / 10" | bc -l | sed 's/^\./0./'; else echo "$1"; fi; }
+end_phold=$(scale 2000)
+end_1m=$(scale 50)
+end_la=$(scale 1100)
+end_mm1=$(scale 500000)   # M/M/1 at load 0.5: ~2 events per time unit -> ~1M events
+end_epi=200               # the epidemic must run its course either way
+
+: >"$out"
+# run CASE IMPL COMMAND...: runs REPEAT times, appends each JSON line tagged
+# with the case to $out; on failure records why and moves on.
+run() {
+  local case=$1 impl=$2
+  shift 2
+  local i line err
+  for ((i = 1; i <= repeat; ++i)); do
+    err=$(mktemp)
+    if line=$("$@" 2>"$err"); then
+      echo "$line" | jq -c --arg case "$case" --arg impl "$impl" '{case: $case} + . + {impl: $impl}' | tee -a "$out"
+    else
+      jq -nc --arg case "$case" --arg impl "$impl" --arg why "$(tail -n 1 "$err")" \
+        '{case: $case, impl: $impl, skipped: $why}' | tee -a "$out"
+      rm -f "$err"
+      return
+    fi
+    rm -f "$err"
+  done
+}
+
+seq1=(simulation.sync=sequential simulation.threads=1)
+par2=(simulation.sync=conservative simulation.threads=2)
+
+run "phold 16K" plain "$plain" 16384 "$end_phold" 0.1 1 1
+run "phold 16K" dsim "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" "${seq1[@]}"
+run "phold 16K" dsim-2t "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" "${par2[@]}"
+
+run "phold 1M" plain "$plain" 1048576 "$end_1m" 0.1 1 1
+run "phold 1M" dsim "$dsim" models/phold/phold_1m.toml "simulation.end_time=$end_1m" "${seq1[@]}"
+run "phold 1M" dsim-2t "$dsim" models/phold/phold_1m.toml "simulation.end_time=$end_1m" "${par2[@]}"
+
+run "phold remote 0.5" plain "$plain" 16384 "$end_phold" 0.5 1 1
+run "phold remote 0.5" dsim "$dsim" models/phold/phold_remote05.toml \
+  "simulation.end_time=$end_phold" "${seq1[@]}"
+run "phold remote 0.5" dsim-2t "$dsim" models/phold/phold_remote05.toml \
+  "simulation.end_time=$end_phold" "${par2[@]}"
+
+run "phold lookahead 0.1" plain "$plain" 16384 "$end_la" 0.5 0.1 1
+run "phold lookahead 0.1" dsim "$dsim" models/phold/phold_la01.toml \
+  "simulation.end_time=$end_la" "${seq1[@]}"
+run "phold lookahead 0.1" dsim-2t "$dsim" models/phold/phold_la01.toml \
+  "simulation.end_time=$end_la" "${par2[@]}"
+
+run "M/M/1 1M events" dsim "$dsim" models/queueing/mm1.toml "simulation.end_time=$end_mm1" \
+  "${seq1[@]}"
+
+run "epidemic 1M" dsim "$dsim" models/epidemic/epidemic_1m.toml "simulation.end_time=$end_epi" \
+  "${seq1[@]}"
+run "epidemic 1M" dsim-2t "$dsim" models/epidemic/epidemic_1m.toml \
+  "simulation.end_time=$end_epi" "${par2[@]}"
+
+echo
+echo "Fastest of $repeat per case (JSON lines in $out):"
+jq -rs '
+  def mb: . / 1048576 | floor;
+  group_by(.case) | map(
+    . as $runs
+    | ($runs | map(select(.impl == "plain" and .skipped == null)) | max_by(.event_rate)) as $p
+    | ($runs | map(.impl) | unique) as $impls
+    | $impls[] as $i
+    | ($runs | map(select(.impl == $i)) | (map(select(.skipped == null)) | max_by(.event_rate))
+         // (map(select(.impl == $i)) | .[0])) as $r
+    | if $r.skipped != null then "\($r.case)\t\($i)\tskipped: \($r.skipped[0:90])"
+      else "\($r.case)\t\($i)\(if $r.sync then " (\($r.sync), \($r.threads)t)" else "" end)\t"
+         + "\($r.events) events\t\($r.event_rate / 1e6 * 100 | round / 100) M/s\t"
+         + "init \($r.init_seconds) s\trun \($r.run_seconds) s\t\($r.peak_rss_bytes | mb) MiB"
+         + (if $p and $i != "plain" then "\tx\($r.event_rate / $p.event_rate * 100 | round / 100) of plain"
+            else "" end)
+      end) | .[]' "$out" | column -t -s $'\t'

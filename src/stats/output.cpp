@@ -278,7 +278,20 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
   return manifest.dump(2) + "\n";
 }
 
-void check_output_directory(const fs::path& dir) { inspect_target(resolve_target(dir)); }
+void check_output_directory(const fs::path& dir) {
+  const fs::path target = resolve_target(dir);
+  inspect_target(target);
+  // The directory will be created under its nearest existing ancestor.
+  fs::path ancestor = target.parent_path();
+  std::error_code ec;
+  while (!fs::exists(ancestor, ec) && ancestor.has_relative_path()) ancestor = ancestor.parent_path();
+  if (!fs::is_directory(ancestor, ec))
+    throw Error(fmt::format("cannot create output directory '{}': '{}' is not a directory",
+                            dir.string(), ancestor.string()));
+  if (::access(ancestor.c_str(), W_OK | X_OK) != 0)
+    throw Error(fmt::format("cannot create output directory '{}': '{}': {}", dir.string(),
+                            ancestor.string(), std::strerror(errno)));
+}
 
 void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& result,
                    const std::string& version) {

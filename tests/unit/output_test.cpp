@@ -365,6 +365,27 @@ TEST_F(OutputTest, UnwritableParentLeavesNoDirectory) {
   EXPECT_EQ(entries(), std::vector<std::string>{"blocker"});
 }
 
+TEST_F(OutputTest, CheckOutputDirectoryRefusesWhatWriteWouldRefuse) {
+  EXPECT_NO_THROW(output::check_output_directory(root_ / "new" / "deeper"));
+  fs::create_directory(root_ / "empty");
+  EXPECT_NO_THROW(output::check_output_directory(root_ / "empty"));
+  output::write_results(root_ / "previous", make_spec(), make_result(), "1");
+  EXPECT_NO_THROW(output::check_output_directory(root_ / "previous"));
+
+  fs::create_directory(root_ / "mine");
+  std::ofstream(root_ / "mine" / "notes.txt") << "precious";
+  EXPECT_THROW(output::check_output_directory(root_ / "mine"), Error);
+  std::ofstream(root_ / "blocker") << "x";
+  EXPECT_THROW(output::check_output_directory(root_ / "blocker"), Error);
+  try {
+    output::check_output_directory(root_ / "blocker" / "a" / "b");
+    FAIL() << "expected dsim::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a directory"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(entries(), (std::vector<std::string>{"blocker", "empty", "mine", "previous"}));
+}
+
 // A full disk, simulated with the file size limit: the write fails half way,
 // and neither the result directory nor the temporary one is left behind.
 TEST_F(OutputTest, FailedWriteLeavesNoPartialResult) {

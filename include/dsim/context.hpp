@@ -102,7 +102,9 @@ class Context {
   // Violations throw dsim::Error naming the entity, target and times.
   template <Payload P>
   void send(EntityId target, const P& payload, Time delay) {
-    send_bytes(target, detail::payload_type_id<P>(), &payload, sizeof(P), delay);
+    alignas(8) std::byte bytes[kMaxPayloadBytes] = {};
+    if constexpr (!std::is_empty_v<P>) std::memcpy(bytes, &payload, sizeof(P));
+    send_bytes(target, detail::payload_type_id<P>(), bytes, delay);
   }
 
   void add(Counter c, double amount = 1.0) {
@@ -120,8 +122,8 @@ class Context {
 
  private:
   friend class detail::Partition;
-  void send_bytes(EntityId target, std::uint32_t type, const void* data,
-                  std::size_t size, Time delay);
+  // `payload` points to kMaxPayloadBytes bytes.
+  void send_bytes(EntityId target, std::uint32_t type, const std::byte* payload, Time delay);
   void track_counter(Counter c, double amount);
 
   detail::Partition* partition_ = nullptr;

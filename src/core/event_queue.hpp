@@ -5,6 +5,7 @@
 // Thread safety: none; a queue belongs to one partition (one thread).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -17,7 +18,9 @@ class HeapEventQueue {
  public:
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
-  Time min_time() const { return heap_.empty() ? kTimeInfinity : heap_[0].time; }
+  Time min_time() const {
+    return heap_.empty() ? kTimeInfinity : std::bit_cast<Time>(heap_[0].key);
+  }
   const Event& top() const { return slab_[heap_[0].slot]; }
 
   void push(const Event& e) {
@@ -30,7 +33,7 @@ class HeapEventQueue {
       slot = static_cast<std::uint32_t>(slab_.size());
       slab_.push_back(e);
     }
-    heap_.push_back({e.time, slot});
+    heap_.push_back({time_key(e.time), slot});
     sift_up(heap_.size() - 1);
   }
 
@@ -41,7 +44,7 @@ class HeapEventQueue {
     free_.push_back(slot);
     const Entry last = heap_.back();
     heap_.pop_back();
-    if (!heap_.empty()) sift_down(last);
+    if (!heap_.empty()) fill_root(last);
     return e;
   }
 
@@ -57,13 +60,18 @@ class HeapEventQueue {
   }
 
  private:
+  // Event times are >= 0 (now >= 0, delay >= 0), and the bits of
+  // non-negative doubles order like the doubles: one integer compare.
+  static std::uint64_t time_key(Time t) { return std::bit_cast<std::uint64_t>(t + 0.0); }
+
   struct Entry {
-    Time time;
+    std::uint64_t key;  // time_key(event time)
     std::uint32_t slot;
   };
 
   bool less(const Entry& a, const Entry& b) const {
-    if (a.time != b.time) return a.time < b.time;
+    if (a.key != b.key) [[likely]]
+      return a.key < b.key;
     return key_less(slab_[a.slot], slab_[b.slot]);
   }
 
@@ -78,22 +86,44 @@ class HeapEventQueue {
     heap_[i] = moving;
   }
 
-  // Places `moving` starting from the root's hole.
-  void sift_down(const Entry moving) {
+  // Refills the root's hole with `moving` (Floyd's bottom-up method): the hole
+  // first sinks to a leaf along the smallest children, without comparing with
+  // `moving` (which, taken from the last leaf, nearly always belongs near the
+  // bottom), then `moving` rises from there.
+  void fill_root(const Entry moving) {
+    Entry* h = heap_.data();
     const std::size_t n = heap_.size();
     std::size_t i = 0;
     for (;;) {
       const std::size_t first = i * kArity + 1;
-      if (first >= n) break;
-      std::size_t best = first;
-      const std::size_t last = first + kArity < n ? first + kArity : n;
-      for (std::size_t c = first + 1; c < last; ++c)
-        if (less(heap_[c], heap_[best])) best = c;
-      if (!less(heap_[best], moving)) break;
-      heap_[i] = heap_[best];
+      std::size_t best;
+      if (first + kArity <= n) {
+        if constexpr (kArity == 4) {
+          const std::size_t a = less(h[first + 1], h[first]) ? first + 1 : first;
+          const std::size_t b = less(h[first + 3], h[first + 2]) ? first + 3 : first + 2;
+          best = less(h[b], h[a]) ? b : a;
+        } else {
+          best = first;
+          for (std::size_t c = first + 1; c < first + kArity; ++c)
+            if (less(h[c], h[best])) best = c;
+        }
+      } else if (first < n) {
+        best = first;
+        for (std::size_t c = first + 1; c < n; ++c)
+          if (less(h[c], h[best])) best = c;
+      } else {
+        break;
+      }
+      h[i] = h[best];
       i = best;
     }
-    heap_[i] = moving;
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / kArity;
+      if (!less(moving, h[parent])) break;
+      h[i] = h[parent];
+      i = parent;
+    }
+    h[i] = moving;
   }
 
   std::vector<Entry> heap_;

@@ -62,6 +62,8 @@ class Model {
     return lookahead_[from_group * groups_.size() + to_group];
   }
 
+  const std::vector<double>& lookahead_table() const { return lookahead_; }
+
   // Neighbour graph (CSR over global ids).
   const std::vector<std::uint64_t>& nb_offsets() const { return nb_offsets_; }
   const std::vector<EntityId>& nb_ids() const { return nb_ids_; }

@@ -11,6 +11,8 @@ Partition::Partition(const Model& model, std::uint32_t id)
     : model_(model),
       id_(id),
       where_(model.where().data()),
+      lookahead_(&model.lookahead_table()[0]),
+      group_count_(model.groups().size()),
       outboxes_(model.partitions()),
       end_time_(model.end_time()),
       sampling_(model.sample_count() > 0),
@@ -198,8 +200,7 @@ void Partition::finish() {
   ctx_.finishing_ = false;
 }
 
-void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const void* data,
-                     std::size_t size, Time delay) {
+void Partition::fail_send(const Context& ctx, EntityId target, Time delay, double lookahead) {
   if (ctx.finishing_)
     throw Error(fmt::format("entity {}: send() is not allowed in finish()", describe(ctx.self_)),
                 Error::Kind::kRuntime);
@@ -208,23 +209,31 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const vo
                             "entities",
                             describe(ctx.self_), ctx.now_, target, model_.entity_count()),
                 Error::Kind::kRuntime);
+  const auto& groups = model_.groups();
+  const std::uint32_t to_group = where_[target].group;
+  std::string why;
+  if (std::isnan(lookahead))
+    why = fmt::format("no link from group '{}' to group '{}' is declared", groups[ctx.group_].name,
+                      groups[to_group].name);
+  else if (!std::isfinite(delay) || delay < 0)
+    why = "the delay must be finite and >= 0";
+  else
+    why = fmt::format("below the lookahead {} of the link {} -> {}", lookahead,
+                      groups[ctx.group_].name, groups[to_group].name);
+  throw Error(fmt::format("entity {} at time {}: sends to {} with delay {}: {}",
+                          describe(ctx.self_), ctx.now_, describe(target), delay, why),
+              Error::Kind::kRuntime);
+}
+
+void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const std::byte* payload,
+                     Time delay) {
+  if (ctx.finishing_ || target >= model_.entity_count()) [[unlikely]]
+    fail_send(ctx, target, delay, 0);
   const Location loc = where_[target];
-  const double lookahead = model_.lookahead(ctx.group_, loc.group);
-  if (!(delay >= lookahead) || !std::isfinite(delay)) {
-    const auto& groups = model_.groups();
-    std::string why;
-    if (std::isnan(lookahead))
-      why = fmt::format("no link from group '{}' to group '{}' is declared",
-                        groups[ctx.group_].name, groups[loc.group].name);
-    else if (!std::isfinite(delay) || delay < 0)
-      why = fmt::format("the delay must be finite and >= 0");
-    else
-      why = fmt::format("below the lookahead {} of the link {} -> {}", lookahead,
-                        groups[ctx.group_].name, groups[loc.group].name);
-    throw Error(fmt::format("entity {} at time {}: sends to {} with delay {}: {}",
-                            describe(ctx.self_), ctx.now_, describe(target), delay, why),
-                Error::Kind::kRuntime);
-  }
+  const double lookahead = lookahead_[ctx.group_ * group_count_ + loc.group];
+  // Also rejects NaN lookahead (no link), NaN and infinite delays.
+  if (!(delay >= lookahead) || !(delay < kTimeInfinity)) [[unlikely]]
+    fail_send(ctx, target, delay, lookahead);
   Event ev;
   ev.time = ctx.now_ + delay;
   ev.depth = delay == 0 ? ctx.depth_ + 1 : 0;
@@ -232,14 +241,13 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const vo
   ev.src = ctx.self_;
   ev.dst = target;
   ev.seq = (*ctx.send_seq_)++;
-  std::memcpy(ev.payload, data, size);
-  std::memset(ev.payload + size, 0, kMaxPayloadBytes - size);
+  std::memcpy(ev.payload, payload, kMaxPayloadBytes);
   if (!(ev.time < end_time_)) return;  // never processed
   if (loc.partition == id_) {
     queue_.push(ev);
     return;
   }
-  if (ev.time < safe_until_)
+  if (ev.time < safe_until_) [[unlikely]]
     throw Error(fmt::format("entity {} at time {}: sends to {} in another partition with delay "
                             "{}, less than the conservative window allows (lookahead between "
                             "partitions); declare a link with lookahead from '{}' to '{}'",
@@ -297,9 +305,9 @@ void Partition::record_histogram(std::uint32_t group, std::uint32_t index, doubl
 
 namespace dsim {
 
-void Context::send_bytes(EntityId target, std::uint32_t type, const void* data, std::size_t size,
+void Context::send_bytes(EntityId target, std::uint32_t type, const std::byte* payload,
                          Time delay) {
-  partition_->send(*this, target, type, data, size, delay);
+  partition_->send(*this, target, type, payload, delay);
 }
 
 void Context::track_counter(Counter c, double amount) {

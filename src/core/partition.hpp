@@ -80,7 +80,7 @@ class Partition {
   double blocked_seconds = 0;
 
   // Called by Context (see context.hpp); not for models.
-  void send(Context& ctx, EntityId target, std::uint32_t type, const void* data, std::size_t size,
+  void send(Context& ctx, EntityId target, std::uint32_t type, const std::byte* payload,
             Time delay);
   void record_tally(std::uint32_t group, std::uint32_t index, double value);
   void gauge_changed(std::uint32_t group, std::uint32_t index, double old_level, double level);
@@ -95,10 +95,13 @@ class Partition {
   void dispatch(const Event& ev);
   void take_samples(Time t);
   [[noreturn]] void fail_event(const Event& ev, const char* what);
+  [[noreturn]] void fail_send(const Context& ctx, EntityId target, Time delay, double lookahead);
 
   const Model& model_;
   const std::uint32_t id_;
   const Location* where_;
+  const double* lookahead_;  // [from group * groups + to group]
+  std::size_t group_count_;
   std::vector<LocalGroup> local_;
   EventQueue queue_;
   std::vector<std::vector<Event>> outboxes_;

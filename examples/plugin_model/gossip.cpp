@@ -18,9 +18,8 @@
 // of informed nodes; sampled into series.csv), gauge `spreading` (nodes still
 // pushing), tally `informed_at` (when each node learned the rumour), counters
 // `pushes` and `redundant` (pushes to a node that already knew).
-#include <dsim/dsim.hpp>
-
 #include <cstdint>
+#include <dsim/dsim.hpp>
 #include <string>
 
 namespace {

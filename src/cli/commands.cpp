@@ -103,8 +103,8 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
   // The registry holds the plugins' code, so it outlives the simulation.
   Registry registry;
   ModelSpec spec = prepare(options.model, registry);
-  const fs::path out_dir = options.out.empty() ? fs::path(spec.output.directory)
-                                               : fs::path(options.out);
+  const fs::path out_dir =
+      options.out.empty() ? fs::path(spec.output.directory) : fs::path(options.out);
   output::check_output_directory(out_dir);  // before the run, not after
 
   Simulation simulation(std::move(spec), registry);
@@ -140,17 +140,19 @@ int validate_command(const ModelOptions& options, std::FILE* out) {
   }
   std::vector<std::vector<std::string>> links;
   for (const auto& l : spec.links)
-    links.push_back({l.from, "->", l.to, topology_text(l.topology),
-                     fmt::format("lookahead={}{}", l.lookahead ? fmt::format("{}", *l.lookahead)
-                                                               : std::string("none"),
-                                 l.weight != 1.0 ? fmt::format(" weight={}", l.weight) : "")});
+    links.push_back(
+        {l.from, "->", l.to, topology_text(l.topology),
+         fmt::format("lookahead={}{}",
+                     l.lookahead ? fmt::format("{}", *l.lookahead) : std::string("none"),
+                     l.weight != 1.0 ? fmt::format(" weight={}", l.weight) : "")});
 
-  std::string text = fmt::format("model       {}\n", spec.file.empty() ? options.config : spec.file);
-  text += fmt::format(
-      "simulation  end_time={} seed={} sync={} threads={} partitioner={} queue={}\n",
-      sim.end_time, sim.seed, sim.sync,
-      sim.threads == 0 ? std::string("0 (one per core)") : std::to_string(sim.threads),
-      sim.partitioner, sim.queue);
+  std::string text =
+      fmt::format("model       {}\n", spec.file.empty() ? options.config : spec.file);
+  text +=
+      fmt::format("simulation  end_time={} seed={} sync={} threads={} partitioner={} queue={}\n",
+                  sim.end_time, sim.seed, sim.sync,
+                  sim.threads == 0 ? std::string("0 (one per core)") : std::to_string(sim.threads),
+                  sim.partitioner, sim.queue);
   text += fmt::format("groups      {}\n", spec.groups.size());
   text += table(groups, "  ");
   text += fmt::format("links       {}\n", spec.links.size());
@@ -168,8 +170,7 @@ int validate_command(const ModelOptions& options, std::FILE* out) {
   return 0;
 }
 
-int list_command(const std::string& type, const std::vector<std::string>& plugins,
-                 std::FILE* out) {
+int list_command(const std::string& type, const std::vector<std::string>& plugins, std::FILE* out) {
   Registry registry;
   register_builtins(registry);
   load_plugins(registry, {}, plugins);
@@ -188,7 +189,8 @@ int list_command(const std::string& type, const std::vector<std::string>& plugin
   std::string text;
   for (const auto* info : types) {
     if (!text.empty()) text += "\n";
-    text += fmt::format("{}\n  {}\n", info->name, info->doc.empty() ? "(no description)" : info->doc);
+    text +=
+        fmt::format("{}\n  {}\n", info->name, info->doc.empty() ? "(no description)" : info->doc);
     const auto& decls = info->params.decls();
     if (decls.empty()) {
       text += "  parameters: none\n";

@@ -29,7 +29,6 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
 int validate_command(const ModelOptions& options, std::FILE* out);
 
 // dsim list: entity types (all, or the one named) with their parameters.
-int list_command(const std::string& type, const std::vector<std::string>& plugins,
-                 std::FILE* out);
+int list_command(const std::string& type, const std::vector<std::string>& plugins, std::FILE* out);
 
 }  // namespace dsim::cli

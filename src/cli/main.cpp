@@ -67,27 +67,32 @@ int run(int argc, char** argv) {
   std::string sync, partitioner;
   CLI::App* run_cmd = app.add_subcommand("run", "run a model and write its results");
   add_model_options(*run_cmd, run_opts.model);
-  run_cmd->add_option("-o,--out", run_opts.out,
-                      "result directory (default: the config's output.directory)")
+  run_cmd
+      ->add_option("-o,--out", run_opts.out,
+                   "result directory (default: the config's output.directory)")
       ->type_name("DIR");
-  auto* threads_opt = run_cmd->add_option("-t,--threads", threads,
-                                          "worker threads, 0 = one per core "
-                                          "(= --set simulation.threads=N)")
-                         ->type_name("N");
-  auto* sync_opt = run_cmd->add_option(
-      "--sync", sync,
-      "auto, sequential, conservative or optimistic (= --set simulation.sync=NAME)")
-                      ->type_name("NAME");
-  auto* part_opt = run_cmd->add_option(
-      "--partitioner", partitioner,
-      "block, round_robin or graph (= --set simulation.partitioner=NAME)")
-                      ->type_name("NAME");
-  auto* seed_opt =
-      run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)")
-          ->type_name("N");
-  auto* end_opt = run_cmd->add_option("--end-time", end_time,
-                                      "simulated end time (= --set simulation.end_time=T)")
-                      ->type_name("T");
+  auto* threads_opt = run_cmd
+                          ->add_option("-t,--threads", threads,
+                                       "worker threads, 0 = one per core "
+                                       "(= --set simulation.threads=N)")
+                          ->type_name("N");
+  auto* sync_opt =
+      run_cmd
+          ->add_option(
+              "--sync", sync,
+              "auto, sequential, conservative or optimistic (= --set simulation.sync=NAME)")
+          ->type_name("NAME");
+  auto* part_opt =
+      run_cmd
+          ->add_option("--partitioner", partitioner,
+                       "block, round_robin or graph (= --set simulation.partitioner=NAME)")
+          ->type_name("NAME");
+  auto* seed_opt = run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)")
+                       ->type_name("N");
+  auto* end_opt =
+      run_cmd
+          ->add_option("--end-time", end_time, "simulated end time (= --set simulation.end_time=T)")
+          ->type_name("T");
   run_cmd->add_flag("-q,--quiet", run_opts.quiet, "print no summary and no progress");
   run_cmd->add_flag("--progress,!--no-progress", run_opts.progress,
                     "show a progress line on stderr when it is a terminal (default: on)");
@@ -101,8 +106,7 @@ int run(int argc, char** argv) {
   // list
   std::string list_type;
   std::vector<std::string> list_plugins;
-  CLI::App* list_cmd =
-      app.add_subcommand("list", "list entity types with their parameters");
+  CLI::App* list_cmd = app.add_subcommand("list", "list entity types with their parameters");
   list_cmd->add_option("type", list_type, "show only this type")->type_name("TYPE");
   list_cmd->add_option("--plugin", list_plugins, "also list the types of a plugin (repeatable)")
       ->type_name("PATH")
@@ -112,9 +116,10 @@ int run(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list") {
-      print_error(fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
-                              "--help')",
-                              command));
+      print_error(
+          fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
+                      "--help')",
+                      command));
       return kExitInput;
     }
   }

@@ -35,9 +35,9 @@ std::string render_progress(const Progress& p, std::size_t width) {
   // Simulated time advances roughly evenly in wall time for most models.
   const double eta = fraction > 0 ? p.wall_seconds * (1.0 - fraction) / fraction : NAN;
 
-  std::string tail = fmt::format(" {:5.1f}%  t={}/{}  {} events/s  ETA {}", 100.0 * fraction,
-                                 sim_time(p.now), sim_time(p.end_time), rate(events_per_second),
-                                 duration(eta));
+  std::string tail =
+      fmt::format(" {:5.1f}%  t={}/{}  {} events/s  ETA {}", 100.0 * fraction, sim_time(p.now),
+                  sim_time(p.end_time), rate(events_per_second), duration(eta));
   std::string line;
   // The bar takes what the numbers leave, 10 to 30 cells; its size depends
   // only on the width, so it does not jitter as the numbers change length.

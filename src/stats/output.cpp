@@ -121,9 +121,9 @@ Existing inspect_target(const fs::path& dir) {
   // Replace only a directory that dsim wrote: a manifest saying so, and no
   // file the manifest does not list (nothing of the user's is ever removed).
   const auto not_ours = [&](const std::string& why) {
-    return Error(fmt::format(
-        "output directory '{}' exists and {}; remove it or choose another --out", dir.string(),
-        why));
+    return Error(
+        fmt::format("output directory '{}' exists and {}; remove it or choose another --out",
+                    dir.string(), why));
   };
   std::set<std::string> listed = {kManifest};
   {
@@ -189,8 +189,8 @@ std::string_view kind_name(StatKind kind) {
 std::string results_csv(const RunResult& result) {
   std::string out = "group,stat,kind,field,value\n";
   for (const auto& s : result.stats) {
-    const std::string prefix = fmt::format("{},{},{},", csv_cell(s.group), csv_cell(s.stat),
-                                           kind_name(s.kind));
+    const std::string prefix =
+        fmt::format("{},{},{},", csv_cell(s.group), csv_cell(s.stat), kind_name(s.kind));
     for (const auto& [field, value] : s.fields)
       out += fmt::format("{}{},{}\n", prefix, csv_cell(field), number(value));
     if (s.kind == StatKind::kHistogram) {
@@ -264,17 +264,17 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
   if (config.is_discarded())
     throw Error("internal: the resolved config is not valid JSON", Error::Kind::kRuntime);
 
-  Json manifest = {{"dsim_version", version},
-                   {"manifest_format", kManifestFormat},
-                   {"config_file", spec.file},
-                   {"seed", result.seed},
-                   {"end_time", json_number(result.end_time)},
-                   {"written_at", utc_timestamp()},
-                   {"host", {{"name", host_name()},
-                             {"hardware_threads", std::thread::hardware_concurrency()}}},
-                   {"config", std::move(config)},
-                   {"run", std::move(figures)},
-                   {"files", data_files(spec, result)}};
+  Json manifest = {
+      {"dsim_version", version},
+      {"manifest_format", kManifestFormat},
+      {"config_file", spec.file},
+      {"seed", result.seed},
+      {"end_time", json_number(result.end_time)},
+      {"written_at", utc_timestamp()},
+      {"host", {{"name", host_name()}, {"hardware_threads", std::thread::hardware_concurrency()}}},
+      {"config", std::move(config)},
+      {"run", std::move(figures)},
+      {"files", data_files(spec, result)}};
   return manifest.dump(2) + "\n";
 }
 
@@ -284,7 +284,8 @@ void check_output_directory(const fs::path& dir) {
   // The directory will be created under its nearest existing ancestor.
   fs::path ancestor = target.parent_path();
   std::error_code ec;
-  while (!fs::exists(ancestor, ec) && ancestor.has_relative_path()) ancestor = ancestor.parent_path();
+  while (!fs::exists(ancestor, ec) && ancestor.has_relative_path())
+    ancestor = ancestor.parent_path();
   if (!fs::is_directory(ancestor, ec))
     throw Error(fmt::format("cannot create output directory '{}': '{}' is not a directory",
                             dir.string(), ancestor.string()));
@@ -405,8 +406,8 @@ std::string summary_table(const RunResult& result) {
       }
     }
     if (s.kind == StatKind::kHistogram)
-      values += fmt::format("  bins={} over [{}, {})", s.bins, short_number(s.lo),
-                            short_number(s.hi));
+      values +=
+          fmt::format("  bins={} over [{}, {})", s.bins, short_number(s.lo), short_number(s.hi));
     rows.push_back({s.group, s.stat, std::string(kind_name(s.kind)), values});
   }
   std::size_t w[3] = {0, 0, 0};

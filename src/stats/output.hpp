@@ -44,8 +44,8 @@ namespace dsim::output {
 // Throws dsim::Error (kind kRuntime) naming the path and the system's reason
 // on an I/O failure (full disk, no permission); the temporary directory is
 // then removed and `dir` is left as it was: never a partial result.
-void write_results(const std::filesystem::path& dir, const ModelSpec& spec,
-                   const RunResult& result, const std::string& version);
+void write_results(const std::filesystem::path& dir, const ModelSpec& spec, const RunResult& result,
+                   const std::string& version);
 
 // Throws the dsim::Error write_results() would throw for what is at `dir`
 // now (a file, or a directory dsim did not write); nothing is written. Lets a

@@ -38,20 +38,30 @@ RunResult make_result() {
   RunResult r;
   r.end_time = 1000.5;
   r.seed = 18446744073709551615ull;  // needs all 64 bits
-  StatResult counter{"queue", "arrivals", StatKind::kCounter,
+  StatResult counter{"queue",
+                     "arrivals",
+                     StatKind::kCounter,
                      {{"total", 9987}, {"mean", 9987.0 / 3.0}, {"min", 1}, {"max", 9985}}};
   StatResult tally{"queue", "wait", StatKind::kTally, {}};
   const char* names[] = {"count", "mean", "stddev", "variance", "min", "max", "sum"};
   for (int i = 0; i < 7; ++i) tally.fields.emplace_back(names[i], kAwkward[i]);
-  StatResult gauge{"queue", "length", StatKind::kGauge,
+  StatResult gauge{"queue",
+                   "length",
+                   StatKind::kGauge,
                    {{"mean", 0.98765432109876543},
                     {"total_mean", 2.9629629632962963},
                     {"min", 0},
                     {"max", 17},
                     {"final", 3}}};
-  StatResult hist{"sink, west", "sojourn \"time\"", StatKind::kHistogram,
-                  {{"count", 100}, {"underflow", 1}, {"overflow", 2}, {"bin_0", 40},
-                   {"bin_1", 35}, {"bin_2", 22}}};
+  StatResult hist{"sink, west",
+                  "sojourn \"time\"",
+                  StatKind::kHistogram,
+                  {{"count", 100},
+                   {"underflow", 1},
+                   {"overflow", 2},
+                   {"bin_0", 40},
+                   {"bin_1", 35},
+                   {"bin_2", 22}}};
   hist.lo = 0.1;
   hist.hi = 7.3;
   hist.bins = 3;
@@ -245,7 +255,9 @@ TEST_F(OutputTest, NoSeriesFileWithoutSeriesAndFormatsAreHonoured) {
 
 TEST_F(OutputTest, NonFiniteValuesAreWrittenReadably) {
   RunResult r;
-  r.stats.push_back({"g", "t", StatKind::kTally,
+  r.stats.push_back({"g",
+                     "t",
+                     StatKind::kTally,
                      {{"count", 0},
                       {"mean", std::nan("")},
                       {"min", std::numeric_limits<double>::infinity()},
@@ -282,8 +294,7 @@ TEST_F(OutputTest, ManifestHoldsRunFiguresConfigAndFiles) {
   EXPECT_EQ(run["partitions"][1]["events"], 63456);
   EXPECT_EQ(run["partitions"][1]["remote_sends"], 12);
   EXPECT_EQ(run["partitions"][1]["blocked_seconds"], 0.02);
-  EXPECT_EQ(m["files"],
-            nlohmann::json::array({"results.csv", "results.json", "series.csv"}));
+  EXPECT_EQ(m["files"], nlohmann::json::array({"results.csv", "results.json", "series.csv"}));
 }
 
 // Run facts (wall time, host) stay in the manifest: the data files depend

@@ -62,6 +62,11 @@ std::string_view type_name(const toml::node& node) {
   return "nothing";
 }
 
+std::string with_article(std::string_view noun) {
+  const bool vowel = !noun.empty() && std::string_view("aeiou").find(noun[0]) != std::string_view::npos;
+  return fmt::format("{} {}", vowel ? "an" : "a", noun);
+}
+
 // A scalar as it would be written in the config, for "(got ...)".
 std::string node_text(const toml::node& node) {
   if (auto v = node.value_exact<std::int64_t>()) return std::to_string(*v);
@@ -261,7 +266,7 @@ class Loader {
       if (next == nullptr) {
         table = table->insert(part, toml::table{}).first->second.as_table();
       } else if ((table = next->as_table()) == nullptr) {
-        bad(fmt::format("'{}' is a {}, not a table", walked, type_name(*next)));
+        bad(fmt::format("'{}' is not a table (it is {})", walked, with_article(type_name(*next))));
       }
     }
 

@@ -31,7 +31,8 @@ std::span<const std::string_view> topology_option_keys(std::string_view kind);
 
 bool contains(std::span<const std::string_view> names, std::string_view name);
 
-// Levenshtein distance (insert, delete, substitute; each costs 1).
+// Edit distance: insertions, deletions, substitutions and swaps of adjacent
+// letters each cost 1.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // " (did you mean 'x'?)" naming the candidate closest to `word`, or "" if none

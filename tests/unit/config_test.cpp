@@ -1,0 +1,663 @@
+// The config loader on good input: TOML -> ModelSpec, --set overrides,
+// validate() filling defaults, the spec's JSON form, and parameter types.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/names.hpp"
+#include "dsim/dsim.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("dsim_config_test_") + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  fs::path dir_;
+};
+
+// A small entity type with one parameter of each kind.
+struct Widget {
+  struct State {
+    std::uint64_t hits = 0;
+  };
+  struct Poke {};
+  using Events = dsim::Events<Poke>;
+  static void declare(dsim::ParamSpec& p) {
+    p.add("rate", 0.5, "pokes per time unit");
+    p.add("burst", 3, "pokes per burst");
+    p.add("loud", false, "whether to shout");
+    p.add("label", "w", "display name");
+    p.add_distribution("service", "exp(mean=1)", "service time");
+    p.required<std::int64_t>("servers", "number of servers");
+  }
+  explicit Widget(dsim::Setup&) {}
+  void on(State& s, const Poke&, dsim::Context&) const { ++s.hits; }
+};
+
+// A type without parameters.
+struct Plain {
+  struct State {
+    int unused = 0;
+  };
+  struct Tick {};
+  using Events = dsim::Events<Tick>;
+  explicit Plain(dsim::Setup&) {}
+  void on(State&, const Tick&, dsim::Context&) const {}
+};
+
+constexpr const char* kFullConfig = R"toml(# every key of the schema
+[simulation]
+end_time = 2000.0
+seed = 42
+sync = "conservative"
+threads = 3
+partitioner = "round_robin"
+queue = "binary_heap"
+memory_limit = "512MiB"
+plugins = ["plugins/libx.so"]
+
+[[entities]]
+name = "hosts"
+type = "widget"
+count = 16
+params = { rate = 0.25, servers = 2, label = "h" }
+
+[[entities]]
+name = "sinks"
+type = "plain"
+count = 4
+
+[[links]]
+from = "hosts"
+to = "hosts"
+topology = "ring"
+k = 2
+lookahead = 1.5
+weight = 2.0
+
+[[links]]
+from = "hosts"
+to = "sinks"
+topology = "random"
+degree = 2
+
+[[links]]
+from = "hosts"
+to = "hosts"
+topology = "edge_list"
+file = "data/edges.csv"
+symmetric = true
+
+[[links]]
+from = "hosts"
+to = "hosts"
+topology = "small_world"
+k = 4
+p = 0.1
+
+[output]
+directory = "out"
+sample_interval = 10
+formats = ["json"]
+)toml";
+
+TEST_F(ConfigTest, FullConfigParsesIntoSpec) {
+  fs::create_directories(dir_ / "plugins");
+  fs::create_directories(dir_ / "data");
+  write("plugins/libx.so", "");
+  write("data/edges.csv", "0,1\n1,2\n");
+  const std::string path = write("model.toml", kFullConfig);
+
+  const dsim::ModelSpec spec = dsim::load_model(path);
+  EXPECT_EQ(spec.file, path);
+  EXPECT_FALSE(spec.validated);
+
+  const dsim::SimulationSpec& s = spec.simulation;
+  EXPECT_EQ(s.end_time, 2000.0);
+  EXPECT_EQ(s.seed, 42u);
+  EXPECT_EQ(s.sync, "conservative");
+  EXPECT_EQ(s.threads, 3u);
+  EXPECT_EQ(s.partitioner, "round_robin");
+  EXPECT_EQ(s.queue, "binary_heap");
+  EXPECT_EQ(s.memory_limit, 512u * 1024 * 1024);
+  EXPECT_EQ(s.location.str(), path + ":2:1");
+  ASSERT_EQ(spec.plugins.size(), 1u);
+  EXPECT_EQ(fs::path(spec.plugins[0]), fs::absolute(dir_ / "plugins/libx.so").lexically_normal());
+
+  ASSERT_EQ(spec.groups.size(), 2u);
+  const dsim::GroupSpec& hosts = spec.groups[0];
+  EXPECT_EQ(hosts.name, "hosts");
+  EXPECT_EQ(hosts.type, "widget");
+  EXPECT_EQ(hosts.count, 16u);
+  EXPECT_EQ(hosts.location.str(), path + ":12:1");
+  ASSERT_EQ(hosts.params.size(), 3u);
+  EXPECT_EQ(hosts.params.at("rate"), dsim::ParamValue(0.25));
+  EXPECT_EQ(hosts.params.at("servers"), dsim::ParamValue(std::int64_t{2}));
+  EXPECT_EQ(hosts.params.at("label"), dsim::ParamValue(std::string("h")));
+  EXPECT_EQ(hosts.param_locations.at("rate").str(), path + ":16:19");
+  EXPECT_EQ(hosts.param_locations.at("servers").str(), path + ":16:35");
+  const dsim::GroupSpec& sinks = spec.groups[1];
+  EXPECT_EQ(sinks.name, "sinks");
+  EXPECT_EQ(sinks.type, "plain");
+  EXPECT_EQ(sinks.count, 4u);
+  EXPECT_TRUE(sinks.params.empty());
+
+  ASSERT_EQ(spec.links.size(), 4u);
+  const dsim::LinkSpec& ring = spec.links[0];
+  EXPECT_EQ(ring.from, "hosts");
+  EXPECT_EQ(ring.to, "hosts");
+  EXPECT_EQ(ring.topology.kind, "ring");
+  EXPECT_EQ(ring.topology.k, 2);
+  EXPECT_FALSE(ring.topology.degree.has_value());
+  EXPECT_EQ(ring.lookahead, 1.5);
+  EXPECT_EQ(ring.weight, 2.0);
+  EXPECT_EQ(ring.location.str(), path + ":23:1");
+  const dsim::LinkSpec& random = spec.links[1];
+  EXPECT_EQ(random.to, "sinks");
+  EXPECT_EQ(random.topology.kind, "random");
+  EXPECT_EQ(random.topology.degree, 2);
+  EXPECT_FALSE(random.lookahead.has_value());
+  EXPECT_EQ(random.weight, 1.0);
+  const dsim::LinkSpec& edges = spec.links[2];
+  EXPECT_EQ(edges.topology.kind, "edge_list");
+  EXPECT_EQ(fs::path(edges.topology.file), fs::absolute(dir_ / "data/edges.csv").lexically_normal());
+  EXPECT_TRUE(edges.topology.symmetric);
+  const dsim::LinkSpec& sw = spec.links[3];
+  EXPECT_EQ(sw.topology.k, 4);
+  EXPECT_EQ(sw.topology.p, 0.1);
+
+  EXPECT_EQ(spec.output.directory, "out");
+  EXPECT_EQ(spec.output.sample_interval, 10.0);
+  EXPECT_EQ(spec.output.formats, std::vector<std::string>{"json"});
+  EXPECT_EQ(spec.output.location.str(), path + ":51:1");
+}
+
+TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
+  const std::string path = write("min.toml", R"toml(
+[simulation]
+end_time = 100    # an integer is fine for a time
+
+[[entities]]
+name = "a"
+type = "plain"
+)toml");
+  const dsim::ModelSpec spec = dsim::load_model(path);
+  EXPECT_EQ(spec.simulation.end_time, 100.0);
+  EXPECT_EQ(spec.simulation.seed, 1u);
+  EXPECT_EQ(spec.simulation.sync, "auto");
+  EXPECT_EQ(spec.simulation.threads, 0u);
+  EXPECT_EQ(spec.simulation.partitioner, "block");
+  EXPECT_EQ(spec.simulation.queue, "heap");
+  EXPECT_EQ(spec.simulation.memory_limit, 0u);
+  ASSERT_EQ(spec.groups.size(), 1u);
+  EXPECT_EQ(spec.groups[0].count, 1u);
+  EXPECT_TRUE(spec.links.empty());
+  EXPECT_TRUE(spec.plugins.empty());
+  EXPECT_EQ(spec.output.directory, "results");
+  EXPECT_EQ(spec.output.sample_interval, 0.0);
+  EXPECT_EQ(spec.output.formats, (std::vector<std::string>{"csv", "json"}));
+  // No [output] table: the location is the file alone.
+  EXPECT_EQ(spec.output.location.str(), path);
+}
+
+TEST_F(ConfigTest, ParamsSubtableAndTopLevelPlugins) {
+  write("liba.so", "");
+  write("libb.so", "");
+  const std::string path = write("sub.toml", R"toml(plugins = ["liba.so"]
+[simulation]
+end_time = 5.5
+plugins = ["./libb.so"]
+
+[[entities]]
+name = "w"
+type = "widget"
+[entities.params]
+loud = true
+burst = -7
+service = "uniform(1, 3)"
+
+[[entities]]
+name = "v"
+type = "plain"
+
+[[links]]
+from = "w"
+to = "v"
+)toml");
+  const dsim::ModelSpec spec = dsim::load_model(path);
+  const auto& params = spec.groups[0].params;
+  EXPECT_EQ(params.at("loud"), dsim::ParamValue(true));
+  EXPECT_EQ(params.at("burst"), dsim::ParamValue(std::int64_t{-7}));
+  EXPECT_EQ(params.at("service"), dsim::ParamValue(std::string("uniform(1, 3)")));
+  EXPECT_EQ(spec.groups[0].param_locations.at("burst").str(), path + ":11:9");
+  // [simulation].plugins first, then the top-level list.
+  ASSERT_EQ(spec.plugins.size(), 2u);
+  EXPECT_EQ(fs::path(spec.plugins[0]).filename(), "libb.so");
+  EXPECT_EQ(fs::path(spec.plugins[1]).filename(), "liba.so");
+  EXPECT_TRUE(fs::path(spec.plugins[0]).is_absolute());
+  EXPECT_EQ(spec.links[0].topology.kind, "one_to_one");
+}
+
+TEST_F(ConfigTest, GroupsIsAnotherNameForEntities) {
+  const std::string path = write("groups.toml", R"toml([simulation]
+end_time = 1.0
+[[groups]]
+name = "g"
+type = "plain"
+count = 3
+)toml");
+  const dsim::ModelSpec spec = dsim::load_model(path, {"groups.g.count=5"});
+  ASSERT_EQ(spec.groups.size(), 1u);
+  EXPECT_EQ(spec.groups[0].count, 5u);
+  EXPECT_EQ(dsim::load_model(path, {"entities.g.count=6"}).groups[0].count, 6u);
+}
+
+TEST_F(ConfigTest, MemoryLimitUnits) {
+  auto limit = [&](const std::string& value) {
+    const std::string path = write("mem.toml", "[simulation]\nend_time = 1.0\nmemory_limit = " +
+                                                   value + "\n[[entities]]\nname = \"a\"\n"
+                                                   "type = \"plain\"\n");
+    return dsim::load_model(path).simulation.memory_limit;
+  };
+  EXPECT_EQ(limit("1000"), 1000u);
+  EXPECT_EQ(limit("\"2GiB\""), 2ull * 1024 * 1024 * 1024);
+  EXPECT_EQ(limit("\"512 MiB\""), 512ull * 1024 * 1024);
+  EXPECT_EQ(limit("\"1.5GB\""), 1500000000u);
+  EXPECT_EQ(limit("\"64kib\""), 65536u);
+  EXPECT_EQ(limit("\"4096\""), 4096u);
+  EXPECT_THROW(limit("\"2 gigs\""), dsim::Error);
+  EXPECT_THROW(limit("\"GiB\""), dsim::Error);
+  EXPECT_THROW(limit("-1"), dsim::Error);
+}
+
+constexpr const char* kOverrideBase = R"toml([simulation]
+end_time = 2000.0
+sync = "auto"
+
+[[entities]]
+name = "hosts"
+type = "widget"
+count = 8
+params = { remote = 0.1 }
+
+[[entities]]
+name = "other"
+type = "plain"
+
+[[links]]
+from = "hosts"
+to = "hosts"
+topology = "any"
+lookahead = 1.0
+
+[[links]]
+from = "hosts"
+to = "other"
+topology = "all_to_all"
+)toml";
+
+TEST_F(ConfigTest, OverridesReachEveryKindOfPath) {
+  const std::string path = write("base.toml", kOverrideBase);
+  const dsim::ModelSpec spec = dsim::load_model(
+      path, {"simulation.end_time=500", "simulation.sync=optimistic", "simulation.seed = 9",
+             "output.directory=runs/a b", "entities.hosts.params.remote=0.5",
+             "entities.hosts.params.fresh=true", "entities.hosts.count=10",
+             "entities.1.count=3", "links.0.lookahead=0.5", "links.1.weight=4",
+             "output.formats=[\"csv\"]", "simulation.partitioner=\"graph\""});
+  EXPECT_EQ(spec.simulation.end_time, 500.0);
+  EXPECT_EQ(spec.simulation.sync, "optimistic");
+  EXPECT_EQ(spec.simulation.seed, 9u);
+  EXPECT_EQ(spec.simulation.partitioner, "graph");
+  EXPECT_EQ(spec.output.directory, "runs/a b");
+  EXPECT_EQ(spec.output.formats, std::vector<std::string>{"csv"});
+  EXPECT_EQ(spec.groups[0].count, 10u);
+  EXPECT_EQ(spec.groups[1].count, 3u);
+  EXPECT_EQ(spec.groups[0].params.at("remote"), dsim::ParamValue(0.5));
+  EXPECT_EQ(spec.groups[0].params.at("fresh"), dsim::ParamValue(true));
+  EXPECT_EQ(spec.links[0].lookahead, 0.5);
+  EXPECT_EQ(spec.links[1].weight, 4.0);
+  // Overridden values say where they came from.
+  EXPECT_EQ(spec.groups[0].param_locations.at("remote").str(),
+            path + " (--set entities.hosts.params.remote=0.5)");
+  // Without overrides the file's values stand.
+  const dsim::ModelSpec plain = dsim::load_model(path);
+  EXPECT_EQ(plain.simulation.end_time, 2000.0);
+  EXPECT_EQ(plain.groups[0].params.at("remote"), dsim::ParamValue(0.1));
+  EXPECT_EQ(plain.groups[0].param_locations.at("remote").str(), path + ":9:21");
+}
+
+TEST_F(ConfigTest, LaterOverrideWins) {
+  const std::string path = write("base.toml", kOverrideBase);
+  const dsim::ModelSpec spec =
+      dsim::load_model(path, {"simulation.end_time=10", "simulation.end_time=20.5"});
+  EXPECT_EQ(spec.simulation.end_time, 20.5);
+}
+
+TEST_F(ConfigTest, OverrideCreatesMissingTables) {
+  const std::string path = write("base.toml", kOverrideBase);
+  const dsim::ModelSpec spec = dsim::load_model(path, {"output.sample_interval=2.5"});
+  EXPECT_EQ(spec.output.sample_interval, 2.5);
+}
+
+TEST_F(ConfigTest, OverriddenValueIsCheckedAndReportedAsOverride) {
+  const std::string path = write("base.toml", kOverrideBase);
+  try {
+    (void)dsim::load_model(path, {"entities.hosts.count=-2"});
+    FAIL() << "expected an error";
+  } catch (const dsim::Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + " (--set entities.hosts.count=-2): entities[0].count: "
+                                            "must be >= 1 (got -2)");
+  }
+}
+
+// ---- validate --------------------------------------------------------------
+
+class ValidateTest : public ConfigTest {
+ protected:
+  void SetUp() override {
+    ConfigTest::SetUp();
+    registry_.add<Widget>("widget", "a test widget");
+    registry_.add<Plain>("plain", "no parameters");
+  }
+  dsim::Registry registry_;
+};
+
+TEST_F(ValidateTest, FillsDefaultsAndWidensInts) {
+  const std::string path = write("v.toml", R"toml([simulation]
+end_time = 10.0
+[[entities]]
+name = "w"
+type = "widget"
+params = { servers = 4, rate = 2 }
+[[entities]]
+name = "p"
+type = "plain"
+)toml");
+  dsim::ModelSpec spec = dsim::load_model(path);
+  dsim::validate(spec, registry_);
+  EXPECT_TRUE(spec.validated);
+  const auto& params = spec.groups[0].params;
+  ASSERT_EQ(params.size(), 6u);
+  EXPECT_EQ(params.at("servers"), dsim::ParamValue(std::int64_t{4}));
+  // An int given for a real parameter becomes a double.
+  EXPECT_EQ(params.at("rate"), dsim::ParamValue(2.0));
+  EXPECT_EQ(params.at("burst"), dsim::ParamValue(std::int64_t{3}));
+  EXPECT_EQ(params.at("loud"), dsim::ParamValue(false));
+  EXPECT_EQ(params.at("label"), dsim::ParamValue(std::string("w")));
+  EXPECT_EQ(params.at("service"), dsim::ParamValue(std::string("exp(mean=1)")));
+  EXPECT_TRUE(spec.groups[1].params.empty());
+
+  // The resolved values read back through Params with their declared types.
+  const dsim::Params p(params);
+  EXPECT_EQ(p.get_int("servers"), 4);
+  EXPECT_EQ(p.get_real("rate"), 2.0);
+  EXPECT_FALSE(p.get_bool("loud"));
+  EXPECT_EQ(p.get_string("label"), "w");
+  EXPECT_EQ(p.get_distribution("service").mean(), 1.0);
+}
+
+TEST_F(ValidateTest, SpecBuiltInCode) {
+  dsim::ModelSpec spec;
+  spec.simulation.end_time = 5;
+  spec.groups.push_back({});
+  spec.groups[0].name = "w";
+  spec.groups[0].type = "widget";
+  spec.groups[0].params["servers"] = std::int64_t{1};
+  dsim::validate(spec, registry_);
+  EXPECT_TRUE(spec.validated);
+  EXPECT_EQ(spec.groups[0].params.size(), 6u);
+
+  spec.groups[0].params.erase("servers");
+  try {
+    dsim::validate(spec, registry_);
+    FAIL() << "expected an error";
+  } catch (const dsim::Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "<code>: entities[0].params: missing required parameter 'servers' (int: number of "
+              "servers) of entity type 'widget'");
+  }
+}
+
+TEST_F(ValidateTest, RejectsBadSpecsBuiltInCode) {
+  auto base = [] {
+    dsim::ModelSpec spec;
+    spec.simulation.end_time = 5;
+    spec.groups.push_back({});
+    spec.groups[0].name = "p";
+    spec.groups[0].type = "plain";
+    return spec;
+  };
+  auto message = [&](dsim::ModelSpec spec) {
+    try {
+      dsim::validate(spec, registry_);
+    } catch (const dsim::Error& e) {
+      EXPECT_FALSE(spec.validated);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  dsim::ModelSpec s = base();
+  s.simulation.end_time = 0;
+  EXPECT_EQ(message(s), "<code>: simulation.end_time: must be a finite number > 0 (got 0.0)");
+  s = base();
+  s.simulation.sync = "warp";
+  EXPECT_NE(message(s).find("simulation.sync: unknown sync mode 'warp'"), std::string::npos);
+  s = base();
+  s.groups[0].count = 0;
+  EXPECT_NE(message(s).find("entities[0].count: must be >= 1"), std::string::npos);
+  s = base();
+  s.groups.push_back(s.groups[0]);
+  EXPECT_NE(message(s).find("entities[1].name: duplicate group name 'p'"), std::string::npos);
+  s = base();
+  s.links.push_back({});
+  s.links[0].from = "p";
+  s.links[0].to = "q";
+  s.links[0].topology.kind = "any";
+  EXPECT_EQ(message(s), "<code>: links[0].to: no entity group named 'q'");
+  s.links[0].to = "p";
+  s.links[0].lookahead = -1.0;
+  EXPECT_EQ(message(s), "<code>: links[0].lookahead: must be a finite number >= 0 (got -1.0)");
+  s.links[0].lookahead = 0.0;
+  EXPECT_EQ(message(s), "no error");
+}
+
+// ---- JSON ------------------------------------------------------------------
+
+TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
+  fs::create_directories(dir_ / "plugins");
+  fs::create_directories(dir_ / "data");
+  write("plugins/libx.so", "");
+  write("data/edges.csv", "0,1\n");
+  const std::string path = write("model.toml", kFullConfig);
+  dsim::ModelSpec spec = dsim::load_model(path);
+  dsim::validate(spec, registry_);
+  const std::string text = dsim::to_json(spec);
+  EXPECT_EQ(text, dsim::to_json(spec));  // stable
+
+  const nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["file"], path);
+  EXPECT_EQ(j["validated"], true);
+  EXPECT_EQ(j["simulation"]["end_time"], 2000.0);
+  EXPECT_EQ(j["simulation"]["seed"], 42);
+  EXPECT_EQ(j["simulation"]["sync"], "conservative");
+  EXPECT_EQ(j["simulation"]["threads"], 3);
+  EXPECT_EQ(j["simulation"]["partitioner"], "round_robin");
+  EXPECT_EQ(j["simulation"]["queue"], "binary_heap");
+  EXPECT_EQ(j["simulation"]["memory_limit"], 512 * 1024 * 1024);
+  EXPECT_EQ(j["plugins"].size(), 1u);
+  ASSERT_EQ(j["entities"].size(), 2u);
+  const auto& hosts = j["entities"][0];
+  EXPECT_EQ(hosts["name"], "hosts");
+  EXPECT_EQ(hosts["type"], "widget");
+  EXPECT_EQ(hosts["count"], 16);
+  EXPECT_EQ(hosts["params"]["rate"], 0.25);
+  EXPECT_TRUE(hosts["params"]["rate"].is_number_float());
+  EXPECT_EQ(hosts["params"]["servers"], 2);
+  EXPECT_TRUE(hosts["params"]["servers"].is_number_integer());
+  EXPECT_EQ(hosts["params"]["loud"], false);
+  EXPECT_EQ(hosts["params"]["label"], "h");
+  EXPECT_EQ(hosts["params"]["service"], "exp(mean=1)");
+  EXPECT_EQ(hosts["params"]["burst"], 3);
+  ASSERT_EQ(j["links"].size(), 4u);
+  EXPECT_EQ(j["links"][0]["topology"]["kind"], "ring");
+  EXPECT_EQ(j["links"][0]["topology"]["k"], 2);
+  EXPECT_FALSE(j["links"][0]["topology"].contains("p"));
+  EXPECT_EQ(j["links"][0]["lookahead"], 1.5);
+  EXPECT_EQ(j["links"][0]["weight"], 2.0);
+  EXPECT_TRUE(j["links"][1]["lookahead"].is_null());
+  EXPECT_EQ(j["links"][1]["topology"]["degree"], 2);
+  EXPECT_EQ(j["links"][2]["topology"]["symmetric"], true);
+  EXPECT_EQ(fs::path(j["links"][2]["topology"]["file"].get<std::string>()).filename(),
+            "edges.csv");
+  EXPECT_EQ(j["links"][3]["topology"]["p"], 0.1);
+  EXPECT_EQ(j["output"]["directory"], "out");
+  EXPECT_EQ(j["output"]["sample_interval"], 10.0);
+  EXPECT_EQ(j["output"]["formats"], nlohmann::json::array({"json"}));
+
+  // Sections appear in a fixed order, not alphabetically.
+  const auto pos = [&](const char* key) { return text.find(std::string("\"") + key + "\":"); };
+  EXPECT_LT(pos("file"), pos("simulation"));
+  EXPECT_LT(pos("simulation"), pos("entities"));
+  EXPECT_LT(pos("entities"), pos("links"));
+  EXPECT_LT(pos("links"), pos("output"));
+  EXPECT_LT(pos("end_time"), pos("seed"));
+}
+
+// ---- parameters -------------------------------------------------------------
+
+TEST(ParamSpecTest, DeclaresEachType) {
+  dsim::ParamSpec p;
+  p.add("b", true, "a bool")
+      .add("i", 7, "an int")
+      .add("r", 1.5, "a real")
+      .add("s", "text", "a string")
+      .add_distribution("d", "const(2)", "a distribution")
+      .required<bool>("rb", "")
+      .required<std::int64_t>("ri", "")
+      .required<double>("rr", "")
+      .required<std::string>("rs", "")
+      .required<dsim::Distribution>("rd", "");
+  ASSERT_EQ(p.decls().size(), 10u);
+  const std::vector<dsim::ParamType> types = {
+      dsim::ParamType::kBool,   dsim::ParamType::kInt,    dsim::ParamType::kReal,
+      dsim::ParamType::kString, dsim::ParamType::kDistribution};
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(p.decls()[i].type, types[i % 5]) << p.decls()[i].name;
+    EXPECT_EQ(p.decls()[i].default_value.has_value(), i < 5) << p.decls()[i].name;
+  }
+  EXPECT_EQ(p.find("i")->default_value, dsim::ParamValue(std::int64_t{7}));
+  EXPECT_EQ(p.find("s")->default_value, dsim::ParamValue(std::string("text")));
+  EXPECT_EQ(p.find("r")->doc, "a real");
+  EXPECT_EQ(p.find("nope"), nullptr);
+}
+
+TEST(ParamSpecTest, RejectsDuplicatesAndBadDefaults) {
+  dsim::ParamSpec p;
+  p.add("x", 1.0, "");
+  try {
+    p.add("x", 2, "");
+    FAIL() << "expected an error";
+  } catch (const dsim::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "parameter 'x' declared twice");
+  }
+  EXPECT_THROW(p.required<bool>("x", ""), dsim::Error);
+  EXPECT_THROW(p.add_distribution("d", "bogus(1)", ""), dsim::Error);
+  EXPECT_EQ(p.decls().size(), 1u);
+}
+
+TEST(ParamsTest, GettersCheckPresenceAndType) {
+  dsim::Params p({{"b", true},
+                  {"i", std::int64_t{3}},
+                  {"r", 0.5},
+                  {"s", std::string("hi")},
+                  {"d", std::string("exp(mean=2)")},
+                  {"bad", std::string("exp(")}});
+  EXPECT_TRUE(p.contains("b"));
+  EXPECT_FALSE(p.contains("zz"));
+  EXPECT_TRUE(p.get_bool("b"));
+  EXPECT_EQ(p.get_int("i"), 3);
+  EXPECT_EQ(p.get_real("r"), 0.5);
+  EXPECT_EQ(p.get_real("i"), 3.0);  // ints read as reals
+  EXPECT_EQ(p.get_string("s"), "hi");
+  EXPECT_EQ(p.get_distribution("d").mean(), 2.0);
+
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const dsim::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([&] { (void)p.get_int("zz"); }), "parameter 'zz' is not set");
+  EXPECT_EQ(message([&] { (void)p.get_int("r"); }), "parameter 'r' is a real (0.5), not a int");
+  EXPECT_EQ(message([&] { (void)p.get_bool("s"); }),
+            "parameter 's' is a string (\"hi\"), not a bool");
+  EXPECT_EQ(message([&] { (void)p.get_real("b"); }),
+            "parameter 'b' is a bool (true), not a real");
+  EXPECT_EQ(message([&] { (void)p.get_string("i"); }), "parameter 'i' is a int (3), not a string");
+  EXPECT_EQ(message([&] { (void)p.get_distribution("r"); }),
+            "parameter 'r' is a real (0.5), not a distribution");
+  EXPECT_EQ(message([&] { (void)p.get_distribution("bad"); }).rfind("parameter 'bad': \"exp(\": ", 0),
+            0u);
+  p.set("zz", std::int64_t{1});
+  EXPECT_EQ(p.get_int("zz"), 1);
+}
+
+TEST(ParamsTest, TextOfValuesAndTypes) {
+  EXPECT_EQ(dsim::to_string(dsim::ParamType::kBool), "bool");
+  EXPECT_EQ(dsim::to_string(dsim::ParamType::kInt), "int");
+  EXPECT_EQ(dsim::to_string(dsim::ParamType::kReal), "real");
+  EXPECT_EQ(dsim::to_string(dsim::ParamType::kString), "string");
+  EXPECT_EQ(dsim::to_string(dsim::ParamType::kDistribution), "distribution");
+  EXPECT_EQ(dsim::to_string(dsim::ParamValue(false)), "false");
+  EXPECT_EQ(dsim::to_string(dsim::ParamValue(std::int64_t{-12})), "-12");
+  EXPECT_EQ(dsim::to_string(dsim::ParamValue(2.0)), "2.0");
+  EXPECT_EQ(dsim::to_string(dsim::ParamValue(0.1)), "0.1");
+  EXPECT_EQ(dsim::to_string(dsim::ParamValue(1e300)), "1e+300");
+  EXPECT_EQ(dsim::to_string(dsim::ParamValue(std::string("a\"b"))), "\"a\\\"b\"");
+}
+
+TEST(SourceLocationTest, Text) {
+  EXPECT_EQ((dsim::SourceLocation{"m.toml", 7, 9}).str(), "m.toml:7:9");
+  EXPECT_EQ((dsim::SourceLocation{"m.toml", 7, 0}).str(), "m.toml:7");
+  EXPECT_EQ((dsim::SourceLocation{"m.toml", 0, 0}).str(), "m.toml");
+  EXPECT_EQ((dsim::SourceLocation{}).str(), "<code>");
+}
+
+TEST(SuggestTest, DidYouMean) {
+  const std::vector<std::string_view> keys = {"end_time", "seed", "sync", "threads"};
+  EXPECT_EQ(dsim::config::edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(dsim::config::edit_distance("", "abc"), 3u);
+  EXPECT_EQ(dsim::config::edit_distance("phlod", "phold"), 1u);  // a swap
+  EXPECT_EQ(dsim::config::edit_distance("abc", "abc"), 0u);
+  EXPECT_EQ(dsim::config::did_you_mean("end_tme", keys), " (did you mean 'end_time'?)");
+  EXPECT_EQ(dsim::config::did_you_mean("thread", keys), " (did you mean 'threads'?)");
+  EXPECT_EQ(dsim::config::did_you_mean("colour", keys), "");
+  EXPECT_EQ(dsim::config::did_you_mean("x", keys), "");
+  EXPECT_EQ(dsim::config::join_names(keys), "end_time, seed, sync or threads");
+}
+
+}  // namespace

@@ -7,7 +7,6 @@
 // loader remembers which nodes came from which override and reports their
 // location as "<file> (--set <text>)".
 #include <fmt/format.h>
-
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -41,29 +40,39 @@ constexpr std::array<std::string_view, 8> kSimulationKeys = {
     "end_time", "seed", "sync", "threads", "partitioner", "queue", "memory_limit", "plugins"};
 constexpr std::array<std::string_view, 4> kGroupKeys = {"name", "type", "count", "params"};
 constexpr std::array<std::string_view, 14> kLinkKeys = {
-    "from",  "to",   "topology", "lookahead", "weight", "k", "degree", "m", "edges", "rows",
-    "cols", "p", "file", "symmetric"};
-constexpr std::array<std::string_view, 3> kOutputKeys = {"directory", "sample_interval",
-                                                         "formats"};
+    "from", "to",    "topology", "lookahead", "weight", "k",    "degree",
+    "m",    "edges", "rows",     "cols",      "p",      "file", "symmetric"};
+constexpr std::array<std::string_view, 3> kOutputKeys = {"directory", "sample_interval", "formats"};
 
 std::string_view type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "table";
-    case toml::node_type::array: return "array";
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
 
 std::string with_article(std::string_view noun) {
-  const bool vowel = !noun.empty() && std::string_view("aeiou").find(noun[0]) != std::string_view::npos;
+  const bool vowel =
+      !noun.empty() && std::string_view("aeiou").find(noun[0]) != std::string_view::npos;
   return fmt::format("{} {}", vowel ? "an" : "a", noun);
 }
 
@@ -197,7 +206,8 @@ class Loader {
   toml::table parse() const {
     std::error_code ec;
     const fs::file_status status = fs::status(path_, ec);
-    if (!fs::exists(status)) throw Error(fmt::format("{}: cannot read config file: no such file", path_));
+    if (!fs::exists(status))
+      throw Error(fmt::format("{}: cannot read config file: no such file", path_));
     if (fs::is_directory(status))
       throw Error(fmt::format("{}: cannot read config file: it is a directory", path_));
     try {
@@ -292,9 +302,9 @@ class Loader {
                               const std::string& selector, Bad& bad) {
     toml::array* array = doc.get_as<toml::array>(array_name);
     const std::size_t size = array != nullptr ? array->size() : 0;
-    const bool numeric =
-        std::all_of(selector.begin(), selector.end(),
-                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    const bool numeric = std::all_of(selector.begin(), selector.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
     if (numeric) {
       const std::size_t index = std::stoull(selector.size() > 18 ? "999999999999999999" : selector);
       if (index >= size)
@@ -356,14 +366,20 @@ class Loader {
       if (f.value && !std::isfinite(*f.value))
         f.fail(fmt::format("must be a finite number (got {})", node_text(*node)));
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
-      if (auto v = node->value_exact<std::int64_t>()) f.value = *v;
-      else wrong("an integer");
+      if (auto v = node->value_exact<std::int64_t>())
+        f.value = *v;
+      else
+        wrong("an integer");
     } else if constexpr (std::is_same_v<T, std::string>) {
-      if (auto v = node->value_exact<std::string>()) f.value = *v;
-      else wrong("a string");
+      if (auto v = node->value_exact<std::string>())
+        f.value = *v;
+      else
+        wrong("a string");
     } else if constexpr (std::is_same_v<T, bool>) {
-      if (auto v = node->value_exact<bool>()) f.value = *v;
-      else wrong("a boolean");
+      if (auto v = node->value_exact<bool>())
+        f.value = *v;
+      else
+        wrong("a boolean");
     } else {
       static_assert(std::is_same_v<T, std::vector<std::string>>);
       const toml::array* array = node->as_array();
@@ -374,8 +390,7 @@ class Loader {
         auto s = element.value_exact<std::string>();
         if (!s)
           fail(where(element), indexed(f.key, i),
-               fmt::format("expected a string, got {} {}", type_name(element),
-                           node_text(element)));
+               fmt::format("expected a string, got {} {}", type_name(element), node_text(element)));
         f.value->push_back(*s);
       }
     }
@@ -496,9 +511,9 @@ class Loader {
   void read_plugins(const toml::node& node, std::string_view key, std::vector<std::string>& out) {
     const toml::array* array = node.as_array();
     if (array == nullptr)
-      fail(where(node), key,
-           fmt::format("expected an array of strings, got {} {}", type_name(node),
-                       node_text(node)));
+      fail(
+          where(node), key,
+          fmt::format("expected an array of strings, got {} {}", type_name(node), node_text(node)));
     for (std::size_t i = 0; i < array->size(); ++i) {
       const toml::node& element = *array->get(i);
       auto text = element.value_exact<std::string>();
@@ -529,9 +544,10 @@ class Loader {
 
       auto name = require<std::string>(t, path, "name");
       if (!is_identifier(*name.value))
-        name.fail(fmt::format("group name \"{}\" is not an identifier (letters, digits and _, "
-                              "not starting with a digit)",
-                              *name.value));
+        name.fail(
+            fmt::format("group name \"{}\" is not an identifier (letters, digits and _, "
+                        "not starting with a digit)",
+                        *name.value));
       for (const GroupSpec& other : spec.groups)
         if (other.name == *name.value)
           name.fail(fmt::format("duplicate group name '{}' (first defined at {})", *name.value,
@@ -617,9 +633,8 @@ class Loader {
         if (node == nullptr || contains(applicable, option)) continue;
         fail(where(*node), child(path, option),
              fmt::format("option '{}' does not apply to topology '{}' ({})", option, topo.kind,
-                         applicable.empty()
-                             ? std::string("it takes no options")
-                             : fmt::format("it takes {}", join_names(applicable))));
+                         applicable.empty() ? std::string("it takes no options")
+                                            : fmt::format("it takes {}", join_names(applicable))));
       }
       topo.k = get<std::int64_t>(t, path, "k").value;
       topo.degree = get<std::int64_t>(t, path, "degree").value;
@@ -679,8 +694,7 @@ class Loader {
     }
     if (auto interval = get<double>(*t, "output", "sample_interval"); interval.value) {
       if (*interval.value < 0)
-        interval.fail(
-            fmt::format("must be >= 0 (got {})", to_string(ParamValue(*interval.value))));
+        interval.fail(fmt::format("must be >= 0 (got {})", to_string(ParamValue(*interval.value))));
       out.sample_interval = *interval.value;
     }
     if (auto formats = get<std::vector<std::string>>(*t, "output", "formats"); formats.value) {

@@ -49,9 +49,12 @@ std::string to_json(const ModelSpec& spec) {
   j["validated"] = spec.validated;
 
   const SimulationSpec& s = spec.simulation;
-  j["simulation"] = {{"end_time", s.end_time},   {"seed", s.seed},
-                     {"sync", s.sync},           {"threads", s.threads},
-                     {"partitioner", s.partitioner}, {"queue", s.queue},
+  j["simulation"] = {{"end_time", s.end_time},
+                     {"seed", s.seed},
+                     {"sync", s.sync},
+                     {"threads", s.threads},
+                     {"partitioner", s.partitioner},
+                     {"queue", s.queue},
                      {"memory_limit", s.memory_limit}};
   j["plugins"] = spec.plugins;
 
@@ -75,9 +78,8 @@ std::string to_json(const ModelSpec& spec) {
   j["links"] = std::move(links);
 
   const OutputSpec& o = spec.output;
-  j["output"] = {{"directory", o.directory},
-                 {"sample_interval", o.sample_interval},
-                 {"formats", o.formats}};
+  j["output"] = {
+      {"directory", o.directory}, {"sample_interval", o.sample_interval}, {"formats", o.formats}};
   return j.dump(2);
 }
 

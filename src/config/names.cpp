@@ -40,8 +40,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      std::size_t best = std::min({d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1,
-                                   d[(i - 1) * w + j - 1] + cost});
+      std::size_t best =
+          std::min({d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1, d[(i - 1) * w + j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
         best = std::min(best, d[(i - 2) * w + j - 2] + 1);
       d[i * w + j] = best;
@@ -63,8 +63,7 @@ std::string did_you_mean(std::string_view word, std::span<const std::string_view
   // A plausible typo changes at most a third of the word (at least one letter
   // may always be wrong), never all of it.
   const std::size_t allowed = std::max<std::size_t>(1, std::min(word.size(), best.size()) / 3);
-  if (best.empty() || best_distance == 0 || best_distance > allowed ||
-      best_distance >= word.size())
+  if (best.empty() || best_distance == 0 || best_distance > allowed || best_distance >= word.size())
     return {};
   return " (did you mean '" + std::string(best) + "'?)";
 }

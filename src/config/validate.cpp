@@ -25,10 +25,14 @@ std::string real_text(double v) { return to_string(ParamValue(v)); }
 
 std::string_view value_type(const ParamValue& v) {
   switch (v.index()) {
-    case 0: return "bool";
-    case 1: return "int";
-    case 2: return "real";
-    default: return "string";
+    case 0:
+      return "bool";
+    case 1:
+      return "int";
+    case 2:
+      return "real";
+    default:
+      return "string";
   }
 }
 
@@ -56,9 +60,8 @@ ParamValue typed_value(const ParamDecl& decl, ParamValue v, const SourceLocation
                        std::string_view key) {
   auto wrong = [&] {
     fail(at, key,
-         fmt::format("expected {} {}, got {} {}",
-                     decl.type == ParamType::kInt ? "an" : "a", to_string(decl.type),
-                     value_type(v), to_string(v)));
+         fmt::format("expected {} {}, got {} {}", decl.type == ParamType::kInt ? "an" : "a",
+                     to_string(decl.type), value_type(v), to_string(v)));
   };
   switch (decl.type) {
     case ParamType::kBool:
@@ -115,9 +118,8 @@ void check_group(GroupSpec& g, std::size_t index, const Registry& registry) {
     if (decl == nullptr) {
       std::string hint = did_you_mean(name, declared);
       if (hint.empty())
-        hint = declared.empty()
-                   ? std::string(" (it takes no parameters)")
-                   : fmt::format(" (it takes: {})", join_names(declared, ", "));
+        hint = declared.empty() ? std::string(" (it takes no parameters)")
+                                : fmt::format(" (it takes: {})", join_names(declared, ", "));
       fail(at, key,
            fmt::format("unknown parameter '{}' for entity type '{}'{}", name, g.type, hint));
     }
@@ -172,8 +174,7 @@ void validate(ModelSpec& spec, const Registry& registry) {
         fail(l.location, path + (end == &l.from ? ".from" : ".to"),
              fmt::format("no entity group named '{}'", *end));
     }
-    check_name(l.location, path + ".topology", l.topology.kind, config::kTopologies,
-               "topology");
+    check_name(l.location, path + ".topology", l.topology.kind, config::kTopologies, "topology");
     if (l.lookahead && !(*l.lookahead >= 0 && std::isfinite(*l.lookahead)))
       fail(l.location, path + ".lookahead",
            fmt::format("must be a finite number >= 0 (got {})", real_text(*l.lookahead)));

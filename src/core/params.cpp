@@ -11,10 +11,14 @@ namespace {
 
 std::string_view type_of(const ParamValue& value) {
   switch (value.index()) {
-    case 0: return to_string(ParamType::kBool);
-    case 1: return to_string(ParamType::kInt);
-    case 2: return to_string(ParamType::kReal);
-    default: return to_string(ParamType::kString);
+    case 0:
+      return to_string(ParamType::kBool);
+    case 1:
+      return to_string(ParamType::kInt);
+    case 2:
+      return to_string(ParamType::kReal);
+    default:
+      return to_string(ParamType::kString);
   }
 }
 
@@ -23,11 +27,21 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
@@ -65,11 +79,16 @@ constexpr ParamType param_type_of() {
 
 std::string_view to_string(ParamType type) {
   switch (type) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "int";
-    case ParamType::kReal: return "real";
-    case ParamType::kString: return "string";
-    case ParamType::kDistribution: return "distribution";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kReal:
+      return "real";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kDistribution:
+      return "distribution";
   }
   return "?";
 }
@@ -109,8 +128,7 @@ ParamSpec& ParamSpec::add(std::string name, double def, std::string doc) {
 }
 
 ParamSpec& ParamSpec::add(std::string name, const char* def, std::string doc) {
-  return push(
-      {std::move(name), ParamType::kString, ParamValue(std::string(def)), std::move(doc)});
+  return push({std::move(name), ParamType::kString, ParamValue(std::string(def)), std::move(doc)});
 }
 
 ParamSpec& ParamSpec::add_distribution(std::string name, std::string def, std::string doc) {
@@ -122,8 +140,8 @@ ParamSpec& ParamSpec::add_distribution(std::string name, std::string def, std::s
     throw Error(fmt::format("parameter '{}': default {} is not a valid distribution: {}", name,
                             quote(def), e.what()));
   }
-  return push({std::move(name), ParamType::kDistribution, ParamValue(std::move(def)),
-               std::move(doc)});
+  return push(
+      {std::move(name), ParamType::kDistribution, ParamValue(std::move(def)), std::move(doc)});
 }
 
 template <class T>
@@ -153,8 +171,8 @@ const ParamValue& Params::at(std::string_view name) const {
 
 namespace {
 [[noreturn]] void wrong_type(std::string_view name, const ParamValue& v, ParamType wanted) {
-  throw Error(fmt::format("parameter '{}' is a {} ({}), not a {}", name, type_of(v),
-                          to_string(v), to_string(wanted)));
+  throw Error(fmt::format("parameter '{}' is a {} ({}), not a {}", name, type_of(v), to_string(v),
+                          to_string(wanted)));
 }
 }  // namespace
 

@@ -186,10 +186,7 @@ std::vector<BadCase> cases() {
        {},
        {":3:12: simulation.plugins[0]: plugin file \"libnothere.so\" not found"}},
       // ---- [[entities]] ----
-      {"entities_missing",
-       "[simulation]\nend_time = 1.0\n",
-       {},
-       {": entities: no entity groups"}},
+      {"entities_missing", "[simulation]\nend_time = 1.0\n", {}, {": entities: no entity groups"}},
       {"entities_not_tables",
        "entities = 5\n[simulation]\nend_time = 1.0\n",
        {},
@@ -266,10 +263,7 @@ std::vector<BadCase> cases() {
        with("topology = \"ring\"\nk = 2", "topology = \"erdos_renyi\"\np = 1.5"),
        {},
        {":19:5: links[0].p: must be in [0, 1] (got 1.5)"}},
-      {"topology_check_fails",
-       with("k = 2", "k = 0"),
-       {},
-       {":15:1: links[0]: "}},
+      {"topology_check_fails", with("k = 2", "k = 0"), {}, {":15:1: links[0]: "}},
       {"edge_file_missing",
        with("topology = \"ring\"\nk = 2", "topology = \"edge_list\"\nfile = \"nothere.csv\""),
        {},
@@ -468,8 +462,8 @@ TEST(BadInputFile, Directory) {
 
 // The first mistake in a file is reported the same way every time.
 TEST(BadInputFile, MessageIsDeterministic) {
-  const fs::path path = fs::temp_directory_path() /
-                        ("dsim_bad_input_det_" + std::to_string(::getpid()) + ".toml");
+  const fs::path path =
+      fs::temp_directory_path() / ("dsim_bad_input_det_" + std::to_string(::getpid()) + ".toml");
   std::ofstream(path) << with("count = 16", "count = -3\nzzz = 1");
   std::string first;
   for (int i = 0; i < 3; ++i) {

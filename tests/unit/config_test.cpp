@@ -182,7 +182,8 @@ TEST_F(ConfigTest, FullConfigParsesIntoSpec) {
   EXPECT_EQ(random.weight, 1.0);
   const dsim::LinkSpec& edges = spec.links[2];
   EXPECT_EQ(edges.topology.kind, "edge_list");
-  EXPECT_EQ(fs::path(edges.topology.file), fs::absolute(dir_ / "data/edges.csv").lexically_normal());
+  EXPECT_EQ(fs::path(edges.topology.file),
+            fs::absolute(dir_ / "data/edges.csv").lexically_normal());
   EXPECT_TRUE(edges.topology.symmetric);
   const dsim::LinkSpec& sw = spec.links[3];
   EXPECT_EQ(sw.topology.k, 4);
@@ -276,9 +277,10 @@ count = 3
 
 TEST_F(ConfigTest, MemoryLimitUnits) {
   auto limit = [&](const std::string& value) {
-    const std::string path = write("mem.toml", "[simulation]\nend_time = 1.0\nmemory_limit = " +
-                                                   value + "\n[[entities]]\nname = \"a\"\n"
-                                                   "type = \"plain\"\n");
+    const std::string path =
+        write("mem.toml", "[simulation]\nend_time = 1.0\nmemory_limit = " + value +
+                              "\n[[entities]]\nname = \"a\"\n"
+                              "type = \"plain\"\n");
     return dsim::load_model(path).simulation.memory_limit;
   };
   EXPECT_EQ(limit("1000"), 1000u);
@@ -323,9 +325,9 @@ TEST_F(ConfigTest, OverridesReachEveryKindOfPath) {
   const dsim::ModelSpec spec = dsim::load_model(
       path, {"simulation.end_time=500", "simulation.sync=optimistic", "simulation.seed = 9",
              "output.directory=runs/a b", "entities.hosts.params.remote=0.5",
-             "entities.hosts.params.fresh=true", "entities.hosts.count=10",
-             "entities.1.count=3", "links.0.lookahead=0.5", "links.1.weight=4",
-             "output.formats=[\"csv\"]", "simulation.partitioner=\"graph\""});
+             "entities.hosts.params.fresh=true", "entities.hosts.count=10", "entities.1.count=3",
+             "links.0.lookahead=0.5", "links.1.weight=4", "output.formats=[\"csv\"]",
+             "simulation.partitioner=\"graph\""});
   EXPECT_EQ(spec.simulation.end_time, 500.0);
   EXPECT_EQ(spec.simulation.sync, "optimistic");
   EXPECT_EQ(spec.simulation.seed, 9u);
@@ -367,8 +369,9 @@ TEST_F(ConfigTest, OverriddenValueIsCheckedAndReportedAsOverride) {
     (void)dsim::load_model(path, {"entities.hosts.count=-2"});
     FAIL() << "expected an error";
   } catch (const dsim::Error& e) {
-    EXPECT_EQ(std::string(e.what()), path + " (--set entities.hosts.count=-2): entities[0].count: "
-                                            "must be >= 1 (got -2)");
+    EXPECT_EQ(std::string(e.what()), path +
+                                         " (--set entities.hosts.count=-2): entities[0].count: "
+                                         "must be >= 1 (got -2)");
   }
 }
 
@@ -529,8 +532,7 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   EXPECT_TRUE(j["links"][1]["lookahead"].is_null());
   EXPECT_EQ(j["links"][1]["topology"]["degree"], 2);
   EXPECT_EQ(j["links"][2]["topology"]["symmetric"], true);
-  EXPECT_EQ(fs::path(j["links"][2]["topology"]["file"].get<std::string>()).filename(),
-            "edges.csv");
+  EXPECT_EQ(fs::path(j["links"][2]["topology"]["file"].get<std::string>()).filename(), "edges.csv");
   EXPECT_EQ(j["links"][3]["topology"]["p"], 0.1);
   EXPECT_EQ(j["output"]["directory"], "out");
   EXPECT_EQ(j["output"]["sample_interval"], 10.0);
@@ -560,9 +562,9 @@ TEST(ParamSpecTest, DeclaresEachType) {
       .required<std::string>("rs", "")
       .required<dsim::Distribution>("rd", "");
   ASSERT_EQ(p.decls().size(), 10u);
-  const std::vector<dsim::ParamType> types = {
-      dsim::ParamType::kBool,   dsim::ParamType::kInt,    dsim::ParamType::kReal,
-      dsim::ParamType::kString, dsim::ParamType::kDistribution};
+  const std::vector<dsim::ParamType> types = {dsim::ParamType::kBool, dsim::ParamType::kInt,
+                                              dsim::ParamType::kReal, dsim::ParamType::kString,
+                                              dsim::ParamType::kDistribution};
   for (std::size_t i = 0; i < 10; ++i) {
     EXPECT_EQ(p.decls()[i].type, types[i % 5]) << p.decls()[i].name;
     EXPECT_EQ(p.decls()[i].default_value.has_value(), i < 5) << p.decls()[i].name;
@@ -615,13 +617,13 @@ TEST(ParamsTest, GettersCheckPresenceAndType) {
   EXPECT_EQ(message([&] { (void)p.get_int("r"); }), "parameter 'r' is a real (0.5), not a int");
   EXPECT_EQ(message([&] { (void)p.get_bool("s"); }),
             "parameter 's' is a string (\"hi\"), not a bool");
-  EXPECT_EQ(message([&] { (void)p.get_real("b"); }),
-            "parameter 'b' is a bool (true), not a real");
+  EXPECT_EQ(message([&] { (void)p.get_real("b"); }), "parameter 'b' is a bool (true), not a real");
   EXPECT_EQ(message([&] { (void)p.get_string("i"); }), "parameter 'i' is a int (3), not a string");
   EXPECT_EQ(message([&] { (void)p.get_distribution("r"); }),
             "parameter 'r' is a real (0.5), not a distribution");
-  EXPECT_EQ(message([&] { (void)p.get_distribution("bad"); }).rfind("parameter 'bad': \"exp(\": ", 0),
-            0u);
+  EXPECT_EQ(
+      message([&] { (void)p.get_distribution("bad"); }).rfind("parameter 'bad': \"exp(\": ", 0),
+      0u);
   p.set("zz", std::int64_t{1});
   EXPECT_EQ(p.get_int("zz"), 1);
 }

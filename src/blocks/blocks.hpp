@@ -19,8 +19,8 @@ namespace dsim::blocks {
 
 // A job (customer) travelling through a block network.
 struct Job {
-  Time created;       // when its source generated it
-  std::uint64_t id;   // per-source sequence number, from 0
+  Time created;      // when its source generated it
+  std::uint64_t id;  // per-source sequence number, from 0
 };
 
 // Registers "source", "queue", "delay", "router" and "sink".

@@ -21,8 +21,7 @@ void Delay::init(State&, Context& ctx) const { require_neighbours(ctx); }
 void Delay::on(State& state, const Job& job, Context& ctx) const {
   ++state.held;
   ctx.set(in_system_, static_cast<double>(state.held));
-  ctx.send(ctx.self(), Release{ctx.now(), job.created, job.id},
-           draw_duration(delay_, ctx.rng()));
+  ctx.send(ctx.self(), Release{ctx.now(), job.created, job.id}, draw_duration(delay_, ctx.rng()));
 }
 
 void Delay::on(State& state, const Release& release, Context& ctx) const {

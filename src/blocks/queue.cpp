@@ -36,8 +36,7 @@ Queue::Queue(Setup& setup)
                   " (for more parallel servers use a 'delay' block or several queues)");
   servers_ = static_cast<std::uint32_t>(servers);
   const std::int64_t capacity = setup.param_int("capacity");
-  if (capacity < 0)
-    bad_param(setup, "queue", "capacity", capacity, "must be >= 0 (0: unlimited)");
+  if (capacity < 0) bad_param(setup, "queue", "capacity", capacity, "must be >= 0 (0: unlimited)");
   if (capacity > 0 && capacity < servers)
     bad_param(setup, "queue", "capacity", capacity,
               "must be 0 (unlimited) or at least servers (" + std::to_string(servers) + ")");

@@ -220,6 +220,13 @@ class Loader {
     }
   }
 
+  // The value part of the override that wrote `node`, as typed.
+  std::optional<std::string> override_text(const toml::node& node) const {
+    auto it = overridden_.find(&node);
+    if (it == overridden_.end()) return std::nullopt;
+    return std::string(trim(std::string_view(it->second).substr(it->second.find('=') + 1)));
+  }
+
   void mark(const toml::node& node, const std::string& text) {
     overridden_[&node] = text;
     if (const toml::table* t = node.as_table())
@@ -371,10 +378,14 @@ class Loader {
       else
         wrong("an integer");
     } else if constexpr (std::is_same_v<T, std::string>) {
-      if (auto v = node->value_exact<std::string>())
+      if (auto v = node->value_exact<std::string>()) {
         f.value = *v;
-      else
+      } else if (auto raw = override_text(*node); raw && node->is_value()) {
+        // --set output.directory=2024 means the text, not the number.
+        f.value = *raw;
+      } else {
         wrong("a string");
+      }
     } else if constexpr (std::is_same_v<T, bool>) {
       if (auto v = node->value_exact<bool>())
         f.value = *v;

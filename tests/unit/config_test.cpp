@@ -361,6 +361,10 @@ TEST_F(ConfigTest, OverrideCreatesMissingTables) {
   const std::string path = write("base.toml", kOverrideBase);
   const dsim::ModelSpec spec = dsim::load_model(path, {"output.sample_interval=2.5"});
   EXPECT_EQ(spec.output.sample_interval, 2.5);
+  // A string key takes the override's text even when it reads as a number.
+  EXPECT_EQ(dsim::load_model(path, {"output.directory=2024"}).output.directory, "2024");
+  EXPECT_EQ(dsim::load_model(path, {"simulation.sync=\"sequential\""}).simulation.sync,
+            "sequential");
 }
 
 TEST_F(ConfigTest, OverriddenValueIsCheckedAndReportedAsOverride) {

@@ -97,8 +97,9 @@ class Context {
   Random& rng() { return rng_; }
 
   // Schedules `payload` for `target` at now() + delay.
-  // REQUIRES: delay >= the lookahead of the link from this entity's group to
-  // the target's group (a link must be declared), delay finite, target valid.
+  // REQUIRES: delay finite and >= 0, target valid; unless the target is the
+  // entity itself, a link from this entity's group to the target's group must
+  // be declared and delay >= its lookahead.
   // Violations throw dsim::Error naming the entity, target and times.
   template <Payload P>
   void send(EntityId target, const P& payload, Time delay) {

@@ -230,7 +230,10 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
   if (ctx.finishing_ || target >= model_.entity_count()) [[unlikely]]
     fail_send(ctx, target, delay, 0);
   const Location loc = where_[target];
-  const double lookahead = lookahead_[ctx.group_ * group_count_ + loc.group];
+  // An entity may always send to itself (delay >= 0); other targets need a
+  // declared link and a delay of at least its lookahead.
+  const double lookahead =
+      target == ctx.self_ ? 0.0 : lookahead_[ctx.group_ * group_count_ + loc.group];
   // Also rejects NaN lookahead (no link), NaN and infinite delays.
   if (!(delay >= lookahead) || !(delay < kTimeInfinity)) [[unlikely]]
     fail_send(ctx, target, delay, lookahead);

@@ -48,6 +48,8 @@ std::vector<ModelCase> cases() {
   };
 }
 
+void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
+
 struct Files {
   std::string csv, json, series;
   std::uint64_t events = 0;

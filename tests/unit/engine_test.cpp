@@ -73,12 +73,14 @@ struct Walker {
     p.add("bad_delay", false, "send with delay 0");
     p.add("stray", false, "send an event type nobody handles");
     p.add("fail_at", -1.0, "call ctx.fail at this time");
+    p.add("poke", "", "also send to the first entity of this group");
   }
   explicit Walker(Setup& s)
       : la_(s.param_real("lookahead")),
         bad_(s.param_bool("bad_delay")),
         stray_(s.param_bool("stray")),
         fail_at_(s.param_real("fail_at")),
+        poke_(s.param_string("poke")),
         hops_(s.tally("hops")),
         seen_(s.counter("seen")),
         gap_(s.histogram("gap", 0.0, 5.0, 10)),
@@ -86,6 +88,7 @@ struct Walker {
   void init(State&, Context& ctx) const { ctx.send(ctx.self(), Token{0}, la_); }
   void on(State& s, const Token& t, Context& ctx) const {
     if (fail_at_ >= 0 && ctx.now() >= fail_at_) ctx.fail("asked to fail");
+    if (!poke_.empty()) ctx.send(ctx.group_first(poke_), Token{0}, la_);
     ctx.record(gap_, ctx.now() - s.last);
     s.last = ctx.now();
     ++s.seen;
@@ -103,6 +106,7 @@ struct Walker {
   double la_;
   bool bad_, stray_;
   double fail_at_;
+  std::string poke_;
   dsim::Tally hops_;
   dsim::Counter seen_;
   dsim::Histogram gap_;
@@ -232,21 +236,23 @@ TEST_F(EngineTest, LookaheadViolationNamesEntity) {
 }
 
 TEST_F(EngineTest, SendWithoutLinkIsAnError) {
+  auto spec = walker_spec(10);
+  spec.groups.push_back({"t", "ticker", 1, {}, {}, {}});
+  spec.groups[0].params["poke"] = std::string("t");
+  try {
+    run(spec);
+    FAIL() << "expected an error";
+  } catch (const dsim::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no link from group 'w' to group 't'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(EngineTest, SelfSendsNeedNoLink) {
   dsim::ModelSpec spec;
   spec.simulation.end_time = 10;
-  spec.groups.push_back({"t", "ticker", 1, {}, {}, {}});
-  EXPECT_THROW(
-      {
-        try {
-          run(spec);
-        } catch (const dsim::Error& e) {
-          EXPECT_NE(std::string(e.what()).find("no link from group 't' to group 't'"),
-                    std::string::npos)
-              << e.what();
-          throw;
-        }
-      },
-      dsim::Error);
+  spec.groups.push_back({"t", "ticker", 2, {}, {}, {}});
+  EXPECT_EQ(run(spec).value("t", "ticks", "total"), 20);
 }
 
 TEST_F(EngineTest, UnhandledEventTypeIsAnError) {

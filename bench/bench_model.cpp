@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
         "\"seed\": {}, \"sync\": \"{}\", \"threads\": {}, \"events\": {}, \"event_rate\": {:.0f}, "
         "\"init_seconds\": {:.4f}, \"run_seconds\": {:.4f}, \"wall_seconds\": {:.4f}, "
         "\"peak_rss_bytes\": {}}}\n",
-        argv[1], entities, r.end_time, r.seed, f.sync, f.threads, f.events_processed,
-        f.event_rate, f.init_seconds, f.run_seconds, f.wall_seconds, f.peak_rss_bytes);
+        argv[1], entities, r.end_time, r.seed, f.sync, f.threads, f.events_processed, f.event_rate,
+        f.init_seconds, f.run_seconds, f.wall_seconds, f.peak_rss_bytes);
     return 0;
   } catch (const dsim::Error& e) {
     std::fprintf(stderr, "bench_model: %s\n", e.what());

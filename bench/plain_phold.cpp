@@ -68,8 +68,9 @@ int main(int argc, char** argv) {
   const auto start_events = static_cast<std::uint64_t>(arg(argc, argv, 7, 1));
   if (entities == 0 || !(end_time > 0) || !(remote >= 0 && remote <= 1) || !(lookahead >= 0) ||
       !(mean > 0)) {
-    std::fprintf(stderr, "plain_phold: need entities > 0, end_time > 0, 0 <= remote <= 1, "
-                         "lookahead >= 0, mean > 0\n");
+    std::fprintf(stderr,
+                 "plain_phold: need entities > 0, end_time > 0, 0 <= remote <= 1, "
+                 "lookahead >= 0, mean > 0\n");
     return 2;
   }
 

@@ -106,8 +106,7 @@ void Epidemic::on(State& state, const Contact&, Context& ctx) const {
   ctx.add(infections_);
   if (seir_) {
     move(state, Compartment::kExposed, ctx);
-    ctx.send(ctx.self(), Infectious{},
-             latency_ + ctx.rng().exponential(incubation_ - latency_));
+    ctx.send(ctx.self(), Infectious{}, latency_ + ctx.rng().exponential(incubation_ - latency_));
   } else {
     move(state, Compartment::kInfectious, ctx);
     become_infectious(ctx);
@@ -124,8 +123,7 @@ void Epidemic::on(State& state, const Recover&, Context& ctx) const {
 }
 
 void register_epidemic(Registry& registry) {
-  registry.add<Epidemic>("epidemic",
-                         "SIR/SEIR epidemic: people infect their network neighbours");
+  registry.add<Epidemic>("epidemic", "SIR/SEIR epidemic: people infect their network neighbours");
 }
 
 }  // namespace dsim::models

@@ -1,6 +1,8 @@
 // The SIR/SEIR epidemic model (models/epidemic): conservation of people,
 // no spread without transmission, final size against an independent
 // percolation computation on the same network, determinism, bad input.
+#include "models/epidemic/epidemic.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
-#include "models/epidemic/epidemic.hpp"
 
 namespace {
 
@@ -41,8 +42,8 @@ class TempDir {
  public:
   TempDir() {
     static int serial = 0;
-    path_ = fs::temp_directory_path() / ("dsim_epidemic_test_" + std::to_string(::getpid()) +
-                                         "_" + std::to_string(serial++));
+    path_ = fs::temp_directory_path() /
+            ("dsim_epidemic_test_" + std::to_string(::getpid()) + "_" + std::to_string(serial++));
     fs::create_directories(path_);
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -145,8 +146,8 @@ TEST(Epidemic, NoTransmissionWithoutBeta) {
 // An undirected random graph: each person picks `picks` distinct partners
 // uniformly at random (mean degree ~2 * picks). Returns adjacency lists and
 // writes the edge list (both directions) to `file`.
-std::vector<std::vector<std::uint32_t>> random_graph(std::uint32_t n, int picks,
-                                                     std::uint64_t seed, const fs::path& file) {
+std::vector<std::vector<std::uint32_t>> random_graph(std::uint32_t n, int picks, std::uint64_t seed,
+                                                     const fs::path& file) {
   std::mt19937_64 gen(seed);
   std::uniform_int_distribution<std::uint32_t> pick(0, n - 1);
   std::set<std::pair<std::uint32_t, std::uint32_t>> edges;
@@ -203,10 +204,10 @@ class EpidemicFinalSize : public ::testing::TestWithParam<const char*> {};
 // Per contact the transmission probability is 1 - e^{-beta latency} / (1 +
 // beta (recovery - latency)) = 0.20 with beta = 0.05, and each person has ~10
 // contacts: R0 ~ 2, a large outbreak that reaches most, but far from all, of
-// the 2000 people (where the final size is most sensitive to the rules). dsim's mean over kRuns seeds
-// must match the mean of kTrials percolation trials within 5 standard
-// deviations of the difference, sqrt(s^2 / kRuns + s^2 / kTrials), with s the
-// trials' sample standard deviation (false failure odds ~1 in 1.7 million).
+// the 2000 people (where the final size is most sensitive to the rules). dsim's mean over kRuns
+// seeds must match the mean of kTrials percolation trials within 5 standard deviations of the
+// difference, sqrt(s^2 / kRuns + s^2 / kTrials), with s the trials' sample standard deviation
+// (false failure odds ~1 in 1.7 million).
 TEST_P(EpidemicFinalSize, MatchesPercolationOnTheSameNetwork) {
   TempDir dir;
   const fs::path edges = dir.path() / "contacts.csv";
@@ -271,8 +272,7 @@ TEST(Epidemic, SameSeedSameResults) {
     EXPECT_EQ(a.series[i].times, b.series[i].times);
     EXPECT_EQ(a.series[i].values, b.series[i].values) << a.series[i].stat;
   }
-  EXPECT_NE(a.value("people", "infections", "total"),
-            other.value("people", "infections", "total"));
+  EXPECT_NE(a.value("people", "infections", "total"), other.value("people", "infections", "total"));
 }
 
 TEST(Epidemic, ShippedConfigRuns) {

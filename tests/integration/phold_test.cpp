@@ -1,4 +1,6 @@
 // PHOLD (models/phold) against an independent implementation of its rules.
+#include "models/phold/phold.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
-#include "models/phold/phold.hpp"
 
 namespace {
 

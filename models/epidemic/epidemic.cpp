@@ -22,8 +22,8 @@ bool finite_at_least(double v, double lo) { return std::isfinite(v) && v >= lo; 
 void Epidemic::declare(ParamSpec& params) {
   params.add("model", "SIR", "\"SIR\" or \"SEIR\"")
       .add("beta", 0.1, "transmission rate per infectious-susceptible contact (per time unit)")
-      .add("incubation", 3.0, "mean exposed period (SEIR only), >= latency")
-      .add("recovery", 5.0, "mean infectious period, >= latency")
+      .add("incubation", 3.0, "mean exposed period (SEIR only)")
+      .add("recovery", 5.0, "mean infectious period")
       .add("initial_infected", 0.001, "probability that a person is infectious at time 0")
       .add("latency", 0.1, "delay of a contact after transmission; >= the link's lookahead");
 }
@@ -46,12 +46,10 @@ Epidemic::Epidemic(Setup& setup)
   if (!finite_at_least(latency_, 0.0))
     bad_param(setup, "latency", latency_, "must be finite and >= 0");
   if (!finite_at_least(beta_, 0.0)) bad_param(setup, "beta", beta_, "must be finite and >= 0");
-  if (!(recovery_ > 0.0) || !finite_at_least(recovery_, latency_))
-    bad_param(setup, "recovery", recovery_,
-              "must be finite, > 0 and >= latency (" + to_string(ParamValue{latency_}) + ")");
-  if (seir_ && (!(incubation_ > 0.0) || !finite_at_least(incubation_, latency_)))
-    bad_param(setup, "incubation", incubation_,
-              "must be finite, > 0 and >= latency (" + to_string(ParamValue{latency_}) + ")");
+  if (!(recovery_ > 0.0 && std::isfinite(recovery_)))
+    bad_param(setup, "recovery", recovery_, "must be finite and > 0");
+  if (seir_ && !(incubation_ > 0.0 && std::isfinite(incubation_)))
+    bad_param(setup, "incubation", incubation_, "must be finite and > 0");
   if (!(initial_infected_ >= 0.0 && initial_infected_ <= 1.0))
     bad_param(setup, "initial_infected", initial_infected_, "must be in [0, 1]");
 }
@@ -86,11 +84,10 @@ void Epidemic::init(State& state, Context& ctx) const {
   }
 }
 
-// The caller has already moved the person to Infectious. exponential(0) is 0,
-// so a period equal to `latency` is allowed.
+// The caller has already moved the person to Infectious.
 void Epidemic::become_infectious(Context& ctx) const {
   Random& rng = ctx.rng();
-  const double period = latency_ + rng.exponential(recovery_ - latency_);
+  const double period = rng.exponential(recovery_);
   if (beta_ > 0.0) {
     const double mean_transmission = 1.0 / beta_;
     for (EntityId neighbour : ctx.neighbours()) {
@@ -106,7 +103,7 @@ void Epidemic::on(State& state, const Contact&, Context& ctx) const {
   ctx.add(infections_);
   if (seir_) {
     move(state, Compartment::kExposed, ctx);
-    ctx.send(ctx.self(), Infectious{}, latency_ + ctx.rng().exponential(incubation_ - latency_));
+    ctx.send(ctx.self(), Infectious{}, ctx.rng().exponential(incubation_));
   } else {
     move(state, Compartment::kInfectious, ctx);
     become_infectious(ctx);

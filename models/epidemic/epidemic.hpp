@@ -15,11 +15,11 @@
 //     infectious at once (SIR) or after an incubation period (SEIR). Contacts
 //     to anyone else have no effect.
 //
-// Periods are `latency + Exp(mean - latency)`: their mean is the `incubation`
-// or `recovery` parameter and they are never shorter than `latency`, so every
-// event, including those an entity sends itself, respects a link lookahead of
-// up to `latency`. Hence REQUIRES: recovery >= latency (and incubation >=
-// latency for SEIR), link lookahead <= latency.
+// Exposed and infectious periods are exponential with means `incubation` and
+// `recovery` (the Markovian SIR/SEIR), so the per-contact transmission
+// probability is beta * recovery / (1 + beta * recovery). The events a person
+// sends itself need no lookahead; contacts arrive at least `latency` after
+// they are sent, so the link's lookahead must not exceed `latency`.
 //
 // Statistics: gauges `susceptible`, `exposed`, `infected` (infectious),
 // `recovered`, each 0 or 1 per person, so the group's sum is the compartment

@@ -169,14 +169,14 @@ std::vector<std::vector<std::uint32_t>> random_graph(std::uint32_t n, int picks,
 // Final size by percolation, independently of dsim: who is ever infected does
 // not depend on when, only on which transmissions happen. Person i, once
 // infected, transmits to neighbour j iff T_ij < D_i, with T_ij ~ Exp(rate
-// beta) and D_i = latency + Exp(recovery - latency) all independent; the
+// beta) and D_i ~ Exp(mean recovery) all independent; the
 // ever-infected set is what the initial cases reach along such edges. (The
 // exposed period of SEIR delays infections but changes none of them.)
 double percolation_final_size(const std::vector<std::vector<std::uint32_t>>& adjacency,
                               const EpidemicConfig& c, std::mt19937_64& gen) {
   std::bernoulli_distribution initial(c.initial_infected);
   std::exponential_distribution<double> transmission(c.beta);
-  std::exponential_distribution<double> extra(1.0 / (c.recovery - c.latency));
+  std::exponential_distribution<double> infectious(1.0 / c.recovery);
   std::vector<char> infected(adjacency.size(), 0);
   std::vector<std::uint32_t> frontier;
   for (std::uint32_t i = 0; i < adjacency.size(); ++i)
@@ -188,7 +188,7 @@ double percolation_final_size(const std::vector<std::vector<std::uint32_t>>& adj
   while (!frontier.empty()) {
     const std::uint32_t i = frontier.back();
     frontier.pop_back();
-    const double period = c.latency + extra(gen);
+    const double period = infectious(gen);
     for (std::uint32_t j : adjacency[i])
       if (transmission(gen) < period && !infected[j]) {
         infected[j] = 1;
@@ -201,13 +201,14 @@ double percolation_final_size(const std::vector<std::vector<std::uint32_t>>& adj
 
 class EpidemicFinalSize : public ::testing::TestWithParam<const char*> {};
 
-// Per contact the transmission probability is 1 - e^{-beta latency} / (1 +
-// beta (recovery - latency)) = 0.20 with beta = 0.05, and each person has ~10
-// contacts: R0 ~ 2, a large outbreak that reaches most, but far from all, of
-// the 2000 people (where the final size is most sensitive to the rules). dsim's mean over kRuns
-// seeds must match the mean of kTrials percolation trials within 5 standard deviations of the
-// difference, sqrt(s^2 / kRuns + s^2 / kTrials), with s the trials' sample standard deviation
-// (false failure odds ~1 in 1.7 million).
+// Per contact the transmission probability is beta recovery / (1 + beta
+// recovery) = 0.20 with beta = 0.05, and each person has ~10 contacts: R0 ~ 2,
+// a large outbreak that reaches most, but far from all, of the 2000 people
+// (where the final size is most sensitive to the rules). dsim's mean over
+// kRuns seeds must match the mean of kTrials percolation trials within 5
+// standard deviations of the difference, sqrt(s^2 / kRuns + s^2 / kTrials),
+// with s the trials' sample standard deviation (false failure odds ~1 in 1.7
+// million).
 TEST_P(EpidemicFinalSize, MatchesPercolationOnTheSameNetwork) {
   TempDir dir;
   const fs::path edges = dir.path() / "contacts.csv";
@@ -305,7 +306,7 @@ TEST(Epidemic, RejectsBadParameters) {
   bad.model = "SIRS";
   expect_rejected(bad, "model");
   bad = c;
-  bad.recovery = 0.05;  // shorter than the latency 0.1
+  bad.recovery = 0.0;
   expect_rejected(bad, "recovery");
   bad = c;
   bad.model = "SEIR";

@@ -87,20 +87,24 @@ run "epidemic 1M" dsim-2t "$dsim" models/epidemic/epidemic_1m.toml \
   "simulation.end_time=$end_epi" "${par2[@]}"
 
 echo
-echo "Fastest of $repeat per case (JSON lines in $out):"
+echo "Fastest of $repeat per case (JSON lines in $out). M/s: events per second of"
+echo "the event loop (wall) and per CPU second of set-up + loop (cpu); x: dsim / plain."
 jq -rs '
-  def mb: . / 1048576 | floor;
-  group_by(.case) | map(
-    . as $runs
-    | ($runs | map(select(.impl == "plain" and .skipped == null)) | max_by(.event_rate)) as $p
-    | ($runs | map(.impl) | unique) as $impls
-    | $impls[] as $i
-    | ($runs | map(select(.impl == $i)) | (map(select(.skipped == null)) | max_by(.event_rate))
-         // (map(select(.impl == $i)) | .[0])) as $r
-    | if $r.skipped != null then "\($r.case)\t\($i)\tskipped: \($r.skipped[0:90])"
-      else "\($r.case)\t\($i)\(if $r.sync then " (\($r.sync), \($r.threads)t)" else "" end)\t"
-         + "\($r.events) events\t\($r.event_rate / 1e6 * 100 | round / 100) M/s\t"
-         + "init \($r.init_seconds) s\trun \($r.run_seconds) s\t\($r.peak_rss_bytes | mb) MiB"
-         + (if $p and $i != "plain" then "\tx\($r.event_rate / $p.event_rate * 100 | round / 100) of plain"
-            else "" end)
-      end) | .[]' "$out" | column -t -s $'\t'
+  def r2: . * 100 | round / 100;
+  def mib: . / 1048576 | round;
+  def best: map(select(.skipped == null)) | max_by(.event_rate);
+  ["case", "impl", "events", "wall M/s", "cpu M/s", "init s", "peak MiB", "x wall", "x cpu"],
+  (group_by(.case)[] as $runs
+   | ($runs | map(select(.impl == "plain")) | best) as $p
+   | ($runs | map(.impl) | unique)[] as $i
+   | ($runs | map(select(.impl == $i))) as $mine
+   | ($mine | best) as $r
+   | if $r == null then [$runs[0].case, $i, "skipped: \($mine[0].skipped[0:70])"]
+     else [$r.case, "\($i)\(if $r.sync then " (\($r.sync))" else "" end)", $r.events,
+           ($r.event_rate / 1e6 | r2), ($r.cpu_event_rate / 1e6 | r2), $r.init_seconds,
+           ($r.peak_rss_bytes | mib)]
+          + (if $p != null and $i != "plain"
+             then [($r.event_rate / $p.event_rate | r2), ($r.cpu_event_rate / $p.cpu_event_rate | r2)]
+             else [] end)
+     end)
+  | map(tostring) | join("\t")' "$out" | column -t -s $'\t'

@@ -87,9 +87,11 @@ class Context {
   // The entity's out-neighbours from the config's links, in link order, and
   // the weight of each edge (1 unless the link gives `weight`).
   std::span<const EntityId> neighbours() const {
+    if (nb_offsets_ == nullptr) return {};
     return {nb_ids_ + nb_offsets_[self_], nb_offsets_[self_ + 1] - nb_offsets_[self_]};
   }
   std::span<const double> neighbour_weights() const {
+    if (nb_offsets_ == nullptr) return {};
     return {nb_weights_ + nb_offsets_[self_], nb_offsets_[self_ + 1] - nb_offsets_[self_]};
   }
 

@@ -68,8 +68,8 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
   // Links: lookahead matrix and neighbour graph.
   const std::size_t ng = groups_.size();
   lookahead_.assign(ng * ng, std::numeric_limits<double>::quiet_NaN());
-  std::vector<std::uint64_t> degree(entity_count_ + 1, 0);
   std::vector<std::vector<config::Edge>> link_edges(spec.links.size());
+  std::uint64_t edge_count = 0;
   for (std::size_t i = 0; i < spec.links.size(); ++i) {
     const LinkSpec& ls = spec.links[i];
     const GroupRuntime* from = find_group(ls.from);
@@ -91,22 +91,29 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
       throw Error(fmt::format("{}: links[{}] ({} -> {}): {}", ls.location.str(), i, ls.from,
                               ls.to, e.what()));
     }
-    for (const config::Edge& e : link_edges[i]) ++degree[from->first + e.from];
+    edge_count += link_edges[i].size();
   }
-  nb_offsets_.assign(entity_count_ + 1, 0);
-  for (std::uint64_t v = 0; v < entity_count_; ++v) nb_offsets_[v + 1] = nb_offsets_[v] + degree[v];
-  nb_ids_.resize(nb_offsets_.back());
-  nb_weights_.resize(nb_offsets_.back());
-  std::vector<std::uint64_t> fill(nb_offsets_.begin(), nb_offsets_.end() - 1);
-  for (std::size_t i = 0; i < spec.links.size(); ++i) {
-    const GroupRuntime& from = groups_[links_[i].from_group];
-    const GroupRuntime& to = groups_[links_[i].to_group];
-    for (const config::Edge& e : link_edges[i]) {
-      const std::uint64_t at = fill[from.first + e.from]++;
-      nb_ids_[at] = to.first + e.to;
-      nb_weights_[at] = e.weight;
+  if (edge_count > 0) {
+    // CSR by counting sort on the source: degrees first (shifted by one), then
+    // prefix sums, then each link's edges in link order.
+    nb_offsets_.assign(entity_count_ + 1, 0);
+    for (std::size_t i = 0; i < spec.links.size(); ++i)
+      for (const config::Edge& e : link_edges[i])
+        ++nb_offsets_[groups_[links_[i].from_group].first + e.from + 1];
+    for (std::uint64_t v = 0; v < entity_count_; ++v) nb_offsets_[v + 1] += nb_offsets_[v];
+    nb_ids_.resize(edge_count);
+    nb_weights_.resize(edge_count);
+    std::vector<std::uint64_t> fill(nb_offsets_.begin(), nb_offsets_.end() - 1);
+    for (std::size_t i = 0; i < spec.links.size(); ++i) {
+      const GroupRuntime& from = groups_[links_[i].from_group];
+      const GroupRuntime& to = groups_[links_[i].to_group];
+      for (const config::Edge& e : link_edges[i]) {
+        const std::uint64_t at = fill[from.first + e.from]++;
+        nb_ids_[at] = to.first + e.to;
+        nb_weights_[at] = e.weight;
+      }
+      std::vector<config::Edge>().swap(link_edges[i]);
     }
-    std::vector<config::Edge>().swap(link_edges[i]);
   }
 
   if (spec.output.sample_interval > 0) {
@@ -136,7 +143,6 @@ const GroupRuntime* Model::find_group(std::string_view name) const {
 void Model::assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions) {
   if (partitions > std::numeric_limits<std::uint16_t>::max())
     throw Error("too many partitions (at most 65535)");
-  partition_of_ = std::move(partition_of);
   partitions_ = partitions;
   where_.resize(entity_count_);
   std::vector<std::uint32_t> next(static_cast<std::size_t>(partitions) * groups_.size(), 0);
@@ -144,7 +150,7 @@ void Model::assign(std::vector<std::uint32_t> partition_of, std::uint32_t partit
     const GroupRuntime& gr = groups_[g];
     for (std::uint64_t i = 0; i < gr.count; ++i) {
       const EntityId id = gr.first + static_cast<EntityId>(i);
-      const std::uint32_t p = partition_of_[id];
+      const std::uint32_t p = partition_of[id];
       where_[id] = {next[p * groups_.size() + g]++, static_cast<std::uint16_t>(p),
                     static_cast<std::uint16_t>(g)};
     }

@@ -64,7 +64,7 @@ class Model {
 
   const std::vector<double>& lookahead_table() const { return lookahead_; }
 
-  // Neighbour graph (CSR over global ids).
+  // Neighbour graph (CSR over global ids). Empty when no link has edges.
   const std::vector<std::uint64_t>& nb_offsets() const { return nb_offsets_; }
   const std::vector<EntityId>& nb_ids() const { return nb_ids_; }
   const std::vector<double>& nb_weights() const { return nb_weights_; }
@@ -82,7 +82,7 @@ class Model {
   void assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions);
   std::uint32_t partitions() const { return partitions_; }
   const std::vector<Location>& where() const { return where_; }
-  const std::vector<std::uint32_t>& partition_of() const { return partition_of_; }
+  std::uint32_t partition_of(EntityId id) const { return where_[id].partition; }
 
   Time end_time() const { return spec_.simulation.end_time; }
   std::uint64_t seed() const { return spec_.simulation.seed; }
@@ -100,7 +100,6 @@ class Model {
   std::vector<EntityId> nb_ids_;
   std::vector<double> nb_weights_;
   std::vector<Location> where_;
-  std::vector<std::uint32_t> partition_of_;
   std::uint32_t partitions_ = 1;
   std::uint32_t samples_ = 0;
 };

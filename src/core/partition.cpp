@@ -45,7 +45,7 @@ Partition::Partition(const Model& model, std::uint32_t id)
   if (sampling_) next_sample_ = sample_interval_;
   ctx_.partition_ = this;
   ctx_.entity_count_ = model.entity_count();
-  ctx_.nb_offsets_ = model.nb_offsets().data();
+  ctx_.nb_offsets_ = model.nb_offsets().empty() ? nullptr : model.nb_offsets().data();
   ctx_.nb_ids_ = model.nb_ids().data();
   ctx_.nb_weights_ = model.nb_weights().data();
   ctx_.sampling_ = sampling_;

@@ -42,14 +42,15 @@ struct CrossingLookahead {
 CrossingLookahead crossing_lookahead(const detail::Model& model) {
   const auto& groups = model.groups();
   const std::size_t ng = groups.size();
-  const auto& part = model.partition_of();
+  const auto& where = model.where();
+  auto part = [&](std::uint64_t id) { return where[id].partition; };
   // Which partitions each group spans.
   std::vector<std::uint32_t> first_part(ng), spans(ng, 0);
   for (std::size_t g = 0; g < ng; ++g) {
     if (groups[g].count == 0) continue;
-    first_part[g] = part[groups[g].first];
+    first_part[g] = part(groups[g].first);
     for (std::uint64_t i = 0; i < groups[g].count; ++i)
-      if (part[groups[g].first + i] != first_part[g]) {
+      if (part(groups[g].first + i) != first_part[g]) {
         spans[g] = 1;
         break;
       }
@@ -60,7 +61,7 @@ CrossingLookahead crossing_lookahead(const detail::Model& model) {
   const auto& ids = model.nb_ids();
   for (std::uint64_t v = 0; v + 1 < off.size(); ++v)
     for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
-      if (part[v] != part[ids[k]])
+      if (part(v) != part(ids[k]))
         edge_crosses[model.group_of(static_cast<EntityId>(v)) * ng +
                      model.group_of(ids[k])] = 1;
   CrossingLookahead out;
@@ -252,7 +253,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   figures.sync_reason = reason;
   figures.partitioner = sim.partitioner;
   figures.threads = threads;
-  figures.edge_cut = detail::edge_cut(*model, model->partition_of());
+  figures.edge_cut = detail::edge_cut(*model);
 
   std::vector<std::unique_ptr<detail::Partition>> parts;
   for (std::uint32_t p = 0; p < threads; ++p)

@@ -22,13 +22,14 @@ std::vector<std::uint32_t> BlockPartitioner::assign(const Model& model,
   return out;
 }
 
-std::uint64_t edge_cut(const Model& model, const std::vector<std::uint32_t>& partition_of) {
+std::uint64_t edge_cut(const Model& model) {
   const auto& off = model.nb_offsets();
   const auto& ids = model.nb_ids();
+  const auto& where = model.where();
   std::uint64_t cut = 0;
   for (std::uint64_t v = 0; v + 1 < off.size(); ++v)
     for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
-      if (partition_of[v] != partition_of[ids[k]]) ++cut;
+      if (where[v].partition != where[ids[k]].partition) ++cut;
   return cut;
 }
 

@@ -43,6 +43,6 @@ class GraphPartitioner final : public Partitioner {
 };
 
 // Number of declared (directed) edges whose ends lie in different partitions.
-std::uint64_t edge_cut(const Model& model, const std::vector<std::uint32_t>& partition_of);
+std::uint64_t edge_cut(const Model& model);
 
 }  // namespace dsim::detail

@@ -902,8 +902,9 @@ std::vector<Edge> edge_list(const TopologyOptions& options, const Resolved& r, d
       if (field.empty() || ec != std::errc{} || end != field.data() + field.size()) {
         throw error(line_number, fmt::format("weight '{}' is not a number", field));
       }
-      if (!std::isfinite(edge.weight) || edge.weight < 0.0) {
-        throw error(line_number, fmt::format("weight {} must be finite and >= 0", field));
+      // The same rule as a link's `weight`.
+      if (!std::isfinite(edge.weight) || !(edge.weight > 0.0)) {
+        throw error(line_number, fmt::format("weight {} must be finite and > 0", field));
       }
     }
     if (r.same_group && edge.from == edge.to) {

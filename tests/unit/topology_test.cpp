@@ -749,7 +749,8 @@ TEST_F(EdgeListTest, RejectsBadLines) {
   fails("1, 2x\n", 5, 5, false, "1: target index '2x' is not");
   fails("1,\n", 5, 5, false, "1: target index '' is not");
   fails("0,1,heavy\n", 5, 5, false, "1: weight 'heavy' is not a number");
-  fails("0,1,-1\n", 5, 5, false, "1: weight -1 must be finite and >= 0");
+  fails("0,1,-1\n", 5, 5, false, "1: weight -1 must be finite and > 0");
+  fails("0,1,0\n", 5, 5, false, "1: weight 0 must be finite and > 0");
   fails("0,1,inf\n", 5, 5, false, "1: weight inf must be finite");
   fails("3,3\n", 5, 5, true, "1: self-loop 3 -> 3");
 }

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
@@ -25,6 +26,10 @@ struct Progress {
   Time end_time = 0;
   std::uint64_t events = 0;
   double wall_seconds = 0;
+  std::uint32_t threads = 1;
+  // Share of the worker threads' time spent waiting for each other (0..1).
+  double blocked_share = 0;
+  std::vector<std::uint64_t> partition_events;  // events so far, per partition
 };
 
 struct RunOptions {

@@ -41,14 +41,27 @@ class ConservativeSync final : public Synchronizer {
     std::atomic<bool> failed{false};
     Time gmin = 0;
     bool stop = false;
-    std::uint64_t rounds = 0, total_events = 0;
+    std::uint64_t rounds = 0;
+    Progress progress;  // filled by the completion step, read by thread 0
+    progress.end_time = end;
+    progress.threads = parts;
+    progress.partition_events.resize(parts);
 
     auto completion = [&]() noexcept {
       gmin = *std::min_element(next.begin(), next.end());
-      total_events = 0;
-      for (const auto& p : run.partitions) total_events += p->events();
       stop = failed.load() || !(gmin < end);
       ++rounds;
+      progress.now = gmin;
+      progress.events = 0;
+      double busy = 0, blocked = 0;
+      for (std::uint32_t i = 0; i < parts; ++i) {
+        const Partition& p = *run.partitions[i];
+        progress.partition_events[i] = p.events();
+        progress.events += p.events();
+        busy += p.busy_seconds;
+        blocked += p.blocked_seconds;
+      }
+      progress.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
     };
     std::barrier reduce(static_cast<std::ptrdiff_t>(parts), completion);
     std::barrier exchange(static_cast<std::ptrdiff_t>(parts));
@@ -57,7 +70,8 @@ class ConservativeSync final : public Synchronizer {
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];
-      double busy = 0, blocked = 0;
+      double& busy = me.busy_seconds;
+      double& blocked = me.blocked_seconds;
       for (;;) {
         next[i] = me.next_time();
         auto t = Clock::now();
@@ -67,7 +81,8 @@ class ConservativeSync final : public Synchronizer {
         if (i == 0 && run.options.on_progress &&
             seconds_since(last_progress) >= run.options.progress_interval) {
           last_progress = Clock::now();
-          run.options.on_progress({gmin, end, total_events, seconds_since(start)});
+          progress.wall_seconds = seconds_since(start);
+          run.options.on_progress(progress);
         }
         const Time bound = std::min(gmin + lookahead_, end);
         if (!failed.load(std::memory_order_relaxed)) {
@@ -85,8 +100,6 @@ class ConservativeSync final : public Synchronizer {
         blocked += seconds_since(t);
         run.transport.deliver(me);
       }
-      me.busy_seconds = busy;
-      me.blocked_seconds = blocked;
     };
 
     std::vector<std::jthread> threads;

@@ -19,8 +19,13 @@ class SequentialSync final : public Synchronizer {
       const auto now = std::chrono::steady_clock::now();
       if (std::chrono::duration<double>(now - last).count() >= run.options.progress_interval) {
         last = now;
-        run.options.on_progress({p.next_time(), end, p.events(),
-                                 std::chrono::duration<double>(now - start).count()});
+        Progress progress;
+        progress.now = p.next_time();
+        progress.end_time = end;
+        progress.events = p.events();
+        progress.wall_seconds = std::chrono::duration<double>(now - start).count();
+        progress.partition_events = {p.events()};
+        run.options.on_progress(progress);
       }
     }
     p.busy_seconds =

@@ -140,6 +140,14 @@ struct Echo {
   dsim::Tally sig_;
 };
 
+dsim::LinkSpec any_link(const std::string& group, double lookahead) {
+  dsim::LinkSpec link;
+  link.from = link.to = group;
+  link.topology.kind = "any";
+  link.lookahead = lookahead;
+  return link;
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -175,7 +183,7 @@ TEST_F(EngineTest, CounterAndTallyArithmetic) {
   dsim::ModelSpec spec;
   spec.simulation.end_time = 10;
   spec.groups.push_back({"t", "ticker", 3, {{"period", 2.0}}, {}, {}});
-  spec.links.push_back({"t", "t", {"any"}, 1.0, 1.0, {}});
+  spec.links.push_back(any_link("t", 1.0));
   auto r = run(spec);
   // Ticks at 1, 3, 5, 7, 9 for each of 3 entities.
   EXPECT_EQ(r.value("t", "ticks", "total"), 15);
@@ -192,7 +200,7 @@ TEST_F(EngineTest, GaugeIsTimeWeighted) {
   dsim::ModelSpec spec;
   spec.simulation.end_time = 10;
   spec.groups.push_back({"s", "stepper", 2, {}, {}, {}});
-  spec.links.push_back({"s", "s", {"any"}, 0.0, 1.0, {}});
+  spec.links.push_back(any_link("s", 0.0));
   auto r = run(spec);
   // Level 0 on [0,2), 1 on [2,5), 3 on [5,10]: area 3 + 15 = 18 per entity.
   EXPECT_DOUBLE_EQ(r.value("s", "level", "mean"), 1.8);
@@ -208,8 +216,8 @@ TEST_F(EngineTest, SeriesSampleCountersAndGauges) {
   spec.output.sample_interval = 1.0;
   spec.groups.push_back({"t", "ticker", 2, {{"period", 2.0}}, {}, {}});
   spec.groups.push_back({"s", "stepper", 1, {}, {}, {}});
-  spec.links.push_back({"t", "t", {"any"}, 1.0, 1.0, {}});
-  spec.links.push_back({"s", "s", {"any"}, 0.0, 1.0, {}});
+  spec.links.push_back(any_link("t", 1.0));
+  spec.links.push_back(any_link("s", 0.0));
   auto r = run(spec);
   ASSERT_EQ(r.series.size(), 2u);
   const auto& ticks = r.series[0];

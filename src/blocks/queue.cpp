@@ -1,5 +1,6 @@
 #include "blocks/queue.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "blocks/common.hpp"
@@ -73,7 +74,9 @@ void Queue::on(State& state, const Job& job, Context& ctx) const {
     ++state.busy;
   } else {
     // All busy: every free time is >= now, and this job starts at the first.
-    start = state.free_at[server];
+    // (max: the departure event's time, now + delay, may round one ulp off
+    // the free time it was computed from.)
+    start = std::max(state.free_at[server], now);
     ++state.waiting;
   }
   state.free_at[server] = start + service;

@@ -14,38 +14,32 @@
 
 namespace {
 
+// Queueing networks declare zero-lookahead links (a job moves on at once).
+// For the parallel matrix every link gets lookahead `transfer` and every block
+// a matching `transfer` delay, so conservative sync may split the stations
+// over threads; the sequential reference runs the same modified model.
 struct ModelCase {
   std::string name;
   std::string config;                  // relative to the source dir
-  std::vector<std::string> overrides;  // shrink it to test size; lookaheads > 0
+  std::vector<std::string> overrides;  // shrink it to test size
+  double transfer = 0;                 // > 0: queueing network, see above
 };
 
-// Queueing networks declare zero-lookahead links (a job moves on at once);
-// for the parallel matrix each link gets a lookahead and each block a matching
-// transfer delay, so conservative sync may split stations over threads.
-std::vector<std::string> queueing(std::vector<std::string> extra) {
-  extra.push_back("simulation.end_time=3000");
-  return extra;
-}
-
 std::vector<ModelCase> cases() {
-  return {
+  const std::vector<std::string> queueing_length = {"simulation.end_time=3000"};
+  std::vector<ModelCase> out = {
       {"phold", "models/phold/phold.toml",
        {"simulation.end_time=40", "entities.phold.count=2000"}},
       {"phold_remote05", "models/phold/phold_remote05.toml",
        {"simulation.end_time=30", "entities.phold.count=2000"}},
+      {"phold_la01", "models/phold/phold_la01.toml",
+       {"simulation.end_time=15", "entities.phold.count=2000"}},
       {"epidemic", "models/epidemic/epidemic.toml",
        {"simulation.end_time=60", "entities.people.count=3000"}},
-      {"mm1", "models/queueing/mm1.toml",
-       queueing({"links.0.lookahead=0.5", "links.1.lookahead=0.5",
-                 "entities.arrivals.params.transfer=0.5", "entities.queue.params.transfer=0.5"})},
-      {"tandem", "models/queueing/tandem.toml",
-       queueing({"links.0.lookahead=0.25", "links.1.lookahead=0.25", "links.2.lookahead=0.25",
-                 "links.3.lookahead=0.25", "entities.arrivals.params.transfer=0.25",
-                 "entities.station1.params.transfer=0.25",
-                 "entities.station2.params.transfer=0.25",
-                 "entities.station3.params.transfer=0.25"})},
   };
+  for (const char* q : {"mm1", "mm1_rho09", "mmc", "mmck", "tandem", "jackson"})
+    out.push_back({q, std::string("models/queueing/") + q + ".toml", queueing_length, 0.25});
+  return out;
 }
 
 void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
@@ -61,6 +55,14 @@ Files run_case(const ModelCase& c, const std::vector<std::string>& layout) {
   dsim::Registry registry;
   dsim::register_builtins(registry);
   auto spec = dsim::load_model(std::string(DSIM_SOURCE_DIR) + "/" + c.config, overrides);
+  if (c.transfer > 0) {
+    for (auto& link : spec.links) link.lookahead = c.transfer;
+    for (auto& group : spec.groups) {
+      const auto* type = registry.find(group.type);
+      if (type != nullptr && type->params.find("transfer") != nullptr)
+        group.params["transfer"] = c.transfer;
+    }
+  }
   dsim::validate(spec, registry);
   dsim::Simulation sim(std::move(spec), registry);
   auto r = sim.run();

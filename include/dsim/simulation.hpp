@@ -39,6 +39,18 @@ struct RunOptions {
   double progress_interval = 0.5;
 };
 
+// How a run will be laid out: decided from the spec, the machine and the
+// link graph before any event runs.
+struct RunPlan {
+  std::string sync;    // "sequential" or "conservative"
+  std::string reason;  // why that engine
+  std::string partitioner;
+  std::uint32_t threads = 1;
+  Time lookahead = kTimeInfinity;  // conservative window (smallest cross-partition lookahead)
+  std::uint64_t edge_cut = 0;      // declared edges between partitions
+  std::vector<std::uint64_t> partition_entities;
+};
+
 class Simulation {
  public:
   // Validates `spec` against `registry` if it has not been, builds entities,
@@ -48,6 +60,11 @@ class Simulation {
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
+
+  // Decides threads, sync engine and partitioning without running anything.
+  // Throws dsim::Error for a layout that cannot run, naming the cause (e.g.
+  // conservative sync with a zero-lookahead link between partitions).
+  const RunPlan& plan();
 
   // Runs to the end time. Throws dsim::Error on a model error (the message
   // names the entity, event type and time). Call once.

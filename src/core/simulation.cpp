@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "core/model.hpp"
@@ -181,39 +182,38 @@ struct Simulation::Impl {
   const Registry& registry;
   std::unique_ptr<detail::Model> model;
   bool ran = false;
+  std::optional<RunPlan> plan;
 
   Impl(ModelSpec s, const Registry& r) : created(Clock::now()), spec(std::move(s)), registry(r) {
     if (!spec.validated) validate(spec, registry);
     model = std::make_unique<detail::Model>(spec, registry);
   }
 
+  const RunPlan& make_plan();
   RunResult run(const RunOptions& options);
   RunResult reduce(const std::vector<std::unique_ptr<detail::Partition>>& parts) const;
 };
 
-RunResult Simulation::Impl::run(const RunOptions& options) {
-  if (ran) throw Error("Simulation::run() may be called only once", Error::Kind::kRuntime);
-  ran = true;
+const RunPlan& Simulation::Impl::make_plan() {
+  if (plan) return *plan;
   const SimulationSpec& sim = spec.simulation;
-  RunFigures figures;
-
+  RunPlan p;
   std::uint32_t threads = sim.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<std::uint32_t>(
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, model->entity_count())));
 
   std::string sync = sim.sync;
-  std::string reason;
   if (sync == "optimistic")
     throw Error(fmt::format("{}: simulation.sync: 'optimistic' is not available in this build "
                             "yet; use 'conservative' or 'sequential'",
                             sim.location.str()));
   if (sync == "sequential") {
-    reason = "sync = \"sequential\" was asked for";
+    p.reason = "sync = \"sequential\" was asked for";
     threads = 1;
   } else if (sync == "auto" && threads == 1) {
     sync = "sequential";
-    reason = "one thread";
+    p.reason = "one thread";
   }
 
   auto partitioner = detail::make_partitioner(sim.partitioner);
@@ -222,7 +222,6 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   };
   assign(threads);
 
-  double lookahead = kTimeInfinity;
   if (sync != "sequential") {
     const CrossingLookahead cl = crossing_lookahead(*model);
     if (cl.zero_link >= 0) {
@@ -235,25 +234,39 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
         throw Error(which + "; conservative sync needs a lookahead > 0 on every link between "
                             "partitions (set the link's lookahead, or use sync = \"sequential\")");
       sync = "sequential";
-      reason = which + "; conservative sync is impossible, so it runs sequentially";
+      p.reason = which + "; conservative sync is impossible, so it runs sequentially";
       threads = 1;
       assign(1);
     } else {
-      if (sync == "auto") {
-        sync = "conservative";
-        reason = fmt::format("{} threads and lookahead {} > 0 on every link between partitions",
-                             threads, cl.min);
-      } else {
-        reason = "sync = \"conservative\" was asked for";
-      }
-      lookahead = cl.min;
+      if (sync == "auto")
+        p.reason = fmt::format("{} threads and lookahead {} > 0 on every link between partitions",
+                               threads, cl.min);
+      else
+        p.reason = "sync = \"conservative\" was asked for";
+      p.lookahead = cl.min;
     }
   }
-  figures.sync = sync;
-  figures.sync_reason = reason;
-  figures.partitioner = sim.partitioner;
-  figures.threads = threads;
-  figures.edge_cut = detail::edge_cut(*model);
+  p.sync = sync;
+  p.partitioner = sim.partitioner;
+  p.threads = threads;
+  p.edge_cut = detail::edge_cut(*model);
+  p.partition_entities.assign(threads, 0);
+  for (const auto& w : model->where()) ++p.partition_entities[w.partition];
+  plan = std::move(p);
+  return *plan;
+}
+
+RunResult Simulation::Impl::run(const RunOptions& options) {
+  if (ran) throw Error("Simulation::run() may be called only once", Error::Kind::kRuntime);
+  ran = true;
+  const RunPlan& p = make_plan();
+  const std::uint32_t threads = p.threads;
+  RunFigures figures;
+  figures.sync = p.sync;
+  figures.sync_reason = p.reason;
+  figures.partitioner = p.partitioner;
+  figures.threads = p.threads;
+  figures.edge_cut = p.edge_cut;
 
   std::vector<std::unique_ptr<detail::Partition>> parts;
   for (std::uint32_t p = 0; p < threads; ++p)
@@ -264,8 +277,8 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 
-  auto synchronizer = sync == "sequential" ? detail::make_sequential_sync()
-                                           : detail::make_conservative_sync(lookahead);
+  auto synchronizer = p.sync == "sequential" ? detail::make_sequential_sync()
+                                             : detail::make_conservative_sync(p.lookahead);
   detail::SyncRun sr{*model, parts, transport, options, figures};
   synchronizer->run(sr);
   const auto loop_end = Clock::now();
@@ -320,6 +333,7 @@ Simulation::Simulation(ModelSpec spec, const Registry& registry)
     : impl_(std::make_unique<Impl>(std::move(spec), registry)) {}
 Simulation::~Simulation() = default;
 RunResult Simulation::run(const RunOptions& options) { return impl_->run(options); }
+const RunPlan& Simulation::plan() { return impl_->make_plan(); }
 const ModelSpec& Simulation::spec() const { return impl_->spec; }
 
 }  // namespace dsim

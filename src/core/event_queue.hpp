@@ -132,3 +132,25 @@ class HeapEventQueue {
 };
 
 }  // namespace dsim::detail
+
+namespace dsim::detail {
+
+// The queue a partition uses, picked by name (`simulation.queue`): "heap"
+// (4-ary, the default) or "binary_heap". The choice is one predictable branch
+// per operation.
+class EventQueue {
+ public:
+  explicit EventQueue(bool binary = false) : binary_(binary) {}
+  bool empty() const { return binary_ ? q2_.empty() : q4_.empty(); }
+  std::size_t size() const { return binary_ ? q2_.size() : q4_.size(); }
+  Time min_time() const { return binary_ ? q2_.min_time() : q4_.min_time(); }
+  void push(const Event& e) { binary_ ? q2_.push(e) : q4_.push(e); }
+  Event pop() { return binary_ ? q2_.pop() : q4_.pop(); }
+
+ private:
+  bool binary_;
+  HeapEventQueue<4> q4_;
+  HeapEventQueue<2> q2_;
+};
+
+}  // namespace dsim::detail

@@ -50,8 +50,6 @@ struct LocalGroup {
   std::byte* block(std::uint32_t slot) const { return base + std::size_t{slot} * runtime->stride; }
 };
 
-using EventQueue = HeapEventQueue<4>;
-
 class Partition {
  public:
   Partition(const Model& model, std::uint32_t id);

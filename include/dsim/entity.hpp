@@ -72,6 +72,7 @@ struct EntityTypeInfo {
   struct Handler {
     std::uint32_t type_id;
     std::string_view type_name;
+    std::uint32_t payload_size;  // bytes of the payload (0 for an empty struct)
     void (*call)(const void* behaviour, void* state, const void* payload, Context& ctx);
   };
   using BehaviourPtr = std::unique_ptr<void, void (*)(void*)>;
@@ -98,6 +99,7 @@ namespace detail {
 template <class T, class P>
 EntityTypeInfo::Handler make_handler() {
   return {payload_type_id<P>(), payload_type_name<P>(),
+          std::is_empty_v<P> ? 0u : static_cast<std::uint32_t>(sizeof(P)),
           [](const void* b, void* s, const void* p, Context& c) {
             P payload;
             std::memcpy(static_cast<void*>(&payload), p, sizeof(P));

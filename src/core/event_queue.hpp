@@ -5,7 +5,10 @@
 // Thread safety: none; a queue belongs to one partition (one thread).
 #pragma once
 
+#include <algorithm>
 #include <bit>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
@@ -16,31 +19,41 @@ namespace dsim::detail {
 template <unsigned kArity>
 class HeapEventQueue {
  public:
+  // Stores the first `event_bytes` bytes of each envelope (the header and the
+  // largest payload the model's entities can receive; a multiple of 8).
+  explicit HeapEventQueue(std::size_t event_bytes = sizeof(Event))
+      : words_((std::max(event_bytes, kHeaderBytes) + 7) / 8) {}
+
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
   Time min_time() const {
     return heap_.empty() ? kTimeInfinity : std::bit_cast<Time>(heap_[0].key);
   }
-  const Event& top() const { return slab_[heap_[0].slot]; }
 
   void push(const Event& e) {
     std::uint32_t slot;
     if (!free_.empty()) {
       slot = free_.back();
       free_.pop_back();
-      slab_[slot] = e;
     } else {
-      slot = static_cast<std::uint32_t>(slab_.size());
-      slab_.push_back(e);
+      slot = static_cast<std::uint32_t>(slab_.size() / words_);
+      slab_.resize(slab_.size() + words_);
     }
+    std::memcpy(&slab_[slot * words_], &e, words_ * 8);
     heap_.push_back({time_key(e.time), slot});
     sift_up(heap_.size() - 1);
+  }
+
+  void reserve(std::size_t n) {
+    heap_.reserve(n);
+    slab_.reserve(n * words_);
   }
 
   // REQUIRES: !empty().
   Event pop() {
     const std::uint32_t slot = heap_[0].slot;
-    Event e = slab_[slot];
+    Event e{};
+    std::memcpy(&e, &slab_[slot * words_], words_ * 8);
     free_.push_back(slot);
     const Entry last = heap_.back();
     heap_.pop_back();
@@ -48,16 +61,6 @@ class HeapEventQueue {
     return e;
   }
 
-  void reserve(std::size_t n) {
-    heap_.reserve(n);
-    slab_.reserve(n);
-  }
-
-  // Visits every pending event (any order).
-  template <class F>
-  void for_each(F&& f) const {
-    for (const Entry& en : heap_) f(slab_[en.slot]);
-  }
 
  private:
   // Event times are >= 0 (now >= 0, delay >= 0), and the bits of
@@ -72,7 +75,10 @@ class HeapEventQueue {
   bool less(const Entry& a, const Entry& b) const {
     if (a.key != b.key) [[likely]]
       return a.key < b.key;
-    return key_less(slab_[a.slot], slab_[b.slot]);
+    return key_less(event(a.slot), event(b.slot));
+  }
+  const Event& event(std::uint32_t slot) const {
+    return *reinterpret_cast<const Event*>(&slab_[slot * words_]);
   }
 
   void sift_up(std::size_t i) {
@@ -126,8 +132,11 @@ class HeapEventQueue {
     h[i] = moving;
   }
 
+  static constexpr std::size_t kHeaderBytes = offsetof(Event, payload);
+
+  std::size_t words_;  // 8-byte words stored per event
   std::vector<Entry> heap_;
-  std::vector<Event> slab_;
+  std::vector<std::uint64_t> slab_;
   std::vector<std::uint32_t> free_;
 };
 
@@ -140,7 +149,8 @@ namespace dsim::detail {
 // per operation.
 class EventQueue {
  public:
-  explicit EventQueue(bool binary = false) : binary_(binary) {}
+  EventQueue(bool binary, std::size_t event_bytes)
+      : binary_(binary), q4_(event_bytes), q2_(event_bytes) {}
   bool empty() const { return binary_ ? q2_.empty() : q4_.empty(); }
   std::size_t size() const { return binary_ ? q2_.size() : q4_.size(); }
   Time min_time() const { return binary_ ? q2_.min_time() : q4_.min_time(); }

@@ -62,6 +62,10 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
     groups_.push_back(std::move(g));
   }
   entity_count_ = next_id;
+  std::size_t payload = 0;
+  for (const GroupRuntime& g : groups_)
+    for (const auto& h : g.type->handlers) payload = std::max<std::size_t>(payload, h.payload_size);
+  event_bytes_ = offsetof(Event, payload) + (payload + 7) / 8 * 8;
   if (groups_.size() > std::numeric_limits<std::uint16_t>::max())
     throw Error("too many entity groups (at most 65535)");
 

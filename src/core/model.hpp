@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/event.hpp"
 #include "dsim/entity.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/stats.hpp"
@@ -63,6 +64,9 @@ class Model {
   }
 
   const std::vector<double>& lookahead_table() const { return lookahead_; }
+  // Bytes of an envelope worth storing: the header and the largest payload
+  // any entity of the model can receive.
+  std::size_t event_bytes() const { return event_bytes_; }
 
   // Neighbour graph (CSR over global ids). Empty when no link has edges.
   const std::vector<std::uint64_t>& nb_offsets() const { return nb_offsets_; }
@@ -102,6 +106,7 @@ class Model {
   std::vector<Location> where_;
   std::uint32_t partitions_ = 1;
   std::uint32_t samples_ = 0;
+  std::size_t event_bytes_ = sizeof(Event);
 };
 
 }  // namespace dsim::detail

@@ -13,7 +13,7 @@ Partition::Partition(const Model& model, std::uint32_t id)
       where_(model.where().data()),
       lookahead_(&model.lookahead_table()[0]),
       group_count_(model.groups().size()),
-      queue_(model.spec().simulation.queue == "binary_heap"),
+      queue_(model.spec().simulation.queue == "binary_heap", model.event_bytes()),
       outboxes_(model.partitions()),
       end_time_(model.end_time()),
       sampling_(model.sample_count() > 0),

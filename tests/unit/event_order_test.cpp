@@ -56,7 +56,7 @@ TEST(EventOrder, QueuePopsSameSequenceForPermutedInsertions) {
   std::mt19937_64 gen(42);
   for (int trial = 0; trial < 20; ++trial) {
     std::shuffle(v.begin(), v.end(), gen);
-    HeapEventQueue<4> q4;
+    HeapEventQueue<4> q4(sizeof(Event));
     HeapEventQueue<2> q2;
     for (const auto& e : v) {
       q4.push(e);

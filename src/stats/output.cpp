@@ -369,6 +369,12 @@ std::string si(double v) {
   return fmt::format("{:.3g}", v);
 }
 
+// "12.345 s", "3.21 ms".
+std::string seconds(double s) {
+  if (s >= 1 || s <= 0) return fmt::format("{:.3f} s", s);
+  return fmt::format("{:.3g} ms", s * 1e3);
+}
+
 std::string bytes(std::uint64_t b) {
   if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", b / double(1ull << 30));
   if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
@@ -419,13 +425,13 @@ std::string summary_table(const RunResult& result) {
     out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3]);
 
   const RunFigures& f = result.figures;
-  std::string sync = f.sync.empty() ? "-" : f.sync;
-  if (!f.sync_reason.empty()) sync += " (" + f.sync_reason + ")";
   out += fmt::format(
-      "\nevents {} | {} events/s | wall {:.3f} s (init {:.3f} s, loop {:.3f} s) | peak RSS {} | "
-      "sync {} | threads {}\n",
-      f.events_processed, si(f.event_rate), f.wall_seconds, f.init_seconds, f.run_seconds,
-      bytes(f.peak_rss_bytes), sync, f.threads);
+      "\nevents {} | {} events/s | wall {} (init {}, loop {}) | peak RSS {} | sync {} | "
+      "threads {}\n",
+      f.events_processed, si(f.event_rate), seconds(f.wall_seconds), seconds(f.init_seconds),
+      seconds(f.run_seconds), bytes(f.peak_rss_bytes), f.sync.empty() ? "-" : f.sync, f.threads);
+  // The reason can be a sentence; it gets a line of its own.
+  if (!f.sync_reason.empty()) out += fmt::format("sync: {}\n", f.sync_reason);
   return out;
 }
 

@@ -440,7 +440,7 @@ TEST_F(OutputTest, InconsistentSeriesFailsBeforeTouchingDisk) {
   EXPECT_TRUE(entries().empty());
 }
 
-TEST(SummaryTableTest, AlignsRowsAndEndsWithFigures) {
+TEST(SummaryTableTest, AlignsRowsAndEndsWithFiguresAndSyncReason) {
   const std::string table = output::summary_table(make_result());
   std::vector<std::string> lines;
   std::istringstream in(table);
@@ -455,7 +455,8 @@ TEST(SummaryTableTest, AlignsRowsAndEndsWithFigures) {
   EXPECT_EQ(lines[4].find("histogram"), kind_col);
   EXPECT_NE(lines[1].find("total=9987"), std::string::npos) << lines[1];
   EXPECT_NE(lines[2].find("mean=0.333333"), std::string::npos) << lines[2];
-  const std::string& figures = lines.back();
+  ASSERT_EQ(lines.back(), "sync: all links have lookahead");
+  const std::string& figures = lines[lines.size() - 2];
   EXPECT_NE(figures.find("events 123456"), std::string::npos) << figures;
   EXPECT_NE(figures.find("2.5M events/s"), std::string::npos) << figures;
   EXPECT_NE(figures.find("12.0 MiB"), std::string::npos) << figures;

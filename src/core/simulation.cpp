@@ -238,11 +238,13 @@ const RunPlan& Simulation::Impl::make_plan() {
       threads = 1;
       assign(1);
     } else {
-      if (sync == "auto")
+      if (sync == "auto") {
+        sync = "conservative";
         p.reason = fmt::format("{} threads and lookahead {} > 0 on every link between partitions",
                                threads, cl.min);
-      else
+      } else {
         p.reason = "sync = \"conservative\" was asked for";
+      }
       p.lookahead = cl.min;
     }
   }

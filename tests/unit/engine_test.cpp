@@ -317,6 +317,29 @@ TEST_F(EngineTest, ConservativeThreadsMatchSequentialBitForBit) {
     }
 }
 
+TEST_F(EngineTest, AutoPicksAnEngineAndSaysWhy) {
+  auto spec = walker_spec(100, 0.5);
+  spec.simulation.sync = "auto";
+  spec.simulation.threads = 2;
+  dsim::validate(spec, registry_);
+  dsim::Simulation sim(std::move(spec), registry_);
+  const dsim::RunPlan& plan = sim.plan();
+  EXPECT_EQ(plan.sync, "conservative");
+  EXPECT_EQ(plan.threads, 2u);
+  EXPECT_EQ(plan.lookahead, 0.5);
+  EXPECT_NE(plan.reason.find("lookahead 0.5"), std::string::npos) << plan.reason;
+  ASSERT_EQ(plan.partition_entities.size(), 2u);
+  EXPECT_EQ(plan.partition_entities[0] + plan.partition_entities[1], 100u);
+  auto r = sim.run();
+  EXPECT_EQ(r.figures.sync, "conservative");
+  EXPECT_EQ(r.figures.sync_reason, plan.reason);
+
+  auto one = walker_spec(100, 0.5);
+  one.simulation.sync = "auto";
+  one.simulation.threads = 1;
+  EXPECT_EQ(run(one).figures.sync, "sequential");
+}
+
 TEST_F(EngineTest, ZeroDelayCascadesKeepOrderOnEveryLayout) {
   auto make = [](std::string sync, std::uint32_t threads) {
     dsim::ModelSpec spec;

@@ -126,7 +126,12 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
 
 int validate_command(const ModelOptions& options, std::FILE* out) {
   Registry registry;
-  const ModelSpec spec = prepare(options, registry);
+  // Building the simulation generates the link graph and partitions it, so
+  // layout errors (a zero-lookahead link between partitions under
+  // conservative sync) are caught here, not only when the run starts.
+  Simulation simulation(prepare(options, registry), registry);
+  const RunPlan& plan = simulation.plan();
+  const ModelSpec& spec = simulation.spec();
   const SimulationSpec& sim = spec.simulation;
 
   std::uint64_t entities = 0;
@@ -164,6 +169,11 @@ int validate_command(const ModelOptions& options, std::FILE* out) {
   text += fmt::format("output      {} ({}{})\n", spec.output.directory,
                       join(spec.output.formats, ", "), series);
   if (!spec.plugins.empty()) text += fmt::format("plugins     {}\n", join(spec.plugins, " "));
+  std::vector<std::string> sizes;
+  for (auto n : plan.partition_entities) sizes.push_back(std::to_string(n));
+  text += fmt::format("plan        sync={} threads={} partitioner={} edge_cut={} partitions=[{}]\n",
+                      plan.sync, plan.threads, plan.partitioner, plan.edge_cut, join(sizes, " "));
+  text += fmt::format("            {}\n", plan.reason);
   text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),
                       spec.links.size(), entities);
   print(out, text);

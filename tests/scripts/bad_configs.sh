@@ -91,6 +91,23 @@ to = \"p\"
 topology = \"edge_list\"
 file = \"no_such_edges.csv\""
 
+# Conservative sync on two threads with a zero-lookahead link that the
+# partitioning cuts: refused before anything runs, naming the link.
+write zero_lookahead_cut '[simulation]
+end_time = 10.0
+sync = "conservative"
+threads = 2
+[[entities]]
+name = "p"
+type = "phold"
+count = 8
+params = { lookahead = 0.0 }
+[[links]]
+from = "p"
+to = "p"
+topology = "any"
+lookahead = 0.0'
+
 # check DESCRIPTION FILE -- COMMAND...: runs COMMAND, expects exit 2 and one
 # stderr line naming FILE.
 check() {
@@ -119,6 +136,10 @@ for file in "$work"/*.toml; do
   check "validate $name" "$file" -- "$DSIM" validate "$file"
   out="$work/results_$name"
   check "run $name" "$file" -- "$DSIM" run "$file" --out "$out" --quiet
+  if [[ $name == zero_lookahead_cut ]] && ! grep -q 'links\[0\] (p -> p) has lookahead 0' "$work/stderr"; then
+    echo "FAIL run $name: the message does not name links[0]"
+    failures=$((failures + 1))
+  fi
   if [[ -e $out ]]; then
     echo "FAIL run $name: result directory $out was created"
     failures=$((failures + 1))

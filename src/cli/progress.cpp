@@ -38,10 +38,12 @@ std::string render_progress(const Progress& p, std::size_t width) {
   std::string tail =
       fmt::format(" {:5.1f}%  t={}/{}  {} events/s  ETA {}", 100.0 * fraction, sim_time(p.now),
                   sim_time(p.end_time), rate(events_per_second), duration(eta));
+  if (p.threads > 1)
+    tail += fmt::format("  {} threads, {:.0f}% blocked", p.threads, 100.0 * p.blocked_share);
   std::string line;
   // The bar takes what the numbers leave, 10 to 30 cells; its size depends
   // only on the width, so it does not jitter as the numbers change length.
-  constexpr std::size_t kTailRoom = 52;
+  const std::size_t kTailRoom = p.threads > 1 ? 76 : 52;
   if (width >= kTailRoom + 12) {
     const std::size_t cells = std::min<std::size_t>(30, width - kTailRoom - 2);
     const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(cells));

@@ -14,7 +14,8 @@ Partition::Partition(const Model& model, std::uint32_t id)
       lookahead_(&model.lookahead_table()[0]),
       group_count_(model.groups().size()),
       queue_(model.spec().simulation.queue == "binary_heap", model.event_bytes()),
-      outboxes_(model.partitions()),
+      outboxes_{std::vector<std::vector<Event>>(model.partitions()),
+                std::vector<std::vector<Event>>(model.partitions())},
       end_time_(model.end_time()),
       sampling_(model.sample_count() > 0),
       sample_interval_(model.sample_interval()) {
@@ -259,7 +260,8 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
                             model_.groups()[ctx.group_].name, model_.groups()[loc.group].name),
                 Error::Kind::kRuntime);
   ++remote_sends_;
-  outboxes_[loc.partition].push_back(ev);
+  if (ev.time < sent_min_) sent_min_ = ev.time;
+  outboxes_[bank_][loc.partition].push_back(ev);
 }
 
 void Partition::record_tally(std::uint32_t group, std::uint32_t index, double value) {

@@ -5,7 +5,9 @@
 //
 // Thread safety: a Partition is used by one thread at a time. Its outboxes are
 // written only by that thread while it runs, and read (then cleared) by the
-// destination partition's thread only after a barrier.
+// destination partition's thread only after a barrier. Outboxes come in two
+// banks: while the senders fill one bank in a window, the receivers drain the
+// other (filled in the window before), so one barrier per window suffices.
 #pragma once
 
 #include <cstdint>
@@ -68,7 +70,16 @@ class Partition {
 
   Time next_time() const { return queue_.min_time(); }
   void enqueue(const Event& e) { queue_.push(e); }
-  std::vector<Event>& outbox(std::uint32_t partition) { return outboxes_[partition]; }
+  std::vector<Event>& outbox(std::uint32_t partition, unsigned bank = 0) {
+    return outboxes_[bank][partition];
+  }
+  // Sends to other partitions go to this bank from now on; resets sent_min().
+  void use_bank(unsigned bank) {
+    bank_ = bank;
+    sent_min_ = kTimeInfinity;
+  }
+  // Earliest time of an event sent to another partition since use_bank().
+  Time sent_min() const { return sent_min_; }
   std::size_t pending() const { return queue_.size(); }
 
   const std::vector<LocalGroup>& groups() const { return local_; }
@@ -102,7 +113,9 @@ class Partition {
   std::size_t group_count_;
   std::vector<LocalGroup> local_;
   EventQueue queue_;
-  std::vector<std::vector<Event>> outboxes_;
+  std::vector<std::vector<Event>> outboxes_[2];
+  unsigned bank_ = 0;
+  Time sent_min_ = kTimeInfinity;
   Context ctx_;
   std::uint64_t entities_ = 0;
   std::uint64_t events_ = 0;

@@ -1,23 +1,27 @@
 // Conservative synchronization by windows (YAWNS).
 //
-// Every round: each partition publishes the time of its next event; the last
-// thread to reach the barrier computes the global minimum `gmin`; every
-// partition then processes its events with time < gmin + lookahead, where
-// lookahead is the smallest delay of any link between partitions. No event
-// created in the window can land inside it in another partition, so each
-// partition processes events in key order exactly as the sequential engine
-// does. Then a second barrier, and each partition takes the events addressed
-// to it from the others' outboxes.
+// Every round k: each partition publishes a lower bound on the time of any
+// event it holds or sent but has not had delivered (its queue's minimum and
+// the earliest event it sent in round k-1); the last thread to reach the
+// barrier computes the global minimum `gmin`. Each partition then takes the
+// events sent to it in round k-1 (outbox bank (k-1) mod 2), and processes its
+// events with time < gmin + lookahead, where lookahead is the smallest delay
+// of any link between partitions, sending remote events into bank k mod 2.
+// No event created in the window can land inside it in another partition, so
+// each partition processes events in key order exactly as the sequential
+// engine does. One barrier per round.
 //
 // Thread safety: per-partition state is touched only by its own thread; the
 // shared round state (next times, gmin, stop) is written by the barrier's
-// completion step, which runs while every thread is blocked in the barrier.
+// completion step, which runs while every other thread waits in the barrier.
+// A bank is written by its senders only in rounds of its parity and drained by
+// its receivers only at the start of the next round.
 #include <algorithm>
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <thread>
 
+#include "sync/spin_barrier.hpp"
 #include "sync/synchronizer.hpp"
 
 namespace dsim::detail {
@@ -63,8 +67,7 @@ class ConservativeSync final : public Synchronizer {
       }
       progress.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
     };
-    std::barrier reduce(static_cast<std::ptrdiff_t>(parts), completion);
-    std::barrier exchange(static_cast<std::ptrdiff_t>(parts));
+    SpinBarrier<decltype(completion)> reduce(parts, completion);
     const auto start = Clock::now();
     auto last_progress = start;
 
@@ -72,8 +75,9 @@ class ConservativeSync final : public Synchronizer {
       Partition& me = *run.partitions[i];
       double& busy = me.busy_seconds;
       double& blocked = me.blocked_seconds;
-      for (;;) {
-        next[i] = me.next_time();
+      me.use_bank(0);
+      for (std::uint64_t round = 0;; ++round) {
+        next[i] = std::min(me.next_time(), me.sent_min());
         auto t = Clock::now();
         reduce.arrive_and_wait();
         blocked += seconds_since(t);
@@ -84,6 +88,9 @@ class ConservativeSync final : public Synchronizer {
           progress.wall_seconds = seconds_since(start);
           run.options.on_progress(progress);
         }
+        const auto bank = static_cast<unsigned>(round % 2);
+        run.transport.deliver(me, bank ^ 1u);
+        me.use_bank(bank);
         const Time bound = std::min(gmin + lookahead_, end);
         if (!failed.load(std::memory_order_relaxed)) {
           t = Clock::now();
@@ -95,10 +102,6 @@ class ConservativeSync final : public Synchronizer {
           }
           busy += seconds_since(t);
         }
-        t = Clock::now();
-        exchange.arrive_and_wait();
-        blocked += seconds_since(t);
-        run.transport.deliver(me);
       }
     };
 

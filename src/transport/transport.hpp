@@ -15,9 +15,10 @@ class Transport {
  public:
   virtual ~Transport() = default;
   // Moves every event addressed to `to` out of the other partitions' outboxes
-  // into `to`'s queue.
-  // REQUIRES: no partition is running (the caller passed a barrier).
-  virtual void deliver(Partition& to) = 0;
+  // of `bank` into `to`'s queue.
+  // REQUIRES: no partition writes to that bank (the caller passed a barrier
+  // after which the senders use the other bank).
+  virtual void deliver(Partition& to, unsigned bank = 0) = 0;
 };
 
 // Partitions of one process, on threads: the outbox of the sender becomes
@@ -30,9 +31,9 @@ class ThreadTransport final : public Transport {
  public:
   explicit ThreadTransport(std::vector<std::unique_ptr<Partition>>& partitions)
       : partitions_(partitions) {}
-  void deliver(Partition& to) override {
+  void deliver(Partition& to, unsigned bank = 0) override {
     for (auto& from : partitions_) {
-      auto& box = from->outbox(to.id());
+      auto& box = from->outbox(to.id(), bank);
       for (const Event& e : box) to.enqueue(e);
       box.clear();
     }

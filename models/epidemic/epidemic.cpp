@@ -9,10 +9,9 @@ namespace dsim::models {
 
 namespace {
 
-[[noreturn]] void bad_param(const Setup& setup, const char* name, const ParamValue& value,
+[[noreturn]] void bad_param(const char* name, const ParamValue& value,
                             const std::string& requirement) {
-  throw Error("group '" + std::string(setup.group()) + "' (type epidemic): parameter '" + name +
-              "' = " + to_string(value) + " " + requirement);
+  throw Error("parameter '" + std::string(name) + "' = " + to_string(value) + " " + requirement);
 }
 
 bool finite_at_least(double v, double lo) { return std::isfinite(v) && v >= lo; }
@@ -40,18 +39,16 @@ Epidemic::Epidemic(Setup& setup)
       recovered_(setup.gauge("recovered", "1 once recovered")),
       infections_(setup.counter("infections", "transmissions received")) {
   const std::string& model = setup.param_string("model");
-  if (model != "SIR" && model != "SEIR")
-    bad_param(setup, "model", model, "must be \"SIR\" or \"SEIR\"");
+  if (model != "SIR" && model != "SEIR") bad_param("model", model, "must be \"SIR\" or \"SEIR\"");
   seir_ = model == "SEIR";
-  if (!finite_at_least(latency_, 0.0))
-    bad_param(setup, "latency", latency_, "must be finite and >= 0");
-  if (!finite_at_least(beta_, 0.0)) bad_param(setup, "beta", beta_, "must be finite and >= 0");
+  if (!finite_at_least(latency_, 0.0)) bad_param("latency", latency_, "must be finite and >= 0");
+  if (!finite_at_least(beta_, 0.0)) bad_param("beta", beta_, "must be finite and >= 0");
   if (!(recovery_ > 0.0 && std::isfinite(recovery_)))
-    bad_param(setup, "recovery", recovery_, "must be finite and > 0");
+    bad_param("recovery", recovery_, "must be finite and > 0");
   if (seir_ && !(incubation_ > 0.0 && std::isfinite(incubation_)))
-    bad_param(setup, "incubation", incubation_, "must be finite and > 0");
+    bad_param("incubation", incubation_, "must be finite and > 0");
   if (!(initial_infected_ >= 0.0 && initial_infected_ <= 1.0))
-    bad_param(setup, "initial_infected", initial_infected_, "must be in [0, 1]");
+    bad_param("initial_infected", initial_infected_, "must be in [0, 1]");
 }
 
 Gauge Epidemic::gauge(Compartment c) const {

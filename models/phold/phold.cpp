@@ -9,10 +9,9 @@ namespace dsim::models {
 
 namespace {
 
-[[noreturn]] void bad_param(const Setup& setup, const char* name, double value,
-                            const char* requirement) {
-  throw Error("group '" + std::string(setup.group()) + "' (type phold): parameter '" + name +
-              "' = " + to_string(ParamValue{value}) + " " + requirement);
+[[noreturn]] void bad_param(const char* name, double value, const char* requirement) {
+  throw Error("parameter '" + std::string(name) + "' = " + to_string(ParamValue{value}) + " " +
+              requirement);
 }
 
 }  // namespace
@@ -31,13 +30,12 @@ Phold::Phold(Setup& setup)
       mean_(setup.param_real("mean")),
       events_(setup.counter("events", "events handled")) {
   if (start_events_ < 0)
-    bad_param(setup, "start_events", static_cast<double>(start_events_), "must be >= 0");
-  if (!(remote_ >= 0.0 && remote_ <= 1.0)) bad_param(setup, "remote", remote_, "must be in [0, 1]");
+    bad_param("start_events", static_cast<double>(start_events_), "must be >= 0");
+  if (!(remote_ >= 0.0 && remote_ <= 1.0)) bad_param("remote", remote_, "must be in [0, 1]");
   if (!(lookahead_ >= 0.0 && std::isfinite(lookahead_)))
-    bad_param(setup, "lookahead", lookahead_, "must be finite and >= 0");
+    bad_param("lookahead", lookahead_, "must be finite and >= 0");
   // mean > 0 keeps every delay positive, so simulated time advances.
-  if (!(mean_ > 0.0 && std::isfinite(mean_)))
-    bad_param(setup, "mean", mean_, "must be finite and > 0");
+  if (!(mean_ > 0.0 && std::isfinite(mean_))) bad_param("mean", mean_, "must be finite and > 0");
 }
 
 void Phold::init(State&, Context& ctx) const {

@@ -156,6 +156,7 @@ class EventQueue {
   Time min_time() const { return binary_ ? q2_.min_time() : q4_.min_time(); }
   void push(const Event& e) { binary_ ? q2_.push(e) : q4_.push(e); }
   Event pop() { return binary_ ? q2_.pop() : q4_.pop(); }
+  void reserve(std::size_t n) { binary_ ? q2_.reserve(n) : q4_.reserve(n); }
 
  private:
   bool binary_;

@@ -12,6 +12,10 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+for tool in jq bc column; do
+  command -v "$tool" >/dev/null || { echo "run_benchmarks.sh: needs '$tool'" >&2; exit 2; }
+done
+
 build=${1:-build-bench}
 repeat=${REPEAT:-3}
 out=${OUT:-$build/benchmarks.jsonl}

@@ -49,7 +49,8 @@ class Epidemic {
   using Events = dsim::Events<Contact, Infectious, Recover>;
 
   static void declare(ParamSpec& params);
-  // Throws dsim::Error naming the group and parameter for out-of-range values.
+  // Throws dsim::Error naming the parameter and its value when out of range
+  // (the model loader prefixes the config location and group).
   explicit Epidemic(Setup& setup);
 
   void init(State& state, Context& ctx) const;

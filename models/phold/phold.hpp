@@ -43,7 +43,8 @@ class Phold {
   using Events = dsim::Events<Ping>;
 
   static void declare(ParamSpec& params);
-  // Throws dsim::Error naming the group and parameter for out-of-range values.
+  // Throws dsim::Error naming the parameter and its value when out of range
+  // (the model loader prefixes the config location and group).
   explicit Phold(Setup& setup);
 
   void init(State& state, Context& ctx) const;

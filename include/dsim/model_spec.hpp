@@ -39,8 +39,9 @@ struct SimulationSpec {
   std::uint32_t threads = 0;
   // "block", "round_robin", "graph".
   std::string partitioner = "block";
-  // Event queue implementation: "heap" (4-ary heap) or "binary_heap".
-  std::string queue = "heap";
+  // Event queue implementation: "binary_heap" (the default: fastest in the
+  // PHOLD benchmarks, docs/benchmarks.md) or "quad_heap" (4-ary).
+  std::string queue = "binary_heap";
   // Cap on optimistic-engine memory in bytes; 0: a fraction of RAM.
   std::uint64_t memory_limit = 0;
   SourceLocation location;

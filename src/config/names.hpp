@@ -13,7 +13,7 @@ namespace dsim::config {
 inline constexpr std::array<std::string_view, 4> kSyncModes = {"auto", "sequential", "conservative",
                                                                "optimistic"};
 inline constexpr std::array<std::string_view, 3> kPartitioners = {"block", "round_robin", "graph"};
-inline constexpr std::array<std::string_view, 2> kQueues = {"heap", "binary_heap"};
+inline constexpr std::array<std::string_view, 2> kQueues = {"binary_heap", "quad_heap"};
 inline constexpr std::array<std::string_view, 2> kOutputFormats = {"csv", "json"};
 inline constexpr std::array<std::string_view, 13> kTopologies = {
     "one_to_one",  "all_to_all",     "any",         "ring",       "grid",   "torus",    "complete",

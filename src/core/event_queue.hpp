@@ -144,9 +144,11 @@ class HeapEventQueue {
 
 namespace dsim::detail {
 
-// The queue a partition uses, picked by name (`simulation.queue`): "heap"
-// (4-ary, the default) or "binary_heap". The choice is one predictable branch
-// per operation.
+// The queue a partition uses, picked by name (`simulation.queue`):
+// "binary_heap" (the default) or "quad_heap" (4-ary: fewer levels, more
+// comparisons per level; slower in the PHOLD benchmarks on the machines we
+// measured, kept for large pending sets). The choice is one predictable
+// branch per operation.
 class EventQueue {
  public:
   EventQueue(bool binary, std::size_t event_bytes)

@@ -13,7 +13,7 @@ Partition::Partition(const Model& model, std::uint32_t id)
       where_(model.where().data()),
       lookahead_(&model.lookahead_table()[0]),
       group_count_(model.groups().size()),
-      queue_(model.spec().simulation.queue == "binary_heap", model.event_bytes()),
+      queue_(model.spec().simulation.queue != "quad_heap", model.event_bytes()),
       outboxes_{std::vector<std::vector<Event>>(model.partitions()),
                 std::vector<std::vector<Event>>(model.partitions())},
       end_time_(model.end_time()),

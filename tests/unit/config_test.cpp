@@ -74,7 +74,7 @@ seed = 42
 sync = "conservative"
 threads = 3
 partitioner = "round_robin"
-queue = "binary_heap"
+queue = "quad_heap"
 memory_limit = "512MiB"
 plugins = ["plugins/libx.so"]
 
@@ -140,7 +140,7 @@ TEST_F(ConfigTest, FullConfigParsesIntoSpec) {
   EXPECT_EQ(s.sync, "conservative");
   EXPECT_EQ(s.threads, 3u);
   EXPECT_EQ(s.partitioner, "round_robin");
-  EXPECT_EQ(s.queue, "binary_heap");
+  EXPECT_EQ(s.queue, "quad_heap");
   EXPECT_EQ(s.memory_limit, 512u * 1024 * 1024);
   EXPECT_EQ(s.location.str(), path + ":2:1");
   ASSERT_EQ(spec.plugins.size(), 1u);
@@ -210,7 +210,7 @@ type = "plain"
   EXPECT_EQ(spec.simulation.sync, "auto");
   EXPECT_EQ(spec.simulation.threads, 0u);
   EXPECT_EQ(spec.simulation.partitioner, "block");
-  EXPECT_EQ(spec.simulation.queue, "heap");
+  EXPECT_EQ(spec.simulation.queue, "binary_heap");
   EXPECT_EQ(spec.simulation.memory_limit, 0u);
   ASSERT_EQ(spec.groups.size(), 1u);
   EXPECT_EQ(spec.groups[0].count, 1u);
@@ -511,7 +511,7 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   EXPECT_EQ(j["simulation"]["sync"], "conservative");
   EXPECT_EQ(j["simulation"]["threads"], 3);
   EXPECT_EQ(j["simulation"]["partitioner"], "round_robin");
-  EXPECT_EQ(j["simulation"]["queue"], "binary_heap");
+  EXPECT_EQ(j["simulation"]["queue"], "quad_heap");
   EXPECT_EQ(j["simulation"]["memory_limit"], 512 * 1024 * 1024);
   EXPECT_EQ(j["plugins"].size(), 1u);
   ASSERT_EQ(j["entities"].size(), 2u);

@@ -96,6 +96,19 @@ struct EntityTypeInfo {
 };
 
 namespace detail {
+// An empty State takes no bytes in the entity block; handlers get a shared
+// empty object instead (it has no bytes to read, write or race on).
+template <class State>
+State& state_ref(void* storage) {
+  if constexpr (std::is_empty_v<State>) {
+    static_cast<void>(storage);
+    static State empty;
+    return empty;
+  } else {
+    return *static_cast<State*>(storage);
+  }
+}
+
 template <class T, class P>
 EntityTypeInfo::Handler make_handler() {
   return {payload_type_id<P>(), payload_type_name<P>(),
@@ -103,7 +116,7 @@ EntityTypeInfo::Handler make_handler() {
           [](const void* b, void* s, const void* p, Context& c) {
             P payload;
             std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
-            static_cast<const T*>(b)->on(*static_cast<typename T::State*>(s), payload, c);
+            static_cast<const T*>(b)->on(state_ref<typename T::State>(s), payload, c);
           }};
 }
 template <class T, class... Ps>
@@ -119,20 +132,22 @@ EntityTypeInfo make_entity_type(std::string name, std::string doc) {
   info.name = std::move(name);
   info.doc = std::move(doc);
   if constexpr (requires(ParamSpec& p) { T::declare(p); }) T::declare(info.params);
-  info.state_size = sizeof(State);
+  info.state_size = std::is_empty_v<State> ? 0 : sizeof(State);
   info.state_align = alignof(State);
   info.make = [](Setup& setup) {
     return EntityTypeInfo::BehaviourPtr(new T(setup),
                                         [](void* p) { delete static_cast<T*>(p); });
   };
-  info.construct_state = [](void* s) { new (s) State{}; };
+  info.construct_state = [](void* s) {
+    if constexpr (!std::is_empty_v<State>) new (s) State{};
+  };
   if constexpr (requires(const T& t, State& s, Context& c) { t.init(s, c); })
     info.init = [](const void* b, void* s, Context& c) {
-      static_cast<const T*>(b)->init(*static_cast<State*>(s), c);
+      static_cast<const T*>(b)->init(detail::state_ref<State>(s), c);
     };
   if constexpr (requires(const T& t, State& s, Context& c) { t.finish(s, c); })
     info.finish = [](const void* b, void* s, Context& c) {
-      static_cast<const T*>(b)->finish(*static_cast<State*>(s), c);
+      static_cast<const T*>(b)->finish(detail::state_ref<State>(s), c);
     };
   detail::add_handlers<T>(info.handlers, static_cast<typename T::Events*>(nullptr));
   return info;

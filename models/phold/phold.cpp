@@ -43,17 +43,13 @@ void Phold::init(State&, Context& ctx) const {
     ctx.send(ctx.self(), Ping{}, lookahead_ + ctx.rng().exponential(mean_));
 }
 
-void Phold::on(State& state, const Ping&, Context& ctx) const {
-  ++state.received;
+void Phold::on(State&, const Ping&, Context& ctx) const {
+  ctx.add(events_);
   Random& rng = ctx.rng();
   EntityId target = ctx.self();
   if (rng.bernoulli(remote_))
     target = ctx.group_first() + static_cast<EntityId>(rng.below(ctx.group_size()));
   ctx.send(target, Ping{}, lookahead_ + rng.exponential(mean_));
-}
-
-void Phold::finish(State& state, Context& ctx) const {
-  ctx.add(events_, static_cast<double>(state.received));
 }
 
 void register_phold(Registry& registry) {

@@ -36,9 +36,9 @@ namespace dsim::models {
 
 class Phold {
  public:
-  struct State {
-    std::uint64_t received = 0;  // events handled by this entity
-  };
+  // Nothing: the `events` counter is the entity's only fact, and it lives in
+  // the engine's statistics (an empty State takes no memory per entity).
+  struct State {};
   struct Ping {};
   using Events = dsim::Events<Ping>;
 
@@ -49,9 +49,6 @@ class Phold {
 
   void init(State& state, Context& ctx) const;
   void on(State& state, const Ping& ping, Context& ctx) const;
-  // Records `events` (the entity's handled-event count) once, at the end, to
-  // keep statistics off the per-event path.
-  void finish(State& state, Context& ctx) const;
 
  private:
   std::int64_t start_events_;

@@ -1,6 +1,8 @@
 // A partition's pending-event set: a d-ary min-heap of (time, slot) entries
 // over a slab of envelopes. The heap moves 16-byte entries, never envelopes;
-// equal times fall back to the full key in the slab (key_less).
+// equal times fall back to the full key in the slab (key_less). Free slab
+// slots are chained through their own storage, so the queue needs no other
+// memory than the heap and the slab.
 //
 // Thread safety: none; a queue belongs to one partition (one thread).
 #pragma once
@@ -32,9 +34,9 @@ class HeapEventQueue {
 
   void push(const Event& e) {
     std::uint32_t slot;
-    if (!free_.empty()) {
-      slot = free_.back();
-      free_.pop_back();
+    if (free_head_ != kNoSlot) {
+      slot = free_head_;
+      free_head_ = static_cast<std::uint32_t>(slab_[slot * words_]);
     } else {
       slot = static_cast<std::uint32_t>(slab_.size() / words_);
       slab_.resize(slab_.size() + words_);
@@ -54,7 +56,8 @@ class HeapEventQueue {
     const std::uint32_t slot = heap_[0].slot;
     Event e{};
     std::memcpy(&e, &slab_[slot * words_], words_ * 8);
-    free_.push_back(slot);
+    slab_[slot * words_] = free_head_;  // the free slot links to the next one
+    free_head_ = slot;
     const Entry last = heap_.back();
     heap_.pop_back();
     if (!heap_.empty()) fill_root(last);
@@ -67,10 +70,12 @@ class HeapEventQueue {
   // non-negative doubles order like the doubles: one integer compare.
   static std::uint64_t time_key(Time t) { return std::bit_cast<std::uint64_t>(t + 0.0); }
 
-  struct Entry {
+  // 12 bytes, packed: the heap is the queue's largest array after the slab.
+  struct __attribute__((packed)) Entry {
     std::uint64_t key;  // time_key(event time)
     std::uint32_t slot;
   };
+  static_assert(sizeof(Entry) == 12);
 
   bool less(const Entry& a, const Entry& b) const {
     if (a.key != b.key) [[likely]]
@@ -137,7 +142,9 @@ class HeapEventQueue {
   std::size_t words_;  // 8-byte words stored per event
   std::vector<Entry> heap_;
   std::vector<std::uint64_t> slab_;
-  std::vector<std::uint32_t> free_;
+  // Free slots form a list threaded through their first word.
+  static constexpr std::uint32_t kNoSlot = UINT32_MAX;
+  std::uint32_t free_head_ = kNoSlot;
 };
 
 }  // namespace dsim::detail

@@ -25,12 +25,10 @@ Partition::Partition(const Model& model, std::uint32_t id)
     LocalGroup& lg = local_[g];
     const GroupRuntime& gr = groups[g];
     lg.runtime = &gr;
-    for (std::uint64_t i = 0; i < gr.count; ++i) {
-      const EntityId e = gr.first + static_cast<EntityId>(i);
-      if (where_[e].partition == id) lg.ids.push_back(e);
-    }
-    entities_ += lg.ids.size();
-    const std::size_t bytes = lg.ids.size() * gr.stride + gr.align;
+    for (std::uint64_t i = 0; i < gr.count; ++i)
+      if (where_[gr.first + i].partition == id) ++lg.count;
+    entities_ += lg.count;
+    const std::size_t bytes = std::size_t{lg.count} * gr.stride + gr.align;
     lg.storage = std::make_unique<std::byte[]>(bytes);
     auto addr = reinterpret_cast<std::uintptr_t>(lg.storage.get());
     lg.base = reinterpret_cast<std::byte*>((addr + gr.align - 1) / gr.align * gr.align);
@@ -77,7 +75,7 @@ void Partition::bind(LocalGroup& lg, EntityId id, std::byte* block) {
 void Partition::init() {
   for (LocalGroup& lg : local_) {
     const GroupRuntime& gr = *lg.runtime;
-    for (std::uint32_t slot = 0; slot < lg.ids.size(); ++slot) {
+    for (std::uint32_t slot = 0; slot < lg.count; ++slot) {
       std::byte* block = lg.block(slot);
       std::memset(block, 0, gr.stride);
       gr.type->construct_state(block + gr.state_off);
@@ -88,20 +86,20 @@ void Partition::init() {
   for (LocalGroup& lg : local_) {
     const GroupRuntime& gr = *lg.runtime;
     if (gr.type->init == nullptr) continue;
-    for (std::uint32_t slot = 0; slot < lg.ids.size(); ++slot) {
+    for_each_local(lg, [&](std::uint32_t slot, EntityId id) {
       std::byte* block = lg.block(slot);
-      bind(lg, lg.ids[slot], block);
+      bind(lg, id, block);
       try {
         gr.type->init(gr.behaviour.get(), block + gr.state_off, ctx_);
       } catch (const Error& e) {
         if (e.kind() == Error::Kind::kRuntime) throw;
-        throw Error(fmt::format("entity {} in init(): {}", describe(lg.ids[slot]), e.what()),
+        throw Error(fmt::format("entity {} in init(): {}", describe(id), e.what()),
                     Error::Kind::kRuntime);
       } catch (const std::exception& e) {
-        throw Error(fmt::format("entity {} in init(): {}", describe(lg.ids[slot]), e.what()),
+        throw Error(fmt::format("entity {} in init(): {}", describe(id), e.what()),
                     Error::Kind::kRuntime);
       }
-    }
+    });
   }
 }
 
@@ -183,15 +181,15 @@ void Partition::finish() {
   ctx_.finishing_ = true;
   for (LocalGroup& lg : local_) {
     const GroupRuntime& gr = *lg.runtime;
-    for (std::uint32_t slot = 0; slot < lg.ids.size(); ++slot) {
+    for_each_local(lg, [&](std::uint32_t slot, EntityId id) {
       std::byte* block = lg.block(slot);
-      bind(lg, lg.ids[slot], block);
+      bind(lg, id, block);
       if (gr.type->finish != nullptr) {
         try {
           gr.type->finish(gr.behaviour.get(), block + gr.state_off, ctx_);
         } catch (const Error& e) {
           if (e.kind() == Error::Kind::kRuntime) throw;
-          throw Error(fmt::format("entity {} in finish(): {}", describe(lg.ids[slot]), e.what()),
+          throw Error(fmt::format("entity {} in finish(): {}", describe(id), e.what()),
                       Error::Kind::kRuntime);
         }
       }
@@ -200,7 +198,7 @@ void Partition::finish() {
         gauges[g].area += gauges[g].level * (end_time_ - gauges[g].since);
         gauges[g].since = end_time_;
       }
-    }
+    });
   }
   ctx_.finishing_ = false;
 }

@@ -40,7 +40,7 @@ struct HistogramAcc {
 // Partition-local storage and statistics of one group.
 struct LocalGroup {
   const GroupRuntime* runtime = nullptr;
-  std::vector<EntityId> ids;  // slot -> entity id, ascending
+  std::uint32_t count = 0;  // entities of the group in this partition (slots 0..count-1)
   std::unique_ptr<std::byte[]> storage;
   std::byte* base = nullptr;
   std::vector<TallyAcc> tallies;
@@ -101,6 +101,16 @@ class Partition {
 
  private:
   void bind(LocalGroup& lg, EntityId id, std::byte* block);
+  // Calls f(slot, id) for the partition's entities of group `lg`, in id order
+  // (which is slot order).
+  template <class F>
+  void for_each_local(const LocalGroup& lg, F&& f) const {
+    const GroupRuntime& gr = *lg.runtime;
+    for (std::uint64_t i = 0; i < gr.count; ++i) {
+      const EntityId id = gr.first + static_cast<EntityId>(i);
+      if (where_[id].partition == id_) f(where_[id].slot, id);
+    }
+  }
   void dispatch(const Event& ev);
   void take_samples(Time t);
   [[noreturn]] void fail_event(const Event& ev, const char* what);

@@ -91,7 +91,7 @@ StatResult reduce_stat(const detail::GroupRuntime& g, const StatDecl& d,
       double min = kTimeInfinity, max = -kTimeInfinity;
       for (const auto& p : parts) {
         const auto& lg = p->groups()[group_index];
-        for (std::uint32_t s = 0; s < lg.ids.size(); ++s) {
+        for (std::uint32_t s = 0; s < lg.count; ++s) {
           const double v =
               reinterpret_cast<const double*>(lg.block(s) + g.counters_off)[d.index];
           total.add(v);
@@ -137,7 +137,7 @@ StatResult reduce_stat(const detail::GroupRuntime& g, const StatDecl& d,
         const auto& lg = p->groups()[group_index];
         min = std::min(min, lg.gauges[d.index].min);
         max = std::max(max, lg.gauges[d.index].max);
-        for (std::uint32_t s = 0; s < lg.ids.size(); ++s) {
+        for (std::uint32_t s = 0; s < lg.count; ++s) {
           const auto& slot =
               reinterpret_cast<const detail::GaugeSlot*>(lg.block(s) + g.gauges_off)[d.index];
           area.add(slot.area);

@@ -36,7 +36,12 @@ Partition::Partition(const Model& model, std::uint32_t id)
     lg.gauges.resize(gr.gauges);
     lg.histograms.resize(gr.histograms);
     for (const StatDecl& d : gr.stats)
-      if (d.kind == StatKind::kHistogram) lg.histograms[d.index].bins.assign(d.bins + 2, 0);
+      if (d.kind == StatKind::kHistogram) {
+        HistogramAcc& h = lg.histograms[d.index];
+        h.lo = d.lo;
+        h.hi = d.hi;
+        h.bins.assign(d.bins + 2, 0);
+      }
     if (sampling_) {
       lg.counter_sums.resize(gr.counters);
       lg.series.resize(std::size_t{gr.counters + gr.gauges} * model.sample_count());
@@ -290,18 +295,16 @@ void Partition::track_counter(std::uint32_t group, std::uint32_t index, double a
 }
 
 void Partition::record_histogram(std::uint32_t group, std::uint32_t index, double value) {
-  const GroupRuntime& gr = *local_[group].runtime;
-  const StatDecl* decl = nullptr;
-  for (const StatDecl& d : gr.stats)
-    if (d.kind == StatKind::kHistogram && d.index == index) decl = &d;
-  auto& bins = local_[group].histograms[index].bins;
-  if (!(value >= decl->lo)) {
+  HistogramAcc& h = local_[group].histograms[index];
+  auto& bins = h.bins;
+  const std::size_t n = bins.size() - 2;
+  if (!(value >= h.lo)) {
     ++bins.front();  // underflow (and NaN)
-  } else if (value >= decl->hi) {
+  } else if (value >= h.hi) {
     ++bins.back();
   } else {
-    auto b = static_cast<std::size_t>((value - decl->lo) / (decl->hi - decl->lo) * decl->bins);
-    if (b >= decl->bins) b = decl->bins - 1;
+    auto b = static_cast<std::size_t>((value - h.lo) / (h.hi - h.lo) * static_cast<double>(n));
+    if (b >= n) b = n - 1;
     ++bins[b + 1];
   }
 }

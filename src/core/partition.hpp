@@ -34,6 +34,7 @@ struct GaugeAcc {
   ExactSum level_sum;       // current sum of levels (only while sampling)
 };
 struct HistogramAcc {
+  double lo = 0, hi = 0;            // from the declaration
   std::vector<std::uint64_t> bins;  // [underflow, bin 0 .. bin n-1, overflow]
 };
 
@@ -80,7 +81,6 @@ class Partition {
   }
   // Earliest time of an event sent to another partition since use_bank().
   Time sent_min() const { return sent_min_; }
-  std::size_t pending() const { return queue_.size(); }
 
   const std::vector<LocalGroup>& groups() const { return local_; }
   std::uint64_t events() const { return events_; }

@@ -10,7 +10,15 @@
 //   - optionally `void init(State&, dsim::Context&) const;` (runs at time 0,
 //     may send) and `void finish(State&, dsim::Context&) const;` (runs at end
 //     time, may record statistics, may not send);
-//   - optionally `static void declare(dsim::ParamSpec&);` listing parameters.
+//   - optionally `static void declare(dsim::ParamSpec&);` listing parameters;
+//   - optionally, for every payload type, a reverse handler
+//     `void reverse(State&, const A&, const dsim::Context&) const;` that undoes
+//     what `on` did to State. Never required: the optimistic engine saves and
+//     restores State by itself (DESIGN.md inv. 5). When a type has one for
+//     every payload, the engine calls them on rollback instead of copying
+//     State before each event (a speed-up for large States). The engine still
+//     restores the random stream, send counter and statistics itself.
+//     `dsim run --check-rollback` checks that they restore State exactly.
 // Handlers are `const`: all mutable facts live in State (DESIGN.md inv. 3).
 //
 //   struct Counter {
@@ -74,6 +82,9 @@ struct EntityTypeInfo {
     std::string_view type_name;
     std::uint32_t payload_size;  // bytes of the payload (0 for an empty struct)
     void (*call)(const void* behaviour, void* state, const void* payload, Context& ctx);
+    // Undoes `call` on the state; nullptr when the type has no reverse handler.
+    void (*reverse)(const void* behaviour, void* state, const void* payload,
+                    const Context& ctx) = nullptr;
   };
   using BehaviourPtr = std::unique_ptr<void, void (*)(void*)>;
 
@@ -87,6 +98,8 @@ struct EntityTypeInfo {
   void (*init)(const void* behaviour, void* state, Context& ctx) = nullptr;    // optional
   void (*finish)(const void* behaviour, void* state, Context& ctx) = nullptr;  // optional
   std::vector<Handler> handlers;
+  // Every handler has a reverse handler (and there is at least one handler).
+  bool reversible = false;
 
   const Handler* find_handler(std::uint32_t type_id) const {
     for (const auto& h : handlers)
@@ -110,14 +123,28 @@ State& state_ref(void* storage) {
 }
 
 template <class T, class P>
+concept ReversesPayload =
+    requires(const T& t, typename T::State& s, const P& p, const Context& c) {
+      { t.reverse(s, p, c) };
+    };
+
+template <class T, class P>
 EntityTypeInfo::Handler make_handler() {
-  return {payload_type_id<P>(), payload_type_name<P>(),
-          std::is_empty_v<P> ? 0u : static_cast<std::uint32_t>(sizeof(P)),
-          [](const void* b, void* s, const void* p, Context& c) {
-            P payload;
-            std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
-            static_cast<const T*>(b)->on(state_ref<typename T::State>(s), payload, c);
-          }};
+  EntityTypeInfo::Handler h{payload_type_id<P>(), payload_type_name<P>(),
+                            std::is_empty_v<P> ? 0u : static_cast<std::uint32_t>(sizeof(P)),
+                            [](const void* b, void* s, const void* p, Context& c) {
+                              P payload;
+                              std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
+                              static_cast<const T*>(b)->on(state_ref<typename T::State>(s),
+                                                           payload, c);
+                            }};
+  if constexpr (ReversesPayload<T, P>)
+    h.reverse = [](const void* b, void* s, const void* p, const Context& c) {
+      P payload;
+      std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
+      static_cast<const T*>(b)->reverse(state_ref<typename T::State>(s), payload, c);
+    };
+  return h;
 }
 template <class T, class... Ps>
 void add_handlers(std::vector<EntityTypeInfo::Handler>& out, Events<Ps...>*) {
@@ -150,6 +177,9 @@ EntityTypeInfo make_entity_type(std::string name, std::string doc) {
       static_cast<const T*>(b)->finish(detail::state_ref<State>(s), c);
     };
   detail::add_handlers<T>(info.handlers, static_cast<typename T::Events*>(nullptr));
+  info.reversible = !info.handlers.empty();
+  for (const auto& h : info.handlers)
+    if (h.reverse == nullptr) info.reversible = false;
   return info;
 }
 

@@ -44,6 +44,12 @@ struct SimulationSpec {
   std::string queue = "binary_heap";
   // Cap on optimistic-engine memory in bytes; 0: a fraction of RAM.
   std::uint64_t memory_limit = 0;
+  // Optimistic engine: "every_event" (copy the entity's state before each
+  // event) or "periodic" (every `state_saving_period`-th event of an entity;
+  // a rollback restores the last copy and re-executes forward to the
+  // straggler, "coast-forward"). Types with reverse handlers use them instead.
+  std::string state_saving = "every_event";
+  std::uint32_t state_saving_period = 8;
   SourceLocation location;
 };
 

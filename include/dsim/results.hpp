@@ -46,6 +46,7 @@ struct PartitionFigures {
   std::uint64_t remote_sends = 0;  // events sent to another partition
   double busy_seconds = 0;         // handling events
   double blocked_seconds = 0;      // waiting for other partitions
+  std::uint64_t rolled_back = 0;   // optimistic: event executions undone
 };
 
 struct RunFigures {
@@ -61,6 +62,21 @@ struct RunFigures {
   std::uint32_t threads = 1;
   std::uint64_t edge_cut = 0;  // declared edges between partitions
   std::uint64_t windows = 0;   // conservative synchronization rounds
+  // Optimistic (Time Warp) figures; zero under the other engines.
+  // events_processed counts committed events, so it equals the sequential
+  // run's count; events_executed also counts executions later rolled back.
+  std::uint64_t events_executed = 0;
+  std::uint64_t events_rolled_back = 0;
+  std::uint64_t rollbacks_primary = 0;    // caused by a straggler event
+  std::uint64_t rollbacks_secondary = 0;  // caused by an anti-message
+  double efficiency = 1;                  // committed / executed
+  std::uint64_t gvt_rounds = 0;
+  std::uint64_t peak_saved_bytes = 0;  // saved states, sent-event and effect logs
+  std::uint64_t memory_limit = 0;      // the cap the optimistic engine kept to
+  std::uint64_t throttled_rounds = 0;  // GVT rounds called because a partition hit its share
+  std::string state_saving;            // "every_event", "periodic(N)", "reverse" per group
+  // --check-rollback: events executed twice (and reversed) and compared.
+  std::uint64_t rollback_checks = 0;
   std::vector<PartitionFigures> partitions;
 };
 

@@ -29,6 +29,9 @@ struct Progress {
   std::uint32_t threads = 1;
   // Share of the worker threads' time spent waiting for each other (0..1).
   double blocked_share = 0;
+  // Optimistic runs: events undone so far, and committed / executed.
+  std::uint64_t rolled_back = 0;
+  double efficiency = 1;
   std::vector<std::uint64_t> partition_events;  // events so far, per partition
 };
 
@@ -37,18 +40,25 @@ struct RunOptions {
   // seconds while the run goes on. Must not touch the Simulation.
   std::function<void(const Progress&)> on_progress;
   double progress_interval = 0.5;
+  // Rollback checker: runs sequentially, executing every event, undoing it and
+  // executing it again, and compares the entity's state, sends and statistics
+  // from both executions (and, for types with reverse handlers, the state the
+  // reverse handler restores with the saved one). A mismatch is a dsim::Error
+  // naming the entity, event type and time. Results are those of a normal run.
+  bool check_rollback = false;
 };
 
 // How a run will be laid out: decided from the spec, the machine and the
 // link graph before any event runs.
 struct RunPlan {
-  std::string sync;    // "sequential" or "conservative"
+  std::string sync;    // "sequential", "conservative" or "optimistic"
   std::string reason;  // why that engine
   std::string partitioner;
   std::uint32_t threads = 1;
   Time lookahead = kTimeInfinity;  // conservative window (smallest cross-partition lookahead)
   std::uint64_t edge_cut = 0;      // declared edges between partitions
   std::vector<std::uint64_t> partition_entities;
+  std::uint64_t memory_limit = 0;  // optimistic: cap on saved-state memory (bytes)
 };
 
 class Simulation {

@@ -46,6 +46,13 @@ class HeapEventQueue {
     sift_up(heap_.size() - 1);
   }
 
+  // The smallest event. REQUIRES: !empty().
+  Event top() const {
+    Event e{};
+    std::memcpy(&e, &slab_[heap_[0].slot * words_], words_ * 8);
+    return e;
+  }
+
   void reserve(std::size_t n) {
     heap_.reserve(n);
     slab_.reserve(n * words_);
@@ -165,6 +172,7 @@ class EventQueue {
   Time min_time() const { return binary_ ? q2_.min_time() : q4_.min_time(); }
   void push(const Event& e) { binary_ ? q2_.push(e) : q4_.push(e); }
   Event pop() { return binary_ ? q2_.pop() : q4_.pop(); }
+  Event top() const { return binary_ ? q2_.top() : q4_.top(); }
   void reserve(std::size_t n) { binary_ ? q2_.reserve(n) : q4_.reserve(n); }
 
  private:

@@ -42,14 +42,12 @@ Partition::Partition(const Model& model, std::uint32_t id)
         h.hi = d.hi;
         h.bins.assign(d.bins + 2, 0);
       }
-    if (sampling_) {
-      lg.counter_sums.resize(gr.counters);
-      lg.series.resize(std::size_t{gr.counters + gr.gauges} * model.sample_count());
-    }
+    if (sampling_) lg.series.resize(std::size_t{gr.counters + gr.gauges} * model.sample_count());
   }
   // Most models keep about one pending event per entity: reserving that much
   // up front avoids the copies (and the doubled peak memory) of growing.
   queue_.reserve(entities_);
+  antiboxes_.resize(model.partitions());
   if (sampling_) next_sample_ = sample_interval_;
   ctx_.partition_ = this;
   ctx_.entity_count_ = model.entity_count();
@@ -141,6 +139,76 @@ void Partition::dispatch(const Event& ev) {
   h->call(gr.behaviour.get(), block + gr.state_off, ev.payload, ctx_);
 }
 
+namespace {
+
+bool same_effects(const std::vector<Effect>& a, const std::vector<Effect>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const Effect& x = a[i];
+    const Effect& y = b[i];
+    if (x.kind != y.kind || x.group != y.group || x.index != y.index ||
+        std::memcmp(&x.a, &y.a, sizeof x.a) != 0 || std::memcmp(&x.b, &y.b, sizeof x.b) != 0)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Rollback checker: execute, (reverse,) restore, execute again, compare.
+void Partition::check_event(const Event& ev) {
+  const Location loc = where_[ev.dst];
+  LocalGroup& lg = local_[loc.group];
+  const GroupRuntime& gr = *lg.runtime;
+  std::byte* block = lg.block(loc.slot);
+  const std::vector<std::byte> before(block, block + gr.stride);
+  Execution first, second;
+  capture_ = &first;
+  dispatch(ev);
+  const std::vector<std::byte> after(block, block + gr.stride);
+  auto fail = [&](const std::string& what) {
+    const auto* h = gr.type->find_handler(ev.type);
+    throw Error(fmt::format("rollback check: entity {} (type '{}') handling event '{}' from {} "
+                            "at time {}: {}",
+                            describe(ev.dst), gr.type->name, h ? h->type_name : "?",
+                            describe(ev.src), ev.time, what),
+                Error::Kind::kRuntime);
+  };
+  if (gr.type->reversible) {
+    const auto* h = gr.type->find_handler(ev.type);
+    h->reverse(gr.behaviour.get(), block + gr.state_off, ev.payload, ctx_);
+    if (std::memcmp(block + gr.state_off, before.data() + gr.state_off,
+                    gr.stride - gr.state_off) != 0)
+      fail("its reverse handler does not restore the State the event found (compare what "
+           "on() changes with what reverse() undoes)");
+  }
+  std::memcpy(block, before.data(), gr.stride);
+  capture_ = &second;
+  dispatch(ev);
+  capture_ = nullptr;
+  const char* impure =
+      "; a handler must be a pure function of its State, the event, its random stream and its "
+      "parameters (no globals, static or mutable members, clocks or I/O)";
+  if (std::memcmp(block + gr.state_off, after.data() + gr.state_off, gr.stride - gr.state_off) !=
+      0)
+    fail(std::string("executing it twice from the same state left different States") + impure);
+  if (std::memcmp(block, after.data(), gr.state_off) != 0)
+    fail(std::string("executing it twice from the same state drew different random numbers or "
+                     "recorded different counters or gauges") +
+         impure);
+  bool same_sends = first.sends.size() == second.sends.size();
+  for (std::size_t i = 0; same_sends && i < first.sends.size(); ++i)
+    same_sends = std::memcmp(&first.sends[i], &second.sends[i], sizeof(Event)) == 0;
+  if (!same_sends)
+    fail(std::string("executing it twice from the same state sent different events") + impure);
+  if (!same_effects(first.effects, second.effects))
+    fail(std::string("executing it twice from the same state recorded different statistics") +
+         impure);
+  ++checks_;
+  for (const Event& e : second.sends) queue_.push(e);  // one partition: all local
+  for (const Effect& e : second.effects) apply(e, ev.time);
+}
+
 std::uint64_t Partition::run(Time bound, std::uint64_t max_events, Time safe_until) {
   safe_until_ = safe_until;
   std::uint64_t n = 0;
@@ -148,40 +216,68 @@ std::uint64_t Partition::run(Time bound, std::uint64_t max_events, Time safe_unt
   try {
     while (n < max_events && queue_.min_time() < bound) {
       ev = queue_.pop();
-      if (ev.time > next_sample_) take_samples(ev.time);
-      dispatch(ev);
+      if (ev.time > next_sample_) [[unlikely]] {
+        const std::uint32_t total = model_.sample_count();
+        while (bucket_ < total && ev.time > next_sample_)
+          next_sample_ = sample_interval_ * (++bucket_ + 1);
+        if (bucket_ == total) next_sample_ = kTimeInfinity;
+      }
+      if (mode_ == Mode::kCheck) [[unlikely]]
+        check_event(ev);
+      else
+        dispatch(ev);
       ++n;
     }
-  } catch (const Error& e) {
+  } catch (...) {
     events_ += n;
-    if (e.kind() == Error::Kind::kRuntime) throw;
-    fail_event(ev, e.what());
-  } catch (const std::exception& e) {
-    events_ += n;
-    fail_event(ev, e.what());
+    std::rethrow_exception(describe_failure(ev));
   }
   events_ += n;
   return n;
 }
 
-void Partition::take_samples(Time t) {
-  const std::uint32_t total = model_.sample_count();
-  while (samples_taken_ < total && t > next_sample_) {
-    for (LocalGroup& lg : local_) {
-      const GroupRuntime& gr = *lg.runtime;
-      for (std::uint32_t c = 0; c < gr.counters; ++c)
-        lg.series[std::size_t{c} * total + samples_taken_] = lg.counter_sums[c];
-      for (std::uint32_t g = 0; g < gr.gauges; ++g)
-        lg.series[std::size_t{gr.counters + g} * total + samples_taken_] = lg.gauges[g].level_sum;
+std::exception_ptr Partition::describe_failure(const Event& ev) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    if (e.kind() == Error::Kind::kRuntime) return std::current_exception();
+    try {
+      fail_event(ev, e.what());
+    } catch (...) {
+      return std::current_exception();
     }
-    ++samples_taken_;
-    next_sample_ = sample_interval_ * (samples_taken_ + 1);
+  } catch (const std::exception& e) {
+    try {
+      fail_event(ev, e.what());
+    } catch (...) {
+      return std::current_exception();
+    }
   }
-  if (samples_taken_ == total) next_sample_ = kTimeInfinity;
+  return std::current_exception();
+}
+
+std::uint32_t Partition::bucket_of(Time t) const {
+  const std::uint32_t total = model_.sample_count();
+  // Start near the answer, then settle it with the same comparisons the
+  // direct mode makes (t > interval * (k + 1) moves on to sample k + 1).
+  double guess = std::floor(t / sample_interval_) - 1;
+  std::uint32_t k = guess > 0 ? static_cast<std::uint32_t>(std::min<double>(guess, total)) : 0;
+  while (k > 0 && !(t > sample_interval_ * k)) --k;
+  while (k < total && t > sample_interval_ * (k + 1)) ++k;
+  return k;
+}
+
+void Partition::add_series(std::uint32_t group, std::size_t row, Time t, double amount) {
+  if (in_finish_) return;  // after the last sample
+  const std::uint32_t total = model_.sample_count();
+  const std::uint32_t k = mode_ == Mode::kDirect ? bucket_ : bucket_of(t);
+  if (k >= total) return;
+  local_[group].series[row * total + k].add(amount);
 }
 
 void Partition::finish() {
-  if (sampling_) take_samples(kTimeInfinity);
+  mode_ = Mode::kDirect;
+  in_finish_ = true;
   ctx_.now_ = end_time_;
   ctx_.finishing_ = true;
   for (LocalGroup& lg : local_) {
@@ -206,6 +302,12 @@ void Partition::finish() {
     });
   }
   ctx_.finishing_ = false;
+  // Series held each interval's change; the samples are their running sums.
+  const std::uint32_t total = model_.sample_count();
+  for (LocalGroup& lg : local_)
+    for (std::size_t row = 0; total > 0 && row < lg.series.size() / total; ++row)
+      for (std::uint32_t k = 1; k < total; ++k)
+        lg.series[row * total + k].merge(lg.series[row * total + k - 1]);
 }
 
 void Partition::fail_send(const Context& ctx, EntityId target, Time delay, double lookahead) {
@@ -254,6 +356,24 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
   ev.seq = (*ctx.send_seq_)++;
   std::memcpy(ev.payload, payload, kMaxPayloadBytes);
   if (!(ev.time < end_time_)) return;  // never processed
+  if (mode_ != Mode::kDirect) [[unlikely]] {
+    if (coasting_) return;  // re-executing: the events it sent stand
+    if (capture_ != nullptr) {
+      capture_->sends.push_back(ev);
+      return;
+    }
+    const std::uint32_t node = sent_.alloc();
+    sent_[node].ev = ev;
+    sent_[node].next = records_[current_].sends;
+    records_[current_].sends = node;
+    if (loc.partition == id_) {
+      local_out_.push_back(ev);  // after the handler: it may roll an entity back
+    } else {
+      ++remote_sends_;
+      outboxes_[0][loc.partition].push_back(ev);
+    }
+    return;
+  }
   if (loc.partition == id_) {
     queue_.push(ev);
     return;
@@ -270,43 +390,82 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
   outboxes_[bank_][loc.partition].push_back(ev);
 }
 
+void Partition::apply(const Effect& e, Time t) {
+  LocalGroup& lg = local_[e.group];
+  switch (e.kind) {
+    case Effect::kTally: {
+      TallyAcc& a = lg.tallies[e.index];
+      ++a.count;
+      a.sum.add(e.a);
+      a.sumsq.add(e.a * e.a);
+      if (e.a < a.min) a.min = e.a;
+      if (e.a > a.max) a.max = e.a;
+      break;
+    }
+    case Effect::kGauge: {
+      GaugeAcc& g = lg.gauges[e.index];
+      if (e.b < g.min) g.min = e.b;
+      if (e.b > g.max) g.max = e.b;
+      if (sampling_) {
+        const std::size_t row = lg.runtime->counters + e.index;
+        add_series(e.group, row, t, e.b);
+        add_series(e.group, row, t, -e.a);
+      }
+      break;
+    }
+    case Effect::kCounter:
+      add_series(e.group, e.index, t, e.a);
+      break;
+    case Effect::kHistogram: {
+      HistogramAcc& h = lg.histograms[e.index];
+      auto& bins = h.bins;
+      const std::size_t n = bins.size() - 2;
+      if (!(e.a >= h.lo)) {
+        ++bins.front();  // underflow (and NaN)
+      } else if (e.a >= h.hi) {
+        ++bins.back();
+      } else {
+        auto b = static_cast<std::size_t>((e.a - h.lo) / (h.hi - h.lo) * static_cast<double>(n));
+        if (b >= n) b = n - 1;
+        ++bins[b + 1];
+      }
+      break;
+    }
+  }
+}
+
+void Partition::log_effect(Effect::Kind kind, std::uint32_t group, std::uint32_t index, double a,
+                           double b) {
+  const Effect e{Pool<Effect>::kNone, kind, static_cast<std::uint16_t>(group), index, a, b};
+  if (mode_ == Mode::kDirect) {
+    apply(e, ctx_.now_);
+  } else if (coasting_) {
+    // re-executing an event whose effects are already logged
+  } else if (capture_ != nullptr) {
+    capture_->effects.push_back(e);
+  } else {
+    const std::uint32_t node = effects_.alloc();
+    effects_[node] = e;
+    effects_[node].next = records_[current_].effects;
+    records_[current_].effects = node;
+  }
+}
+
 void Partition::record_tally(std::uint32_t group, std::uint32_t index, double value) {
-  TallyAcc& t = local_[group].tallies[index];
-  ++t.count;
-  t.sum.add(value);
-  t.sumsq.add(value * value);
-  if (value < t.min) t.min = value;
-  if (value > t.max) t.max = value;
+  log_effect(Effect::kTally, group, index, value, 0);
 }
 
 void Partition::gauge_changed(std::uint32_t group, std::uint32_t index, double old_level,
                               double level) {
-  GaugeAcc& g = local_[group].gauges[index];
-  if (level < g.min) g.min = level;
-  if (level > g.max) g.max = level;
-  if (sampling_) {
-    g.level_sum.add(level);
-    g.level_sum.add(-old_level);
-  }
+  log_effect(Effect::kGauge, group, index, old_level, level);
 }
 
 void Partition::track_counter(std::uint32_t group, std::uint32_t index, double amount) {
-  local_[group].counter_sums[index].add(amount);
+  log_effect(Effect::kCounter, group, index, amount, 0);
 }
 
 void Partition::record_histogram(std::uint32_t group, std::uint32_t index, double value) {
-  HistogramAcc& h = local_[group].histograms[index];
-  auto& bins = h.bins;
-  const std::size_t n = bins.size() - 2;
-  if (!(value >= h.lo)) {
-    ++bins.front();  // underflow (and NaN)
-  } else if (value >= h.hi) {
-    ++bins.back();
-  } else {
-    auto b = static_cast<std::size_t>((value - h.lo) / (h.hi - h.lo) * static_cast<double>(n));
-    if (b >= n) b = n - 1;
-    ++bins[b + 1];
-  }
+  log_effect(Effect::kHistogram, group, index, value, 0);
 }
 
 }  // namespace dsim::detail

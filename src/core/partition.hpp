@@ -3,6 +3,16 @@
 // straight into its queue; sends to other partitions go into per-destination
 // outboxes that the sync algorithm hands over between windows.
 //
+// A partition runs in one of three modes:
+//  - direct (sequential and conservative engines): events are final when
+//    processed; statistics are applied at once.
+//  - optimistic (Time Warp, see partition_optimistic.cpp): every processed
+//    event leaves a Record (the event, the entity's saved block, the events it
+//    sent, its statistic effects) until GVT passes it; a straggler or an
+//    anti-message rolls the entity back. Statistics are applied at commit.
+//  - check (the rollback checker, sequential): every event is executed, undone
+//    and executed again, and both executions are compared.
+//
 // Thread safety: a Partition is used by one thread at a time. Its outboxes are
 // written only by that thread while it runs, and read (then cleared) by the
 // destination partition's thread only after a barrier. Outboxes come in two
@@ -14,6 +24,8 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/event.hpp"
@@ -31,7 +43,6 @@ struct TallyAcc {
 };
 struct GaugeAcc {
   double min = 0, max = 0;  // over every level taken, starting from 0
-  ExactSum level_sum;       // current sum of levels (only while sampling)
 };
 struct HistogramAcc {
   double lo = 0, hi = 0;            // from the declaration
@@ -47,10 +58,87 @@ struct LocalGroup {
   std::vector<TallyAcc> tallies;
   std::vector<GaugeAcc> gauges;
   std::vector<HistogramAcc> histograms;
-  std::vector<ExactSum> counter_sums;  // running totals, only while sampling
-  std::vector<ExactSum> series;        // [stat (counters then gauges)][sample]
+  // [stat (counters then gauges)][sample]: while running, the change of the
+  // group's sum in each sample's interval; after finish(), the sums.
+  std::vector<ExactSum> series;
+
+  // Optimistic mode only, per slot: the entity's oldest and newest
+  // uncommitted Records (kNone: none), events since its last saved state
+  // (periodic saving), and whether it is on the partition's commit list.
+  std::vector<std::uint32_t> oldest, newest, unsaved;
+  std::vector<std::uint8_t> listed;
+  // Saved blocks (or their engine part, for reverse handlers): slots of
+  // `save_words` words, free ones chained through their first word.
+  std::vector<std::uint64_t> saved;
+  std::uint32_t save_words = 0;
+  std::uint32_t free_saved = UINT32_MAX;
+  bool reverse = false;  // the type's reverse handlers undo State
 
   std::byte* block(std::uint32_t slot) const { return base + std::size_t{slot} * runtime->stride; }
+};
+
+// A fixed-size node pool with a free list threaded through `next`.
+template <class T>
+class Pool {
+ public:
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t alloc() {
+    ++live_;
+    if (free_ != kNone) {
+      const std::uint32_t i = free_;
+      free_ = items_[i].next;
+      return i;
+    }
+    items_.emplace_back();
+    return static_cast<std::uint32_t>(items_.size() - 1);
+  }
+  void release(std::uint32_t i) {
+    --live_;
+    items_[i].next = free_;
+    free_ = i;
+  }
+  T& operator[](std::uint32_t i) { return items_[i]; }
+  const T& operator[](std::uint32_t i) const { return items_[i]; }
+  std::uint64_t live() const { return live_; }
+
+ private:
+  std::vector<T> items_;
+  std::uint32_t free_ = kNone;
+  std::uint64_t live_ = 0;
+};
+
+// What a handler did to a partition-level statistic, kept until commit.
+struct Effect {
+  enum Kind : std::uint8_t { kTally, kGauge, kCounter, kHistogram };
+  std::uint32_t next;
+  Kind kind;
+  std::uint16_t group;
+  std::uint32_t index;
+  double a;  // value; gauge: old level; counter: amount
+  double b;  // gauge: new level
+};
+
+// One processed, uncommitted event of one entity.
+struct Record {
+  Event ev;
+  std::uint32_t prev;     // older record of the same entity
+  std::uint32_t next;     // newer record (and the pool's free list)
+  std::uint32_t sends;    // events it sent (a list in the sent pool)
+  std::uint32_t effects;  // its statistic effects (a list in the effect pool)
+  std::uint32_t saved;    // slot of the block saved before it, or kNone
+  bool committed;         // effects applied; kept only as a coast-forward base
+};
+
+struct Sent {
+  Event ev;
+  std::uint32_t next;
+};
+
+// Run-time settings of the optimistic mode.
+struct OptimisticOptions {
+  std::string state_saving = "every_event";  // or "periodic"
+  std::uint32_t period = 1;                  // periodic: save every period-th event
+  std::uint64_t budget_bytes = UINT64_MAX;   // this partition's share of the memory cap
 };
 
 class Partition {
@@ -66,8 +154,47 @@ class Partition {
   // Remote sends with a time below `safe_until` are rejected (they would break
   // the conservative window); pass 0 when the engine needs no such check.
   std::uint64_t run(Time bound, std::uint64_t max_events, Time safe_until = 0);
-  // Takes remaining samples, runs finish hooks, closes gauge integrals.
+  // Runs finish hooks, closes gauge integrals, turns series changes into sums.
   void finish();
+
+  // --- Rollback checker (sequential) ---
+  void start_check() { mode_ = Mode::kCheck; }
+  std::uint64_t checks() const { return checks_; }
+
+  // --- Optimistic mode (partition_optimistic.cpp) ---
+  // Switches to optimistic mode. REQUIRES: init() ran.
+  void start_optimistic(const OptimisticOptions& options);
+  // Executes up to `max_events` pending events speculatively (time < end).
+  // Stops early when the partition is over its memory share (and used its
+  // allowance for this round) or a handler failed (the failure is reported if
+  // and when the event commits).
+  std::uint64_t run_optimistic(std::uint64_t max_events);
+  // An event (or anti-message) from another partition.
+  void receive(const Event& ev);
+  void receive_anti(const Event& ev);
+  // The smallest key of a pending event (time = infinity when none).
+  Event min_key() const;
+  // Commits every record with a key below `gvt`: applies its statistic
+  // effects and frees what a rollback could no longer need. Throws the model
+  // error of a failed event once it commits.
+  void commit(const Event& gvt);
+  // Over the memory share after a commit: rolls back every record above the
+  // partition's own smallest pending key (they are speculative and will be
+  // re-executed), and allows only a few events until the next commit.
+  void squeeze();
+  // Key of the failed event that stopped the partition (time = infinity: none).
+  Event fault_key() const;
+  bool over_budget() const { return saved_bytes() > options_.budget_bytes; }
+  std::uint64_t saved_bytes() const;
+  std::uint64_t peak_saved_bytes() const { return peak_saved_; }
+  std::uint64_t executed() const { return executed_; }
+  std::uint64_t rolled_back() const { return rolled_back_; }
+  std::uint64_t rollbacks_primary() const { return rollbacks_primary_; }
+  std::uint64_t rollbacks_secondary() const { return rollbacks_secondary_; }
+  // Rollbacks the partition made itself to get under its memory share.
+  std::uint64_t squeezes() const { return squeezes_; }
+  // Anti-messages for `partition` (optimistic mode), drained by the transport.
+  std::vector<Event>& antibox(std::uint32_t partition) { return antiboxes_[partition]; }
 
   Time next_time() const { return queue_.min_time(); }
   void enqueue(const Event& e) { queue_.push(e); }
@@ -112,7 +239,29 @@ class Partition {
     }
   }
   void dispatch(const Event& ev);
-  void take_samples(Time t);
+  void check_event(const Event& ev);
+  // The sample whose interval holds time t: the smallest k with
+  // t <= interval * (k + 1) (what the sequential engine used to snapshot).
+  std::uint32_t bucket_of(Time t) const;
+  void add_series(std::uint32_t group, std::size_t row, Time t, double amount);
+  void apply(const Effect& e, Time t);
+  void log_effect(Effect::Kind kind, std::uint32_t group, std::uint32_t index, double a,
+                  double b);
+  // Optimistic internals.
+  void execute(const Event& ev);
+  void receive_local(const Event& ev);
+  // Undoes the entity's records with a key >= `to`; counts one rollback in `cause`.
+  void rollback(LocalGroup& lg, std::uint32_t slot, const Event& to, std::uint64_t& cause);
+  void annihilate(const Event& anti);
+  bool cancelled(const Event& ev);
+  void settle();
+  void coast(std::uint32_t rec);
+  std::uint32_t save_block(LocalGroup& lg, const std::byte* block);
+  void restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved);
+  void free_record(LocalGroup& lg, std::uint32_t rec);
+  void note_saved_bytes();
+  // The model error of the event that was just running, as an exception.
+  std::exception_ptr describe_failure(const Event& ev);
   [[noreturn]] void fail_event(const Event& ev, const char* what);
   [[noreturn]] void fail_send(const Context& ctx, EntityId target, Time delay, double lookahead);
 
@@ -136,6 +285,41 @@ class Partition {
   Time sample_interval_ = 0;
   std::uint32_t samples_taken_ = 0;
   Time next_sample_ = kTimeInfinity;
+  std::uint32_t bucket_ = 0;  // direct mode: the sample of the current event
+
+  enum class Mode { kDirect, kOptimistic, kCheck };
+  Mode mode_ = Mode::kDirect;
+  bool in_finish_ = false;
+
+  // Check mode: what one execution did.
+  struct Execution {
+    std::vector<Event> sends;
+    std::vector<Effect> effects;
+  };
+  Execution* capture_ = nullptr;
+  std::uint64_t checks_ = 0;
+
+  // Optimistic mode.
+  OptimisticOptions options_;
+  Pool<Record> records_;
+  Pool<Sent> sent_;
+  Pool<Effect> effects_;
+  std::uint32_t current_ = Pool<Record>::kNone;  // record of the running event
+  bool coasting_ = false;                         // re-executing: sends and effects dropped
+  std::vector<Event> local_out_;                  // local sends of the running event
+  std::vector<Event> local_antis_;                // cancellations still to settle
+  std::vector<std::uint32_t> undone_;             // rollback scratch
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> commit_list_;  // (group, slot)
+  std::vector<std::vector<Event>> antiboxes_;
+  // Anti-messages whose event is still pending: it is dropped when popped.
+  // Keyed by (src, seq); matched by exact bytes, since a re-sent event may
+  // reuse the key with other contents.
+  std::unordered_multimap<std::uint64_t, Event> cancelled_;
+  std::uint32_t fault_ = Pool<Record>::kNone;  // record of a failed event
+  std::exception_ptr fault_error_;
+  std::uint64_t allowance_ = 0;  // events allowed while over budget
+  std::uint64_t executed_ = 0, rolled_back_ = 0, rollbacks_primary_ = 0,
+                rollbacks_secondary_ = 0, squeezes_ = 0, peak_saved_ = 0, saved_slots_ = 0;
 };
 
 }  // namespace dsim::detail

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +28,21 @@ namespace {
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+// Half the machine's memory, or of the cgroup's limit when it is smaller.
+std::uint64_t default_memory_limit() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  std::uint64_t total = pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) *
+                                                    static_cast<std::uint64_t>(page)
+                                              : std::uint64_t{8} << 30;
+  if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    unsigned long long limit = 0;
+    if (std::fscanf(f, "%llu", &limit) == 1 && limit > 0 && limit < total) total = limit;
+    std::fclose(f);
+  }
+  return total / 2;
 }
 
 std::uint64_t peak_rss_bytes() {
@@ -204,11 +222,12 @@ const RunPlan& Simulation::Impl::make_plan() {
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, model->entity_count())));
 
   std::string sync = sim.sync;
-  if (sync == "optimistic")
-    throw Error(fmt::format("{}: simulation.sync: 'optimistic' is not available in this build "
-                            "yet; use 'conservative' or 'sequential'",
-                            sim.location.str()));
-  if (sync == "sequential") {
+  if (sync == "optimistic") {
+    // Any lookahead will do, zero included; one thread is Time Warp on one
+    // partition (no rollbacks, but the same commit path).
+    p.reason = "sync = \"optimistic\" was asked for";
+    p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit : default_memory_limit();
+  } else if (sync == "sequential") {
     p.reason = "sync = \"sequential\" was asked for";
     threads = 1;
   } else if (sync == "auto" && threads == 1) {
@@ -222,7 +241,7 @@ const RunPlan& Simulation::Impl::make_plan() {
   };
   assign(threads);
 
-  if (sync != "sequential") {
+  if (sync == "conservative" || sync == "auto") {
     const CrossingLookahead cl = crossing_lookahead(*model);
     if (cl.zero_link >= 0) {
       const LinkSpec& l = spec.links[cl.zero_link];
@@ -262,13 +281,22 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   if (ran) throw Error("Simulation::run() may be called only once", Error::Kind::kRuntime);
   ran = true;
   const RunPlan& p = make_plan();
-  const std::uint32_t threads = p.threads;
   RunFigures figures;
   figures.sync = p.sync;
   figures.sync_reason = p.reason;
   figures.partitioner = p.partitioner;
   figures.threads = p.threads;
   figures.edge_cut = p.edge_cut;
+  std::uint32_t threads = p.threads;
+  if (options.check_rollback) {
+    // The checker runs every event twice on one partition.
+    threads = 1;
+    model->assign(std::vector<std::uint32_t>(model->entity_count(), 0), 1);
+    figures.sync = "sequential";
+    figures.sync_reason = "--check-rollback runs sequentially";
+    figures.threads = 1;
+    figures.edge_cut = 0;
+  }
 
   std::vector<std::unique_ptr<detail::Partition>> parts;
   for (std::uint32_t p = 0; p < threads; ++p)
@@ -279,20 +307,54 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 
-  auto synchronizer = p.sync == "sequential" ? detail::make_sequential_sync()
-                                             : detail::make_conservative_sync(p.lookahead);
+  std::unique_ptr<detail::Synchronizer> synchronizer;
+  if (options.check_rollback) {
+    parts[0]->start_check();
+    synchronizer = detail::make_sequential_sync();
+  } else if (p.sync == "optimistic") {
+    detail::OptimisticOptions o;
+    o.state_saving = spec.simulation.state_saving;
+    o.period = o.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
+    o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
+    synchronizer = detail::make_optimistic_sync(o);
+    figures.memory_limit = p.memory_limit;
+    std::string modes;
+    for (const auto& g : model->groups()) {
+      if (!modes.empty()) modes += ", ";
+      modes += g.name + ": " +
+               (g.type->reversible ? std::string("reverse")
+                : o.period > 1     ? fmt::format("periodic({})", o.period)
+                                   : std::string("every_event"));
+    }
+    figures.state_saving = modes;
+  } else if (p.sync == "sequential") {
+    synchronizer = detail::make_sequential_sync();
+  } else {
+    synchronizer = detail::make_conservative_sync(p.lookahead);
+  }
   detail::SyncRun sr{*model, parts, transport, options, figures};
   synchronizer->run(sr);
   const auto loop_end = Clock::now();
   for (auto& p : parts) p->finish();
 
   RunResult result = reduce(parts);
+  std::uint64_t executed = 0;
   for (const auto& p : parts) {
     figures.events_processed += p->events();
-    figures.partitions.push_back(
-        {p->id(), p->entities(), p->events(), p->remote_sends(), p->busy_seconds,
-         p->blocked_seconds});
+    figures.events_rolled_back += p->rolled_back();
+    figures.rollbacks_primary += p->rollbacks_primary();
+    figures.rollbacks_secondary += p->rollbacks_secondary();
+    figures.peak_saved_bytes += p->peak_saved_bytes();
+    figures.rollback_checks += p->checks();
+    executed += p->executed();
+    figures.partitions.push_back({p->id(), p->entities(), p->events(), p->remote_sends(),
+                                  p->busy_seconds, p->blocked_seconds, p->rolled_back()});
   }
+  figures.events_executed = figures.sync == "optimistic" ? executed : figures.events_processed;
+  figures.efficiency = figures.events_executed > 0
+                           ? static_cast<double>(figures.events_processed) /
+                                 static_cast<double>(figures.events_executed)
+                           : 1.0;
   figures.run_seconds = seconds_between(loop_start, loop_end);
   figures.event_rate =
       figures.run_seconds > 0 ? static_cast<double>(figures.events_processed) / figures.run_seconds

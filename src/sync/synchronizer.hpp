@@ -35,5 +35,8 @@ std::unique_ptr<Synchronizer> make_sequential_sync();
 // (global minimum next time + lookahead), one thread per partition.
 // REQUIRES: lookahead > 0 (may be +inf when no link crosses partitions).
 std::unique_ptr<Synchronizer> make_conservative_sync(double lookahead);
+// Time Warp: speculative execution, rollback, GVT rounds (optimistic.cpp).
+// Works with any lookahead, zero included.
+std::unique_ptr<Synchronizer> make_optimistic_sync(const OptimisticOptions& options);
 
 }  // namespace dsim::detail

@@ -1,0 +1,399 @@
+// The optimistic (Time Warp) half of Partition: speculative execution with
+// automatic state saving, rollback on stragglers and anti-messages, and
+// commit below GVT.
+//
+// Invariants (per entity, within its partition):
+//  - Its uncommitted Records form a chain oldest..newest in key order; every
+//    event with a key above the newest record's is pending (in the queue) or
+//    in flight, never processed. receive_local()/receive() keep this by
+//    rolling the entity back before enqueueing an event below its newest.
+//  - The oldest record of a chain carries a saved block (periodic saving
+//    forces one), so a rollback can always restore a block at or before the
+//    point it rolls back to and coast forward from there.
+//  - A record's sends are the events its execution sent; cancelling the
+//    record cancels them (a local anti-message settles at once, a remote one
+//    goes to the antibox for the transport). A positive event always reaches
+//    its partition before or with its anti-message: both travel the same
+//    FIFO path, and receivers take positives before anti-messages.
+//  - Statistic effects reach the partition's accumulators only in commit(),
+//    when GVT has passed the record (DESIGN.md invariant 6). Counters, gauge
+//    slots, the random-stream counter and the send counter live in the
+//    entity's block, so restoring the block restores them.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/partition.hpp"
+
+namespace dsim::detail {
+namespace {
+
+constexpr std::uint32_t kNone = Pool<Record>::kNone;
+
+std::uint64_t cancel_key(const Event& e) {
+  return (std::uint64_t{e.src} << 40) ^ e.seq;
+}
+
+// Events a partition over its memory share may still execute per GVT round:
+// enough that the partition holding GVT always advances it.
+constexpr std::uint64_t kSqueezedAllowance = 64;
+
+}  // namespace
+
+void Partition::start_optimistic(const OptimisticOptions& options) {
+  options_ = options;
+  if (options_.period == 0) options_.period = 1;
+  mode_ = Mode::kOptimistic;
+  safe_until_ = 0;
+  for (LocalGroup& lg : local_) {
+    const GroupRuntime& gr = *lg.runtime;
+    lg.reverse = gr.type->reversible;
+    // Reverse handlers undo State; the engine part of the block (random and
+    // send counters, counters, gauges) is still saved.
+    const std::uint32_t bytes = lg.reverse ? gr.state_off : gr.stride;
+    lg.save_words = std::max<std::uint32_t>(1, (bytes + 7) / 8);
+    lg.oldest.assign(lg.count, kNone);
+    lg.newest.assign(lg.count, kNone);
+    lg.unsaved.assign(lg.count, 0);
+    lg.listed.assign(lg.count, 0);
+  }
+}
+
+std::uint64_t Partition::saved_bytes() const {
+  return records_.live() * sizeof(Record) + sent_.live() * sizeof(Sent) +
+         effects_.live() * sizeof(Effect) + saved_slots_;
+}
+
+void Partition::note_saved_bytes() {
+  const std::uint64_t b = saved_bytes();
+  if (b > peak_saved_) peak_saved_ = b;
+}
+
+std::uint32_t Partition::save_block(LocalGroup& lg, const std::byte* block) {
+  std::uint32_t slot;
+  if (lg.free_saved != kNone) {
+    slot = lg.free_saved;
+    lg.free_saved = static_cast<std::uint32_t>(lg.saved[std::size_t{slot} * lg.save_words]);
+  } else {
+    slot = static_cast<std::uint32_t>(lg.saved.size() / lg.save_words);
+    lg.saved.resize(lg.saved.size() + lg.save_words);
+  }
+  std::memcpy(&lg.saved[std::size_t{slot} * lg.save_words], block,
+              lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
+  saved_slots_ += std::uint64_t{lg.save_words} * 8;
+  return slot;
+}
+
+void Partition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved) {
+  std::memcpy(block, &lg.saved[std::size_t{saved} * lg.save_words],
+              lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
+}
+
+void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
+  Record& r = records_[rec];
+  for (std::uint32_t n = r.sends; n != kNone;) {
+    const std::uint32_t next = sent_[n].next;
+    sent_.release(n);
+    n = next;
+  }
+  for (std::uint32_t n = r.effects; n != kNone;) {
+    const std::uint32_t next = effects_[n].next;
+    effects_.release(n);
+    n = next;
+  }
+  if (r.saved != kNone) {
+    lg.saved[std::size_t{r.saved} * lg.save_words] = lg.free_saved;
+    lg.free_saved = r.saved;
+    saved_slots_ -= std::uint64_t{lg.save_words} * 8;
+  }
+  records_.release(rec);
+}
+
+Event Partition::fault_key() const {
+  if (fault_ != kNone) return records_[fault_].ev;
+  Event e{};
+  e.time = kTimeInfinity;
+  return e;
+}
+
+Event Partition::min_key() const {
+  if (queue_.empty()) {
+    Event e{};
+    e.time = kTimeInfinity;
+    return e;
+  }
+  return queue_.top();
+}
+
+std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
+  std::uint64_t n = 0;
+  while (n < max_events && fault_ == kNone && queue_.min_time() < end_time_) {
+    if (over_budget()) {
+      if (allowance_ == 0) break;
+      --allowance_;
+    }
+    const Event ev = queue_.pop();
+    if (!cancelled_.empty() && cancelled(ev)) continue;
+    execute(ev);
+    ++n;
+  }
+  note_saved_bytes();
+  return n;
+}
+
+void Partition::execute(const Event& ev) {
+  const Location loc = where_[ev.dst];
+  LocalGroup& lg = local_[loc.group];
+  std::byte* block = lg.block(loc.slot);
+  const std::uint32_t rec = records_.alloc();
+  Record& r = records_[rec];
+  r.ev = ev;
+  r.sends = kNone;
+  r.effects = kNone;
+  r.committed = false;
+  r.next = kNone;
+  std::uint32_t& newest = lg.newest[loc.slot];
+  r.prev = newest;
+  // Periodic saving copies the block every period-th event, and always for
+  // the first record of a chain (the chain invariant).
+  std::uint32_t& unsaved = lg.unsaved[loc.slot];
+  if (newest == kNone || lg.reverse || ++unsaved >= options_.period) {
+    r.saved = save_block(lg, block);
+    unsaved = 0;
+  } else {
+    r.saved = kNone;
+  }
+  if (newest != kNone) {
+    records_[newest].next = rec;
+  } else {
+    lg.oldest[loc.slot] = rec;
+    if (!lg.listed[loc.slot]) {
+      lg.listed[loc.slot] = 1;
+      commit_list_.emplace_back(static_cast<std::uint16_t>(loc.group), loc.slot);
+    }
+  }
+  newest = rec;
+  current_ = rec;
+  ++executed_;
+  try {
+    dispatch(ev);
+  } catch (...) {
+    // Maybe only a speculative state fails: report it if the event commits.
+    fault_ = rec;
+    fault_error_ = describe_failure(ev);
+  }
+  current_ = kNone;
+  // Local sends enter the queue only now: one may be a straggler for another
+  // entity, and rolling that back re-binds the context.
+  for (const Event& e : local_out_) receive_local(e);
+  local_out_.clear();
+  settle();
+}
+
+void Partition::receive(const Event& ev) {
+  receive_local(ev);
+  settle();
+}
+
+void Partition::receive_local(const Event& ev) {
+  const Location loc = where_[ev.dst];
+  LocalGroup& lg = local_[loc.group];
+  const std::uint32_t newest = lg.newest[loc.slot];
+  if (newest != kNone && !key_less(records_[newest].ev, ev)) rollback(lg, loc.slot, ev, rollbacks_primary_);
+  queue_.push(ev);
+}
+
+void Partition::receive_anti(const Event& ev) {
+  local_antis_.push_back(ev);
+  settle();
+}
+
+void Partition::settle() {
+  while (!local_antis_.empty()) {
+    const Event anti = local_antis_.back();
+    local_antis_.pop_back();
+    annihilate(anti);
+  }
+}
+
+// The event `anti` cancels is pending or was processed: undo it if processed
+// (the rollback puts it back in the queue), then drop it when it is popped.
+void Partition::annihilate(const Event& anti) {
+  const Location loc = where_[anti.dst];
+  LocalGroup& lg = local_[loc.group];
+  const std::uint32_t newest = lg.newest[loc.slot];
+  if (newest != kNone && !key_less(records_[newest].ev, anti)) rollback(lg, loc.slot, anti, rollbacks_secondary_);
+  cancelled_.emplace(cancel_key(anti), anti);
+}
+
+bool Partition::cancelled(const Event& ev) {
+  auto [it, end] = cancelled_.equal_range(cancel_key(ev));
+  const std::size_t bytes = model_.event_bytes();
+  for (; it != end; ++it)
+    if (std::memcmp(&it->second, &ev, bytes) == 0) {
+      cancelled_.erase(it);
+      return true;
+    }
+  return false;
+}
+
+// Undoes the entity's records with a key >= `to`, newest first.
+void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
+                         std::uint64_t& cause) {
+  std::uint32_t keep = lg.newest[slot];
+  undone_.clear();
+  while (keep != kNone && !key_less(records_[keep].ev, to)) {
+    undone_.push_back(keep);
+    keep = records_[keep].prev;
+  }
+  if (undone_.empty()) return;
+  ++cause;
+  rolled_back_ += undone_.size();
+  const GroupRuntime& gr = *lg.runtime;
+  const EntityId id = records_[undone_.front()].ev.dst;
+  std::byte* block = lg.block(slot);
+
+  if (lg.reverse) {
+    for (const std::uint32_t rec : undone_) {
+      const Event& ev = records_[rec].ev;
+      bind(lg, id, block);
+      ctx_.now_ = ev.time;
+      ctx_.depth_ = ev.depth;
+      gr.type->find_handler(ev.type)->reverse(gr.behaviour.get(), block + gr.state_off,
+                                              ev.payload, ctx_);
+    }
+  }
+  const std::uint32_t oldest_undone = undone_.back();
+  if (records_[oldest_undone].saved != kNone) {
+    restore_block(lg, block, records_[oldest_undone].saved);
+  } else {
+    // Periodic saving: restore the last saved block before it and re-execute
+    // the kept records up to it. The chain's oldest record has one.
+    std::uint32_t base = keep;
+    while (records_[base].saved == kNone) base = records_[base].prev;
+    restore_block(lg, block, records_[base].saved);
+    for (std::uint32_t rec = base;; rec = records_[rec].next) {
+      coast(rec);
+      if (rec == keep) break;
+    }
+  }
+  lg.newest[slot] = keep;
+  if (keep != kNone) {
+    records_[keep].next = kNone;
+    std::uint32_t unsaved = 0;
+    for (std::uint32_t rec = keep; records_[rec].saved == kNone; rec = records_[rec].prev)
+      ++unsaved;
+    lg.unsaved[slot] = unsaved;
+  } else {
+    lg.oldest[slot] = kNone;
+    lg.unsaved[slot] = 0;
+  }
+
+  // The undone events are pending again; what they sent is cancelled. The
+  // chain is already cut, so cancellations that reach this entity again (its
+  // own self-sends) only mark the pending event.
+  for (const std::uint32_t rec : undone_) {
+    Record& r = records_[rec];
+    for (std::uint32_t n = r.sends; n != kNone; n = sent_[n].next) {
+      const Event& sent = sent_[n].ev;
+      const std::uint32_t to_partition = where_[sent.dst].partition;
+      if (to_partition == id_)
+        local_antis_.push_back(sent);
+      else
+        antiboxes_[to_partition].push_back(sent);
+    }
+    queue_.push(r.ev);
+    if (rec == fault_) {
+      fault_ = kNone;
+      fault_error_ = nullptr;
+    }
+    free_record(lg, rec);
+  }
+}
+
+// Re-executes a kept record to rebuild the block (periodic saving); its
+// sends and effects stand and are not repeated.
+void Partition::coast(std::uint32_t rec) {
+  const Event ev = records_[rec].ev;
+  coasting_ = true;
+  try {
+    dispatch(ev);
+  } catch (...) {
+    coasting_ = false;
+    std::rethrow_exception(describe_failure(ev));
+  }
+  coasting_ = false;
+}
+
+void Partition::commit(const Event& gvt) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < commit_list_.size(); ++i) {
+    const auto [group, slot] = commit_list_[i];
+    LocalGroup& lg = local_[group];
+    std::uint32_t rec = lg.oldest[slot];
+    std::uint32_t base = kNone;  // newest committed record with a saved block
+    while (rec != kNone && key_less(records_[rec].ev, gvt)) {
+      Record& r = records_[rec];
+      if (!r.committed) {
+        if (rec == fault_) std::rethrow_exception(fault_error_);
+        for (std::uint32_t n = r.effects; n != kNone;) {
+          apply(effects_[n], r.ev.time);
+          const std::uint32_t next = effects_[n].next;
+          effects_.release(n);
+          n = next;
+        }
+        r.effects = kNone;
+        for (std::uint32_t n = r.sends; n != kNone;) {
+          const std::uint32_t next = sent_[n].next;
+          sent_.release(n);
+          n = next;
+        }
+        r.sends = kNone;
+        r.committed = true;
+        ++events_;
+      }
+      if (r.saved != kNone) base = rec;
+      rec = r.next;
+    }
+    // Free the committed prefix, except (periodic saving, when the first
+    // uncommitted record has no saved block) the base a rollback would
+    // coast forward from.
+    const std::uint32_t stop =
+        rec == kNone || records_[rec].saved != kNone || base == kNone ? rec : base;
+    for (std::uint32_t f = lg.oldest[slot]; f != stop;) {
+      const std::uint32_t next = records_[f].next;
+      free_record(lg, f);
+      f = next;
+    }
+    lg.oldest[slot] = stop;
+    if (stop == kNone) {
+      lg.newest[slot] = kNone;
+      lg.unsaved[slot] = 0;
+      lg.listed[slot] = 0;
+    } else {
+      records_[stop].prev = kNone;
+      commit_list_[kept++] = commit_list_[i];
+    }
+  }
+  commit_list_.resize(kept);
+  allowance_ = kSqueezedAllowance;
+}
+
+void Partition::squeeze() {
+  const Event floor = min_key();
+  for (const auto& [group, slot] : commit_list_) {
+    LocalGroup& lg = local_[group];
+    const std::uint32_t newest = lg.newest[slot];
+    if (newest != kNone && key_less(floor, records_[newest].ev)) {
+      // Roll back to just above `floor`: records with a key > floor.
+      std::uint32_t first = newest;
+      while (records_[first].prev != kNone && key_less(floor, records_[records_[first].prev].ev))
+        first = records_[first].prev;
+      rollback(lg, slot, records_[first].ev, squeezes_);
+    }
+  }
+  settle();
+}
+
+}  // namespace dsim::detail

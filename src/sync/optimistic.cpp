@@ -1,0 +1,235 @@
+// Optimistic synchronization (Time Warp).
+//
+// Every partition runs on its own thread without waiting for the others:
+// it executes its pending events in key order, saving each entity's block
+// before its events (Partition, optimistic mode), and posts events for other
+// partitions through the transport without blocking. An event that arrives
+// below an entity's newest processed key (a straggler) rolls the entity back;
+// cancelled sends travel as anti-messages.
+//
+// GVT (global virtual time) is computed in rounds, when any partition asks
+// (every kGvtInterval events it executed, when it runs out of work, or when it
+// is over its share of the memory cap). A round is two barriers:
+//   A. every partition has posted everything it sent; after A nothing is
+//      processed until B, so the only messages still in flight are
+//      anti-messages produced while draining, and those cancel events above
+//      their sender's own smallest pending key.
+//   B. each partition drains its inbox (rolling back as needed), posts its
+//      anti-messages and reports the smallest key in its queue; the last to
+//      arrive takes the minimum: GVT. No event below GVT can be created or
+//      cancelled any more, so each partition commits its records below GVT
+//      (applies their statistics, frees their saved blocks) after B.
+// GVT is a full event key (time, depth, src, seq), not only a time, so events
+// at one time commit one by one and zero-delay chains cannot stall it. The
+// same two steps extend to processes: A becomes "all sent messages received"
+// (counting), B an all-reduce of the minimum.
+//
+// Memory: each partition may hold memory_limit / partitions bytes of saved
+// blocks, sent-event and effect logs. Over it, the partition stops and asks
+// for GVT; if committing does not bring it under, it rolls back its own
+// speculative records above its smallest pending key and runs only a few
+// events per round until it is. The partition holding GVT always advances
+// it, so the run slows down but never stops or aborts.
+//
+// Errors: a handler that throws stops its partition; the error is reported
+// only if GVT passes that event (it was not a speculative accident), and of
+// several, the one with the smallest key, so the message is the sequential
+// run's.
+//
+// Thread safety: per-partition state is touched only by its own thread; the
+// round state (local minima, gvt, done) is written before barrier B by each
+// thread for its own slot and by B's completion step for the rest.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "sync/spin_barrier.hpp"
+#include "sync/synchronizer.hpp"
+
+namespace dsim::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Events executed between looks at the inbox and the GVT flag.
+constexpr std::uint64_t kBatch = 128;
+// Events a partition executes before it asks for a GVT round.
+constexpr std::uint64_t kGvtInterval = 16384;
+// An idle partition asks for GVT at most this often.
+constexpr double kIdleGvtSeconds = 20e-6;
+
+Event infinite_key() {
+  Event e{};
+  e.time = kTimeInfinity;
+  return e;
+}
+
+class OptimisticSync final : public Synchronizer {
+ public:
+  explicit OptimisticSync(OptimisticOptions options) : options_(std::move(options)) {}
+
+  void run(SyncRun& run) override {
+    const auto parts = static_cast<std::uint32_t>(run.partitions.size());
+    const Time end = run.model.end_time();
+    for (auto& p : run.partitions) p->start_optimistic(options_);
+
+    std::atomic<bool> gvt_wanted{false};
+    std::atomic<bool> failed{false};
+    std::vector<Event> local_min(parts, infinite_key());
+    std::vector<std::exception_ptr> errors(parts);
+    std::vector<Event> error_keys(parts, infinite_key());
+    std::vector<std::uint8_t> squeezed(parts, 0);
+    Event gvt{};
+    bool done = false;
+    std::atomic<Clock::time_point> last_round{Clock::now()};
+    std::uint64_t rounds = 0, throttled = 0;
+    Progress progress;
+    progress.end_time = end;
+    progress.threads = parts;
+    progress.partition_events.resize(parts);
+
+    auto drained = [] () noexcept {};
+    auto complete = [&]() noexcept {
+      gvt = local_min[0];
+      for (std::uint32_t i = 1; i < parts; ++i)
+        if (key_less(local_min[i], gvt)) gvt = local_min[i];
+      ++rounds;
+      for (auto& s : squeezed)
+        if (s) {
+          ++throttled;
+          break;
+        }
+      std::fill(squeezed.begin(), squeezed.end(), 0);
+      done = failed.load() || !(gvt.time < end);
+      gvt_wanted.store(false, std::memory_order_release);
+      last_round.store(Clock::now(), std::memory_order_relaxed);
+      progress.now = std::min(gvt.time, end);
+      progress.events = 0;
+      std::uint64_t executed = 0;
+      progress.rolled_back = 0;
+      double busy = 0, blocked = 0;
+      for (std::uint32_t i = 0; i < parts; ++i) {
+        const Partition& p = *run.partitions[i];
+        progress.partition_events[i] = p.events();
+        progress.events += p.events();
+        progress.rolled_back += p.rolled_back();
+        executed += p.executed();
+        busy += p.busy_seconds;
+        blocked += p.blocked_seconds;
+      }
+      progress.efficiency =
+          executed > 0 ? 1.0 - static_cast<double>(progress.rolled_back) / executed : 1.0;
+      progress.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
+    };
+    SpinBarrier<decltype(drained)> barrier_a(parts, drained);
+    SpinBarrier<decltype(complete)> barrier_b(parts, complete);
+    const auto start = Clock::now();
+    auto last_progress = start;
+
+    auto worker = [&](std::uint32_t i) {
+      Partition& me = *run.partitions[i];
+      double& busy = me.busy_seconds;
+      double& blocked = me.blocked_seconds;
+      std::uint64_t since_gvt = 0;
+      auto fail = [&]() {
+        errors[i] = std::current_exception();
+        error_keys[i] = me.fault_key();
+        failed.store(true);
+        gvt_wanted.store(true);
+      };
+      for (;;) {
+        if (gvt_wanted.load(std::memory_order_acquire)) {
+          auto t = Clock::now();
+          run.transport.post(me);
+          barrier_a.arrive_and_wait();
+          if (!failed.load()) {
+            try {
+              run.transport.receive(me);
+              run.transport.post(me);
+            } catch (...) {
+              fail();
+            }
+          }
+          local_min[i] = me.min_key();
+          barrier_b.arrive_and_wait();
+          blocked += seconds_since(t);
+          if (done) break;
+          if (i == 0 && run.options.on_progress &&
+              seconds_since(last_progress) >= run.options.progress_interval) {
+            last_progress = Clock::now();
+            progress.wall_seconds = seconds_since(start);
+            run.options.on_progress(progress);
+          }
+          t = Clock::now();
+          try {
+            me.commit(gvt);
+            if (me.over_budget()) {
+              me.squeeze();
+              squeezed[i] = 1;
+              run.transport.post(me);
+            }
+          } catch (...) {
+            fail();
+          }
+          busy += seconds_since(t);
+          since_gvt = 0;
+          continue;
+        }
+        if (failed.load(std::memory_order_relaxed)) {
+          gvt_wanted.store(true);
+          continue;
+        }
+        const auto t = Clock::now();
+        std::uint64_t n = 0;
+        try {
+          run.transport.receive(me);
+          n = me.run_optimistic(kBatch);
+          run.transport.post(me);
+        } catch (...) {
+          fail();
+        }
+        busy += seconds_since(t);
+        since_gvt += n;
+        if (since_gvt >= kGvtInterval || me.over_budget()) {
+          gvt_wanted.store(true, std::memory_order_release);
+        } else if (n == 0) {
+          // Out of work: only GVT moving on (or a message) lets it go on. Ask
+          // again only after a pause, not to stop busy partitions at every batch.
+          if (seconds_since(last_round.load(std::memory_order_relaxed)) > kIdleGvtSeconds)
+            gvt_wanted.store(true, std::memory_order_release);
+          std::this_thread::yield();
+        }
+      }
+    };
+
+    std::vector<std::jthread> threads;
+    threads.reserve(parts - 1);
+    for (std::uint32_t i = 1; i < parts; ++i) threads.emplace_back(worker, i);
+    worker(0);
+    threads.clear();  // joins
+
+    run.figures.gvt_rounds = rounds;
+    run.figures.throttled_rounds = throttled;
+    std::uint32_t first_error = parts;
+    for (std::uint32_t i = 0; i < parts; ++i)
+      if (errors[i] && (first_error == parts || key_less(error_keys[i], error_keys[first_error])))
+        first_error = i;
+    if (first_error < parts) std::rethrow_exception(errors[first_error]);
+  }
+
+ private:
+  OptimisticOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Synchronizer> make_optimistic_sync(const OptimisticOptions& options) {
+  return std::make_unique<OptimisticSync>(options);
+}
+
+}  // namespace dsim::detail

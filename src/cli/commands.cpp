@@ -97,6 +97,26 @@ std::string table(const std::vector<std::vector<std::string>>& rows, std::string
   return out;
 }
 
+// The lines `dsim validate` adds for an optimistic plan: the memory cap and
+// how entity state is saved (groups whose type has reverse handlers use them).
+std::string optimistic_plan_text(const RunPlan& plan, const ModelSpec& spec,
+                                 const Registry& registry) {
+  const SimulationSpec& sim = spec.simulation;
+  std::string saving =
+      sim.state_saving == "periodic"
+          ? fmt::format("periodic (every {} events, coast-forward)", sim.state_saving_period)
+          : sim.state_saving;
+  std::vector<std::string> reversed;
+  for (const auto& g : spec.groups)
+    if (const EntityTypeInfo* info = registry.find(g.type); info != nullptr && info->reversible)
+      reversed.push_back(g.name);
+  if (!reversed.empty()) saving += fmt::format("; reverse handlers for {}", join(reversed, ", "));
+  std::string limit =
+      plan.memory_limit > 0 ? output::byte_size(plan.memory_limit) : std::string("auto");
+  if (sim.memory_limit == 0 && plan.memory_limit > 0) limit += " (the default)";
+  return fmt::format("optimistic  memory_limit={} state_saving={}\n", limit, saving);
+}
+
 }  // namespace
 
 int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err) {
@@ -109,6 +129,7 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
 
   Simulation simulation(std::move(spec), registry);
   RunOptions run_options;
+  run_options.check_rollback = options.check_rollback;
   std::unique_ptr<ProgressBar> bar;
   if (!options.quiet && options.progress && is_terminal(err)) {
     bar = std::make_unique<ProgressBar>(err);
@@ -174,6 +195,7 @@ int validate_command(const ModelOptions& options, std::FILE* out) {
   text += fmt::format("plan        sync={} threads={} partitioner={} edge_cut={} partitions=[{}]\n",
                       plan.sync, plan.threads, plan.partitioner, plan.edge_cut, join(sizes, " "));
   text += fmt::format("            {}\n", plan.reason);
+  if (plan.sync == "optimistic") text += optimistic_plan_text(plan, spec, registry);
   text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),
                       spec.links.size(), entities);
   print(out, text);

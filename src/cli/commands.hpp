@@ -20,6 +20,8 @@ struct RunCommandOptions {
   std::string out;  // empty: the config's output.directory
   bool quiet = false;
   bool progress = true;  // still only on a terminal
+  // Run the rollback checker (RunOptions::check_rollback) instead of a plain run.
+  bool check_rollback = false;
 };
 
 // dsim run: load, validate, run, write the result directory, print a summary.

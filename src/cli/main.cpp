@@ -93,6 +93,10 @@ int run(int argc, char** argv) {
       run_cmd
           ->add_option("--end-time", end_time, "simulated end time (= --set simulation.end_time=T)")
           ->type_name("T");
+  run_cmd->add_flag("--check-rollback", run_opts.check_rollback,
+                    "execute every event, undo it, execute it again and compare state, sends "
+                    "and statistics (checks reverse handlers and state saving; runs "
+                    "sequentially)");
   run_cmd->add_flag("-q,--quiet", run_opts.quiet, "print no summary and no progress");
   run_cmd->add_flag("--progress,!--no-progress", run_opts.progress,
                     "show a progress line on stderr when it is a terminal (default: on)");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace dsim::cli {
 namespace {
@@ -35,17 +36,29 @@ std::string render_progress(const Progress& p, std::size_t width) {
   // Simulated time advances roughly evenly in wall time for most models.
   const double eta = fraction > 0 ? p.wall_seconds * (1.0 - fraction) / fraction : NAN;
 
-  std::string tail =
+  const std::string tail =
       fmt::format(" {:5.1f}%  t={}/{}  {} events/s  ETA {}", 100.0 * fraction, sim_time(p.now),
                   sim_time(p.end_time), rate(events_per_second), duration(eta));
+  // Figures after the ETA, each shown whole or not at all, most useful first.
+  // Optimistic runs: committed / executed, once speculation has cost anything.
+  std::vector<std::string> extras;
+  const bool show_efficiency = p.rolled_back > 0 || p.efficiency < 1;
+  if (show_efficiency)
+    extras.push_back(std::isfinite(p.efficiency)
+                         ? fmt::format("  eff {:.1f}%", 100.0 * std::clamp(p.efficiency, 0.0, 1.0))
+                         : std::string("  eff --"));
   if (p.threads > 1)
-    tail += fmt::format("  {} threads, {:.0f}% blocked", p.threads, 100.0 * p.blocked_share);
+    extras.push_back(
+        fmt::format("  {} threads, {:.0f}% blocked", p.threads, 100.0 * p.blocked_share));
+
   std::string line;
   // The bar takes what the numbers leave, 10 to 30 cells; its size depends
-  // only on the width, so it does not jitter as the numbers change length.
-  const std::size_t kTailRoom = p.threads > 1 ? 76 : 52;
-  if (width >= kTailRoom + 12) {
-    const std::size_t cells = std::min<std::size_t>(30, width - kTailRoom - 2);
+  // only on the width and on which figures there are, so it does not jitter
+  // as the numbers change length (it shrinks once, when the first rollback
+  // brings in the efficiency).
+  const std::size_t tail_room = 52 + (p.threads > 1 ? 24 : 0) + (show_efficiency ? 11 : 0);
+  if (width >= tail_room + 12) {
+    const std::size_t cells = std::min<std::size_t>(30, width - tail_room - 2);
     const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(cells));
     line += '[';
     line.append(filled, '#');
@@ -53,6 +66,8 @@ std::string render_progress(const Progress& p, std::size_t width) {
     line += ']';
   }
   line += tail;
+  for (const std::string& extra : extras)
+    if (line.size() + extra.size() <= width) line += extra;
   if (line.size() > width) line.resize(width);
   return line;
 }

@@ -1,5 +1,8 @@
 // The progress line `dsim run` redraws on a terminal while a run goes on:
 //   [##########..........]  50.0%  t=500/1000  1.23M events/s  ETA 0:04
+// followed, when there are, by the optimistic engine's efficiency and the
+// worker threads' figures, each dropped whole when the line has no room:
+//   ...  ETA 0:04  eff 99.1%  4 threads, 3% blocked
 //
 // Thread safety: update() is called from the engine's coordinating thread
 // (RunOptions::on_progress), clear() from the thread that started the run

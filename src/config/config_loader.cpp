@@ -36,8 +36,11 @@ using config::join_names;
 // groups; some configs do too).
 constexpr std::array<std::string_view, 6> kTopKeys = {"simulation", "entities", "groups",
                                                       "links",      "output",   "plugins"};
-constexpr std::array<std::string_view, 8> kSimulationKeys = {
-    "end_time", "seed", "sync", "threads", "partitioner", "queue", "memory_limit", "plugins"};
+constexpr std::array<std::string_view, 10> kSimulationKeys = {
+    "end_time",     "seed",         "sync",
+    "threads",      "partitioner",  "queue",
+    "memory_limit", "state_saving", "state_saving_period",
+    "plugins"};
 constexpr std::array<std::string_view, 4> kGroupKeys = {"name", "type", "count", "params"};
 constexpr std::array<std::string_view, 14> kLinkKeys = {
     "from", "to",    "topology", "lookahead", "weight", "k",    "degree",
@@ -493,6 +496,15 @@ class Loader {
     if (auto queue = get<std::string>(*sim, "simulation", "queue"); queue.value)
       s.queue = one_of(queue, config::kQueues, "event queue");
     read_memory_limit(*sim, s);
+    if (auto saving = get<std::string>(*sim, "simulation", "state_saving"); saving.value)
+      s.state_saving = one_of(saving, config::kStateSavings, "state saving mode");
+    if (auto period = get<std::int64_t>(*sim, "simulation", "state_saving_period"); period.value) {
+      if (*period.value < 1) period.fail(fmt::format("must be >= 1 (got {})", *period.value));
+      if (*period.value > config::kMaxStateSavingPeriod)
+        period.fail(
+            fmt::format("must be <= {} (got {})", config::kMaxStateSavingPeriod, *period.value));
+      s.state_saving_period = static_cast<std::uint32_t>(*period.value);
+    }
     if (const toml::node* plugins = sim->get("plugins"))
       read_plugins(*plugins, "simulation.plugins", spec.plugins);
   }

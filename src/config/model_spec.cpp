@@ -55,7 +55,9 @@ std::string to_json(const ModelSpec& spec) {
                      {"threads", s.threads},
                      {"partitioner", s.partitioner},
                      {"queue", s.queue},
-                     {"memory_limit", s.memory_limit}};
+                     {"memory_limit", s.memory_limit},
+                     {"state_saving", s.state_saving},
+                     {"state_saving_period", s.state_saving_period}};
   j["plugins"] = spec.plugins;
 
   Json groups = Json::array();

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,9 @@ inline constexpr std::array<std::string_view, 4> kSyncModes = {"auto", "sequenti
                                                                "optimistic"};
 inline constexpr std::array<std::string_view, 3> kPartitioners = {"block", "round_robin", "graph"};
 inline constexpr std::array<std::string_view, 2> kQueues = {"binary_heap", "quad_heap"};
+inline constexpr std::array<std::string_view, 2> kStateSavings = {"every_event", "periodic"};
+// simulation.state_saving_period: 1 (= every event) to this many events.
+inline constexpr std::int64_t kMaxStateSavingPeriod = 1'000'000;
 inline constexpr std::array<std::string_view, 2> kOutputFormats = {"csv", "json"};
 inline constexpr std::array<std::string_view, 13> kTopologies = {
     "one_to_one",  "all_to_all",     "any",         "ring",       "grid",   "torus",    "complete",

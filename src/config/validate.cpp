@@ -53,6 +53,12 @@ void check_simulation(const ModelSpec& spec) {
   check_name(s.location, "simulation.partitioner", s.partitioner, config::kPartitioners,
              "partitioner");
   check_name(s.location, "simulation.queue", s.queue, config::kQueues, "event queue");
+  check_name(s.location, "simulation.state_saving", s.state_saving, config::kStateSavings,
+             "state saving mode");
+  if (s.state_saving_period < 1 || s.state_saving_period > config::kMaxStateSavingPeriod)
+    fail(s.location, "simulation.state_saving_period",
+         fmt::format("must be >= 1 and <= {} (got {})", config::kMaxStateSavingPeriod,
+                     s.state_saving_period));
 }
 
 // The value `v` given for parameter `decl`, converted to the declared type.

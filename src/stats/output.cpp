@@ -245,7 +245,8 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
                               {"events", p.events},
                               {"remote_sends", p.remote_sends},
                               {"busy_seconds", json_number(p.busy_seconds)},
-                              {"blocked_seconds", json_number(p.blocked_seconds)}});
+                              {"blocked_seconds", json_number(p.blocked_seconds)},
+                              {"rolled_back", p.rolled_back}});
   Json figures = {{"events_processed", f.events_processed},
                   {"event_rate", json_number(f.event_rate)},
                   {"init_seconds", json_number(f.init_seconds)},
@@ -258,6 +259,17 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
                   {"threads", f.threads},
                   {"edge_cut", f.edge_cut},
                   {"windows", f.windows},
+                  {"events_executed", f.events_executed},
+                  {"events_rolled_back", f.events_rolled_back},
+                  {"rollbacks_primary", f.rollbacks_primary},
+                  {"rollbacks_secondary", f.rollbacks_secondary},
+                  {"efficiency", json_number(f.efficiency)},
+                  {"gvt_rounds", f.gvt_rounds},
+                  {"peak_saved_bytes", f.peak_saved_bytes},
+                  {"memory_limit", f.memory_limit},
+                  {"throttled_rounds", f.throttled_rounds},
+                  {"state_saving", f.state_saving},
+                  {"rollback_checks", f.rollback_checks},
                   {"partitions", std::move(partitions)}};
 
   Json config = Json::parse(to_json(spec), nullptr, /*allow_exceptions=*/false);
@@ -353,6 +365,18 @@ void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& 
   }
 }
 
+std::string byte_size(std::uint64_t b) {
+  constexpr std::array<const char*, 5> kUnits = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(b);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < kUnits.size()) {
+    value /= 1024;
+    ++unit;
+  }
+  if (value == std::floor(value)) return fmt::format("{:.0f} {}", value, kUnits[unit]);
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
 namespace {
 
 std::string short_number(double v) {
@@ -380,6 +404,24 @@ std::string bytes(std::uint64_t b) {
   if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
   if (b >= (1ull << 10)) return fmt::format("{:.1f} KiB", b / double(1ull << 10));
   return fmt::format("{} B", b);
+}
+
+// "optimistic: 1.23M rolled back (0.8%), efficiency 99.2%, ...": what
+// speculation cost.
+std::string optimistic_line(const RunFigures& f) {
+  const double executed = static_cast<double>(f.events_executed);
+  const double share =
+      executed > 0 ? 100.0 * static_cast<double>(f.events_rolled_back) / executed : 0.0;
+  std::string line = fmt::format(
+      "optimistic: {} rolled back ({:.1f}%), efficiency {:.1f}%, {} primary / {} secondary "
+      "rollbacks, {} GVT rounds, peak saved state {}",
+      si(static_cast<double>(f.events_rolled_back)), share, 100.0 * f.efficiency,
+      f.rollbacks_primary, f.rollbacks_secondary, f.gvt_rounds, byte_size(f.peak_saved_bytes));
+  if (f.memory_limit > 0) line += fmt::format(" of {} limit", byte_size(f.memory_limit));
+  if (f.throttled_rounds > 0)
+    line += fmt::format(", throttled in {} GVT rounds", f.throttled_rounds);
+  if (!f.state_saving.empty()) line += fmt::format(", state saving ({})", f.state_saving);
+  return line + "\n";
 }
 
 // The fields worth a glance, per kind; the files have all of them.
@@ -432,6 +474,10 @@ std::string summary_table(const RunResult& result) {
       seconds(f.run_seconds), bytes(f.peak_rss_bytes), f.sync.empty() ? "-" : f.sync, f.threads);
   // The reason can be a sentence; it gets a line of its own.
   if (!f.sync_reason.empty()) out += fmt::format("sync: {}\n", f.sync_reason);
+  if (f.sync == "optimistic") out += optimistic_line(f);
+  if (f.rollback_checks > 0)
+    out += fmt::format("rollback check: {} events executed twice and compared, all equal\n",
+                       f.rollback_checks);
   return out;
 }
 

@@ -3,7 +3,9 @@
 // A result directory holds
 //   manifest.json  what ran and how: dsim version, config file, seed, end time,
 //                  the resolved config, the run figures (timings, memory,
-//                  per-partition work, host), and the list of data files.
+//                  per-partition work, host; for optimistic runs also
+//                  rollbacks, efficiency, GVT rounds and saved-state memory),
+//                  and the list of data files.
 //   results.csv    tidy table `group,stat,kind,field,value`, one row per field
 //                  of every statistic, in result order (histograms add `lo`
 //                  and `hi` rows after their fields).
@@ -24,6 +26,7 @@
 // long as they write to different directories.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -64,7 +67,15 @@ std::string_view kind_name(StatKind kind);
 
 // A table for the terminal: one aligned row per statistic (group, stat, kind
 // and its main fields), then one line of run figures (events, events/s, wall
-// time, peak RSS, sync engine, threads). Ends with a newline.
+// time, peak RSS, sync engine, threads) and the reason for the sync engine.
+// Optimistic runs add a line on what speculation cost (events rolled back,
+// efficiency, rollbacks, GVT rounds, peak saved state against the memory
+// limit); --check-rollback runs add a line with the number of events checked.
+// Ends with a newline.
 std::string summary_table(const RunResult& result);
+
+// A byte count for people, in binary units: "512 B", "2 GiB", "12.3 MiB"
+// (a whole number of units without decimals, otherwise one decimal).
+std::string byte_size(std::uint64_t bytes);
 
 }  // namespace dsim::output

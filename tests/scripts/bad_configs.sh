@@ -91,6 +91,26 @@ to = \"p\"
 topology = \"edge_list\"
 file = \"no_such_edges.csv\""
 
+write unknown_state_saving "$good_head
+sync = \"optimistic\"
+state_saving = \"sometimes\"
+[[entities]]
+name = \"p\"
+type = \"phold\""
+
+write state_saving_period_zero "$good_head
+state_saving = \"periodic\"
+state_saving_period = 0
+[[entities]]
+name = \"p\"
+type = \"phold\""
+
+write state_saving_period_string "$good_head
+state_saving_period = \"often\"
+[[entities]]
+name = \"p\"
+type = \"phold\""
+
 # Conservative sync on two threads with a zero-lookahead link that the
 # partitioning cuts: refused before anything runs, naming the link.
 write zero_lookahead_cut '[simulation]
@@ -161,6 +181,12 @@ check "validate --set unknown group" "$work/good.toml" -- \
   "$DSIM" validate "$work/good.toml" --set entities.nope.count=1
 check "run --set bad value" "$work/good.toml" -- \
   "$DSIM" run "$work/good.toml" --out "$work/results_set" --quiet --set simulation.end_time=-1
+check "run --set bad state saving" "$work/good.toml" -- \
+  "$DSIM" run "$work/good.toml" --out "$work/results_set" --quiet \
+  --set simulation.state_saving=every_other
+check "run --set bad state saving period" "$work/good.toml" -- \
+  "$DSIM" run "$work/good.toml" --out "$work/results_set" --quiet \
+  --set simulation.state_saving_period=-1
 if [[ -e $work/results_set ]]; then
   echo "FAIL run --set: result directory was created"
   failures=$((failures + 1))

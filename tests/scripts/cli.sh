@@ -47,7 +47,8 @@ for cmd in run validate list; do
   run "help_$cmd" "$cmd" --help
   expect_rc 0 "help_$cmd"
 done
-for opt in --out --set --plugin --threads --sync --partitioner --seed --end-time --quiet; do
+for opt in --out --set --plugin --threads --sync --partitioner --seed --end-time --quiet \
+  --check-rollback; do
   has help_run "$opt"
 done
 
@@ -120,6 +121,41 @@ expect_rc 0 phold2
 cmp -s "$tmp/p1/results.csv" "$tmp/p2/results.csv" || fail "phold: 1 and 2 threads differ"
 grep -q '"threads": 2' "$tmp/p2/manifest.json" || fail "manifest does not record 2 threads"
 
+echo "--- optimistic"
+run validate_opt validate "$phold" --set simulation.sync=optimistic --set simulation.threads=2
+if [ "$rc" -ne 0 ] && grep -q 'not available in this build' "$tmp/validate_opt.err"; then
+  echo "(optimistic engine not in this build: optimistic checks skipped)"
+else
+  expect_rc 0 validate_opt
+  has validate_opt '^plan *sync=optimistic'
+  has validate_opt '^optimistic *memory_limit=[0-9.]* [KMGT]*i*B'
+  has validate_opt 'state_saving=every_event'
+  has validate_opt '^valid: '
+  run validate_opt_keys validate "$phold" --set simulation.sync=optimistic \
+    --set simulation.threads=2 --set simulation.memory_limit=2GiB \
+    --set simulation.state_saving=periodic --set simulation.state_saving_period=4
+  expect_rc 0 validate_opt_keys
+  has validate_opt_keys 'memory_limit=2 GiB state_saving=periodic (every 4 events'
+  # Sequential plans say nothing about optimistic settings.
+  grep -q '^optimistic' "$tmp/validate.out" && fail "validate printed optimistic settings for mm1"
+
+  run phold_opt run "$phold" --end-time 20 --threads 2 --sync optimistic --out "$tmp/po"
+  expect_rc 0 phold_opt
+  cmp -s "$tmp/p1/results.csv" "$tmp/po/results.csv" || fail "phold: optimistic differs from sequential"
+  has phold_opt '^optimistic: .* rolled back (.*%), efficiency .*%, .* GVT rounds'
+  for key in events_executed events_rolled_back rollbacks_primary rollbacks_secondary efficiency \
+    gvt_rounds peak_saved_bytes memory_limit throttled_rounds state_saving rollback_checks \
+    rolled_back; do
+    grep -q "\"$key\":" "$tmp/po/manifest.json" || fail "manifest.json of an optimistic run lacks $key"
+  done
+  grep -q '"sync": "optimistic"' "$tmp/po/manifest.json" || fail "manifest does not record optimistic"
+
+  run phold_check run "$phold" --end-time 20 --check-rollback --out "$tmp/pc"
+  expect_rc 0 phold_check
+  has phold_check '^rollback check: [1-9][0-9]* events executed twice and compared, all equal$'
+  cmp -s "$tmp/p1/results.csv" "$tmp/pc/results.csv" || fail "phold: --check-rollback changed the results"
+fi
+
 echo "--- errors"
 run missing run "$tmp/no_such.toml" --out "$tmp/x"
 expect_rc 2 missing
@@ -152,6 +188,13 @@ run bad_flag run "$mm1" --no-such-flag
 [ "$rc" -eq 2 ] || fail "unknown flag: exit $rc, want 2"
 run bad_threads run "$mm1" --threads many
 [ "$rc" -eq 2 ] || fail "--threads many: exit $rc, want 2"
+run bad_saving run "$mm1" --set simulation.state_saving=sometimes --out "$tmp/x"
+expect_rc 2 bad_saving
+expect_one_line_error bad_saving "simulation.state_saving: unknown state saving mode 'sometimes'"
+run bad_period validate "$mm1" --set simulation.state_saving_period=0
+expect_rc 2 bad_period
+expect_one_line_error bad_period 'simulation.state_saving_period: must be >= 1 (got 0)'
+[ -e "$tmp/x" ] && fail "a failed run left $tmp/x"
 
 echo "--- terminal"
 # script(1) gives dsim a terminal. A run too short for a progress update must

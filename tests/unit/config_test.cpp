@@ -212,6 +212,8 @@ type = "plain"
   EXPECT_EQ(spec.simulation.partitioner, "block");
   EXPECT_EQ(spec.simulation.queue, "binary_heap");
   EXPECT_EQ(spec.simulation.memory_limit, 0u);
+  EXPECT_EQ(spec.simulation.state_saving, "every_event");
+  EXPECT_EQ(spec.simulation.state_saving_period, 8u);
   ASSERT_EQ(spec.groups.size(), 1u);
   EXPECT_EQ(spec.groups[0].count, 1u);
   EXPECT_TRUE(spec.links.empty());
@@ -292,6 +294,40 @@ TEST_F(ConfigTest, MemoryLimitUnits) {
   EXPECT_THROW(limit("\"2 gigs\""), dsim::Error);
   EXPECT_THROW(limit("\"GiB\""), dsim::Error);
   EXPECT_THROW(limit("-1"), dsim::Error);
+}
+
+TEST_F(ConfigTest, StateSavingKeys) {
+  auto simulation = [&](const std::string& keys) {
+    const std::string path = write("saving.toml", "[simulation]\nend_time = 1.0\n" + keys +
+                                                      "\n[[entities]]\nname = \"a\"\n"
+                                                      "type = \"plain\"\n");
+    return dsim::load_model(path).simulation;
+  };
+  const dsim::SimulationSpec periodic =
+      simulation("state_saving = \"periodic\"\nstate_saving_period = 16");
+  EXPECT_EQ(periodic.state_saving, "periodic");
+  EXPECT_EQ(periodic.state_saving_period, 16u);
+  const dsim::SimulationSpec every = simulation("state_saving = \"every_event\"");
+  EXPECT_EQ(every.state_saving, "every_event");
+  EXPECT_EQ(every.state_saving_period, 8u);
+  // The bounds are accepted.
+  EXPECT_EQ(simulation("state_saving_period = 1").state_saving_period, 1u);
+  EXPECT_EQ(simulation("state_saving_period = 1000000").state_saving_period, 1000000u);
+  EXPECT_EQ(dsim::config::kStateSavings.size(), 2u);
+}
+
+TEST_F(ConfigTest, StateSavingOverrides) {
+  const std::string path = write("base.toml",
+                                 "[simulation]\nend_time = 1.0\n[[entities]]\n"
+                                 "name = \"a\"\ntype = \"plain\"\n");
+  // A bare word is a string, as for simulation.sync.
+  const dsim::ModelSpec spec = dsim::load_model(
+      path, {"simulation.state_saving=periodic", "simulation.state_saving_period=32"});
+  EXPECT_EQ(spec.simulation.state_saving, "periodic");
+  EXPECT_EQ(spec.simulation.state_saving_period, 32u);
+  EXPECT_EQ(
+      dsim::load_model(path, {"simulation.state_saving=\"every_event\""}).simulation.state_saving,
+      "every_event");
 }
 
 constexpr const char* kOverrideBase = R"toml([simulation]
@@ -472,6 +508,23 @@ TEST_F(ValidateTest, RejectsBadSpecsBuiltInCode) {
   s.simulation.sync = "warp";
   EXPECT_NE(message(s).find("simulation.sync: unknown sync mode 'warp'"), std::string::npos);
   s = base();
+  s.simulation.state_saving = "sometimes";
+  EXPECT_EQ(message(s),
+            "<code>: simulation.state_saving: unknown state saving mode 'sometimes' (expected "
+            "every_event or periodic)");
+  s = base();
+  s.simulation.state_saving_period = 0;
+  EXPECT_EQ(message(s),
+            "<code>: simulation.state_saving_period: must be >= 1 and <= 1000000 (got 0)");
+  s.simulation.state_saving_period = 2'000'000;
+  EXPECT_EQ(message(s),
+            "<code>: simulation.state_saving_period: must be >= 1 and <= 1000000 (got 2000000)");
+  s = base();
+  s.simulation.sync = "optimistic";
+  s.simulation.state_saving = "periodic";
+  s.simulation.state_saving_period = 1;
+  EXPECT_EQ(message(s), "no error");
+  s = base();
   s.groups[0].count = 0;
   EXPECT_NE(message(s).find("entities[0].count: must be >= 1"), std::string::npos);
   s = base();
@@ -513,6 +566,8 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   EXPECT_EQ(j["simulation"]["partitioner"], "round_robin");
   EXPECT_EQ(j["simulation"]["queue"], "quad_heap");
   EXPECT_EQ(j["simulation"]["memory_limit"], 512 * 1024 * 1024);
+  EXPECT_EQ(j["simulation"]["state_saving"], "every_event");
+  EXPECT_EQ(j["simulation"]["state_saving_period"], 8);
   EXPECT_EQ(j["plugins"].size(), 1u);
   ASSERT_EQ(j["entities"].size(), 2u);
   const auto& hosts = j["entities"][0];
@@ -549,6 +604,14 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   EXPECT_LT(pos("entities"), pos("links"));
   EXPECT_LT(pos("links"), pos("output"));
   EXPECT_LT(pos("end_time"), pos("seed"));
+  EXPECT_LT(pos("memory_limit"), pos("state_saving"));
+  EXPECT_LT(pos("state_saving"), pos("state_saving_period"));
+
+  spec.simulation.state_saving = "periodic";
+  spec.simulation.state_saving_period = 4;
+  const nlohmann::json periodic = nlohmann::json::parse(dsim::to_json(spec));
+  EXPECT_EQ(periodic["simulation"]["state_saving"], "periodic");
+  EXPECT_EQ(periodic["simulation"]["state_saving_period"], 4);
 }
 
 // ---- parameters -------------------------------------------------------------

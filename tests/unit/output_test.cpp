@@ -1,5 +1,6 @@
 // Result writers: file contents read back exactly, atomic directory writes,
-// refusal to clobber what dsim did not write, and no partial result on failure.
+// refusal to clobber what dsim did not write, and no partial result on failure;
+// the terminal summary and the progress line.
 #include "stats/output.hpp"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,10 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+// The progress line belongs to the dsim program, which the test binary does
+// not link; its one source file is compiled in here.
+#include "cli/progress.cpp"  // NOLINT(bugprone-suspicious-include)
 
 namespace dsim {
 namespace {
@@ -294,7 +299,70 @@ TEST_F(OutputTest, ManifestHoldsRunFiguresConfigAndFiles) {
   EXPECT_EQ(run["partitions"][1]["events"], 63456);
   EXPECT_EQ(run["partitions"][1]["remote_sends"], 12);
   EXPECT_EQ(run["partitions"][1]["blocked_seconds"], 0.02);
+  EXPECT_EQ(run["partitions"][1]["rolled_back"], 0);
+  // The optimistic figures are there, zero, under the other engines.
+  EXPECT_EQ(run["events_executed"], 0);
+  EXPECT_EQ(run["events_rolled_back"], 0);
+  EXPECT_EQ(run["efficiency"], 1.0);
+  EXPECT_EQ(run["state_saving"], "");
   EXPECT_EQ(m["files"], nlohmann::json::array({"results.csv", "results.json", "series.csv"}));
+}
+
+RunResult make_optimistic_result() {
+  RunResult r = make_result();
+  RunFigures& f = r.figures;
+  f.sync = "optimistic";
+  f.sync_reason = "a link has zero lookahead";
+  f.events_processed = 1'000'000;
+  f.events_executed = 1'250'000;
+  f.events_rolled_back = 250'000;
+  f.rollbacks_primary = 512;
+  f.rollbacks_secondary = 40;
+  f.efficiency = 0.8;
+  f.gvt_rounds = 88;
+  f.peak_saved_bytes = 12'897'485;  // 12.3 MiB
+  f.memory_limit = 4ull << 30;
+  f.throttled_rounds = 3;
+  f.state_saving = "hosts: every_event";
+  f.partitions[0].rolled_back = 100'000;
+  f.partitions[1].rolled_back = 150'000;
+  return r;
+}
+
+TEST_F(OutputTest, ManifestHoldsOptimisticFigures) {
+  RunResult r = make_optimistic_result();
+  r.figures.rollback_checks = 0;
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto m = nlohmann::json::parse(slurp(root_ / "out" / "manifest.json"));
+  const auto& run = m["run"];
+  EXPECT_EQ(run["sync"], "optimistic");
+  EXPECT_EQ(run["events_processed"], 1000000);
+  EXPECT_EQ(run["events_executed"], 1250000);
+  EXPECT_EQ(run["events_rolled_back"], 250000);
+  EXPECT_EQ(run["rollbacks_primary"], 512);
+  EXPECT_EQ(run["rollbacks_secondary"], 40);
+  EXPECT_EQ(run["efficiency"], 0.8);
+  EXPECT_EQ(run["gvt_rounds"], 88);
+  EXPECT_EQ(run["peak_saved_bytes"], 12897485);
+  EXPECT_EQ(run["memory_limit"].get<std::uint64_t>(), 4ull << 30);
+  EXPECT_EQ(run["throttled_rounds"], 3);
+  EXPECT_EQ(run["state_saving"], "hosts: every_event");
+  EXPECT_EQ(run["rollback_checks"], 0);
+  ASSERT_EQ(run["partitions"].size(), 2u);
+  EXPECT_EQ(run["partitions"][0]["rolled_back"], 100000);
+  EXPECT_EQ(run["partitions"][1]["rolled_back"], 150000);
+  // A non-finite efficiency (nothing executed) is null, like other numbers.
+  r.figures.efficiency = NAN;
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto m2 = nlohmann::json::parse(slurp(root_ / "out" / "manifest.json"));
+  EXPECT_TRUE(m2["run"]["efficiency"].is_null());
+}
+
+TEST_F(OutputTest, DataFilesDoNotDependOnOptimisticFigures) {
+  output::write_results(root_ / "a", make_spec(), make_result(), "1");
+  output::write_results(root_ / "b", make_spec(), make_optimistic_result(), "1");
+  for (const char* name : {"results.csv", "results.json", "series.csv"})
+    EXPECT_EQ(slurp(root_ / "a" / name), slurp(root_ / "b" / name)) << name;
 }
 
 // Run facts (wall time, host) stay in the manifest: the data files depend
@@ -462,6 +530,132 @@ TEST(SummaryTableTest, AlignsRowsAndEndsWithFiguresAndSyncReason) {
   EXPECT_NE(figures.find("12.0 MiB"), std::string::npos) << figures;
   EXPECT_NE(figures.find("conservative"), std::string::npos) << figures;
   EXPECT_NE(figures.find("threads 2"), std::string::npos) << figures;
+  EXPECT_EQ(table.find("optimistic"), std::string::npos) << table;
+  EXPECT_EQ(table.find("rollback check"), std::string::npos) << table;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(SummaryTableTest, OptimisticRunAddsALineOnSpeculation) {
+  const std::vector<std::string> lines = lines_of(output::summary_table(make_optimistic_result()));
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[lines.size() - 2], "sync: a link has zero lookahead");
+  EXPECT_EQ(lines.back(),
+            "optimistic: 250k rolled back (20.0%), efficiency 80.0%, 512 primary / 40 secondary "
+            "rollbacks, 88 GVT rounds, peak saved state 12.3 MiB of 4 GiB limit, throttled in 3 "
+            "GVT rounds, state saving (hosts: every_event)");
+
+  RunResult quiet = make_optimistic_result();
+  quiet.figures.throttled_rounds = 0;
+  quiet.figures.state_saving.clear();
+  quiet.figures.memory_limit = 0;
+  EXPECT_EQ(lines_of(output::summary_table(quiet)).back(),
+            "optimistic: 250k rolled back (20.0%), efficiency 80.0%, 512 primary / 40 secondary "
+            "rollbacks, 88 GVT rounds, peak saved state 12.3 MiB");
+  // Nothing executed: no division by zero.
+  RunResult empty = make_optimistic_result();
+  empty.figures.events_executed = 0;
+  empty.figures.events_rolled_back = 0;
+  empty.figures.efficiency = 1;
+  EXPECT_NE(lines_of(output::summary_table(empty)).back().find("0 rolled back (0.0%)"),
+            std::string::npos);
+}
+
+TEST(SummaryTableTest, RollbackCheckSaysHowManyEventsWereCompared) {
+  RunResult r = make_result();
+  r.figures.sync = "sequential";
+  r.figures.rollback_checks = 123456;
+  EXPECT_EQ(lines_of(output::summary_table(r)).back(),
+            "rollback check: 123456 events executed twice and compared, all equal");
+}
+
+TEST(ByteSizeTest, BinaryUnitsForPeople) {
+  EXPECT_EQ(output::byte_size(0), "0 B");
+  EXPECT_EQ(output::byte_size(1023), "1023 B");
+  EXPECT_EQ(output::byte_size(1024), "1 KiB");
+  EXPECT_EQ(output::byte_size(1536), "1.5 KiB");
+  EXPECT_EQ(output::byte_size(512ull << 20), "512 MiB");
+  EXPECT_EQ(output::byte_size(2ull << 30), "2 GiB");
+  EXPECT_EQ(output::byte_size(3ull << 29), "1.5 GiB");
+  EXPECT_EQ(output::byte_size(12'897'485), "12.3 MiB");
+  EXPECT_EQ(output::byte_size(5ull << 40), "5 TiB");
+  EXPECT_EQ(output::byte_size(5ull << 50), "5120 TiB");
+}
+
+// ---- the progress line (src/cli/progress.cpp) ------------------------------
+
+Progress progress_at(double now, std::uint32_t threads) {
+  Progress p;
+  p.now = now;
+  p.end_time = 1000;
+  p.events = 1'000'000;
+  p.wall_seconds = 2;
+  p.threads = threads;
+  p.blocked_share = 0.25;
+  return p;
+}
+
+TEST(ProgressTest, PlainRunShowsNoEfficiency) {
+  const std::string line = cli::render_progress(progress_at(500, 1), 100);
+  EXPECT_NE(line.find(" 50.0%  t=500/1000  500k events/s  ETA 0:02"), std::string::npos) << line;
+  EXPECT_EQ(line.find("eff"), std::string::npos) << line;
+  EXPECT_EQ(line.find("threads"), std::string::npos) << line;
+  EXPECT_EQ(line.front(), '[') << line;
+  EXPECT_LE(line.size(), 100u);
+}
+
+TEST(ProgressTest, OptimisticRunShowsEfficiencyBeforeThreads) {
+  Progress p = progress_at(500, 4);
+  p.rolled_back = 1234;
+  p.efficiency = 0.991;
+  const std::string line = cli::render_progress(p, 140);
+  EXPECT_NE(line.find("ETA 0:02  eff 99.1%  4 threads, 25% blocked"), std::string::npos) << line;
+  EXPECT_EQ(line.front(), '[') << line;
+  EXPECT_LE(line.size(), 140u);
+
+  // Shown as soon as anything was rolled back, even at 100% (rounded).
+  p.efficiency = 0.99999;
+  EXPECT_NE(cli::render_progress(p, 140).find("eff 100.0%"), std::string::npos);
+  p.rolled_back = 0;
+  p.efficiency = 1;
+  EXPECT_EQ(cli::render_progress(p, 140).find("eff"), std::string::npos);
+  p.efficiency = NAN;  // not a number: nothing to show, and no crash
+  EXPECT_EQ(cli::render_progress(p, 140).find("eff"), std::string::npos);
+  p.rolled_back = 5;
+  EXPECT_NE(cli::render_progress(p, 140).find("eff --"), std::string::npos);
+}
+
+TEST(ProgressTest, EveryWidthFitsAndTheBarNeverJitters) {
+  Progress p = progress_at(250, 2);
+  p.rolled_back = 10;
+  p.efficiency = 0.5;
+  for (std::size_t width = 1; width <= 200; ++width) {
+    const std::string line = cli::render_progress(p, width);
+    EXPECT_LE(line.size(), width);
+    for (char c : line) EXPECT_TRUE(c >= ' ' && c <= '~') << "width " << width << ": " << line;
+    // The bar's size depends on the width, not on the numbers' lengths.
+    Progress q = p;
+    q.now = 999.5;
+    q.events = 3;
+    q.efficiency = 0.123;
+    const std::string other = cli::render_progress(q, width);
+    EXPECT_EQ(line.find(']'), other.find(']')) << width;
+  }
+  // On a narrow line the figures after the ETA go whole, least useful first.
+  const std::string narrow = cli::render_progress(p, 70);
+  EXPECT_EQ(narrow.find('['), std::string::npos) << narrow;
+  EXPECT_NE(narrow.find("ETA 0:06  eff 50.0%"), std::string::npos) << narrow;
+  EXPECT_EQ(narrow.find("threads"), std::string::npos) << narrow;
+  EXPECT_EQ(narrow.back(), '%') << narrow;
+  // Room for the bar: the tail fits next to it on a wide terminal.
+  const std::string wide = cli::render_progress(p, 200);
+  EXPECT_NE(wide.find("2 threads, 25% blocked"), std::string::npos) << wide;
+  EXPECT_NE(wide.find("[#######"), std::string::npos) << wide;
 }
 
 }  // namespace

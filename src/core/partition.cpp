@@ -362,10 +362,6 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
       capture_->sends.push_back(ev);
       return;
     }
-    const std::uint32_t node = sent_.alloc();
-    sent_[node].ev = ev;
-    sent_[node].next = records_[current_].sends;
-    records_[current_].sends = node;
     if (loc.partition == id_) {
       local_out_.push_back(ev);  // after the handler: it may roll an entity back
     } else {

@@ -66,6 +66,7 @@ struct LocalGroup {
   // uncommitted Records (kNone: none), events since its last saved state
   // (periodic saving), and whether it is on the partition's commit list.
   std::vector<std::uint32_t> oldest, newest, unsaved;
+  std::vector<Time> newest_time;  // time of `newest` (-inf: none), a dense first check
   std::vector<std::uint8_t> listed;
   // Saved blocks (or their engine part, for reverse handlers): slots of
   // `save_words` words, free ones chained through their first word.
@@ -123,15 +124,9 @@ struct Record {
   Event ev;
   std::uint32_t prev;     // older record of the same entity
   std::uint32_t next;     // newer record (and the pool's free list)
-  std::uint32_t sends;    // events it sent (a list in the sent pool)
   std::uint32_t effects;  // its statistic effects (a list in the effect pool)
   std::uint32_t saved;    // slot of the block saved before it, or kNone
   bool committed;         // effects applied; kept only as a coast-forward base
-};
-
-struct Sent {
-  Event ev;
-  std::uint32_t next;
 };
 
 // Run-time settings of the optimistic mode.
@@ -139,6 +134,8 @@ struct OptimisticOptions {
   std::string state_saving = "every_event";  // or "periodic"
   std::uint32_t period = 1;                  // periodic: save every period-th event
   std::uint64_t budget_bytes = UINT64_MAX;   // this partition's share of the memory cap
+  // Uncommitted events a partition may hold: how far ahead of GVT it may run.
+  std::uint64_t max_uncommitted = UINT64_MAX;
 };
 
 class Partition {
@@ -184,7 +181,10 @@ class Partition {
   void squeeze();
   // Key of the failed event that stopped the partition (time = infinity: none).
   Event fault_key() const;
-  bool over_budget() const { return saved_bytes() > options_.budget_bytes; }
+  bool over_budget() const {
+    return records_.live() > options_.max_uncommitted || over_memory();
+  }
+  bool over_memory() const { return saved_bytes() > options_.budget_bytes; }
   std::uint64_t saved_bytes() const;
   std::uint64_t peak_saved_bytes() const { return peak_saved_; }
   std::uint64_t executed() const { return executed_; }
@@ -302,9 +302,11 @@ class Partition {
   // Optimistic mode.
   OptimisticOptions options_;
   Pool<Record> records_;
-  Pool<Sent> sent_;
+  Execution redo_;                                 // rollback: what undone events sent
+  std::vector<std::byte> rollback_block_;          // rollback: the block to return to
   Pool<Effect> effects_;
   std::uint32_t current_ = Pool<Record>::kNone;  // record of the running event
+  Time horizon_ = -kTimeInfinity;  // the latest time any record was executed at
   bool coasting_ = false;                         // re-executing: sends and effects dropped
   std::vector<Event> local_out_;                  // local sends of the running event
   std::vector<Event> local_antis_;                // cancellations still to settle

@@ -10,11 +10,14 @@
 //  - The oldest record of a chain carries a saved block (periodic saving
 //    forces one), so a rollback can always restore a block at or before the
 //    point it rolls back to and coast forward from there.
-//  - A record's sends are the events its execution sent; cancelling the
-//    record cancels them (a local anti-message settles at once, a remote one
-//    goes to the antibox for the transport). A positive event always reaches
-//    its partition before or with its anti-message: both travel the same
-//    FIFO path, and receivers take positives before anti-messages.
+//  - Undoing a record cancels the events its execution sent: a rollback
+//    re-executes the undone events from the restored block to learn them
+//    (handlers are pure, DESIGN.md inv. 3, so they send the very same bytes),
+//    which keeps the sent events out of the records on the path that does not
+//    roll back. A local anti-message settles at once, a remote one goes to the
+//    antibox for the transport. A positive event always reaches its partition
+//    before or with its anti-message: both travel the same FIFO path, and
+//    receivers take positives before anti-messages.
 //  - Statistic effects reach the partition's accumulators only in commit(),
 //    when GVT has passed the record (DESIGN.md invariant 6). Counters, gauge
 //    slots, the random-stream counter and the send counter live in the
@@ -55,14 +58,14 @@ void Partition::start_optimistic(const OptimisticOptions& options) {
     lg.save_words = std::max<std::uint32_t>(1, (bytes + 7) / 8);
     lg.oldest.assign(lg.count, kNone);
     lg.newest.assign(lg.count, kNone);
+    lg.newest_time.assign(lg.count, -kTimeInfinity);
     lg.unsaved.assign(lg.count, 0);
     lg.listed.assign(lg.count, 0);
   }
 }
 
 std::uint64_t Partition::saved_bytes() const {
-  return records_.live() * sizeof(Record) + sent_.live() * sizeof(Sent) +
-         effects_.live() * sizeof(Effect) + saved_slots_;
+  return records_.live() * sizeof(Record) + effects_.live() * sizeof(Effect) + saved_slots_;
 }
 
 void Partition::note_saved_bytes() {
@@ -92,11 +95,6 @@ void Partition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t sa
 
 void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
   Record& r = records_[rec];
-  for (std::uint32_t n = r.sends; n != kNone;) {
-    const std::uint32_t next = sent_[n].next;
-    sent_.release(n);
-    n = next;
-  }
   for (std::uint32_t n = r.effects; n != kNone;) {
     const std::uint32_t next = effects_[n].next;
     effects_.release(n);
@@ -149,7 +147,6 @@ void Partition::execute(const Event& ev) {
   const std::uint32_t rec = records_.alloc();
   Record& r = records_[rec];
   r.ev = ev;
-  r.sends = kNone;
   r.effects = kNone;
   r.committed = false;
   r.next = kNone;
@@ -174,6 +171,8 @@ void Partition::execute(const Event& ev) {
     }
   }
   newest = rec;
+  lg.newest_time[loc.slot] = ev.time;
+  if (ev.time > horizon_) horizon_ = ev.time;
   current_ = rec;
   ++executed_;
   try {
@@ -199,8 +198,12 @@ void Partition::receive(const Event& ev) {
 void Partition::receive_local(const Event& ev) {
   const Location loc = where_[ev.dst];
   LocalGroup& lg = local_[loc.group];
-  const std::uint32_t newest = lg.newest[loc.slot];
-  if (newest != kNone && !key_less(records_[newest].ev, ev)) rollback(lg, loc.slot, ev, rollbacks_primary_);
+  // No record of this partition reaches `horizon_`: later events need no check.
+  if (!(ev.time > horizon_) && !(ev.time > lg.newest_time[loc.slot])) [[unlikely]] {
+    const std::uint32_t newest = lg.newest[loc.slot];
+    if (newest != kNone && !key_less(records_[newest].ev, ev))
+      rollback(lg, loc.slot, ev, rollbacks_primary_);
+  }
   queue_.push(ev);
 }
 
@@ -254,6 +257,8 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
   const EntityId id = records_[undone_.front()].ev.dst;
   std::byte* block = lg.block(slot);
 
+  // 1. Back to the block as the oldest undone event found it.
+  const std::uint32_t oldest_undone = undone_.back();
   if (lg.reverse) {
     for (const std::uint32_t rec : undone_) {
       const Event& ev = records_[rec].ev;
@@ -263,9 +268,8 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
       gr.type->find_handler(ev.type)->reverse(gr.behaviour.get(), block + gr.state_off,
                                               ev.payload, ctx_);
     }
-  }
-  const std::uint32_t oldest_undone = undone_.back();
-  if (records_[oldest_undone].saved != kNone) {
+    restore_block(lg, block, records_[oldest_undone].saved);  // the engine's part
+  } else if (records_[oldest_undone].saved != kNone) {
     restore_block(lg, block, records_[oldest_undone].saved);
   } else {
     // Periodic saving: restore the last saved block before it and re-execute
@@ -278,38 +282,55 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
       if (rec == keep) break;
     }
   }
+
+  // 2. Re-execute the undone events, oldest first, to learn what they sent,
+  // then return to the block of step 1.
+  rollback_block_.assign(block, block + gr.stride);
+  capture_ = &redo_;
+  for (std::size_t i = undone_.size(); i-- > 0;) {
+    try {
+      dispatch(records_[undone_[i]].ev);
+    } catch (...) {
+      // The failed event fails again at the same point, having sent the same.
+    }
+  }
+  capture_ = nullptr;
+  std::memcpy(block, rollback_block_.data(), gr.stride);
+
+  // 3. Cut the chain: the undone events are pending again.
   lg.newest[slot] = keep;
   if (keep != kNone) {
     records_[keep].next = kNone;
+    lg.newest_time[slot] = records_[keep].ev.time;
     std::uint32_t unsaved = 0;
     for (std::uint32_t rec = keep; records_[rec].saved == kNone; rec = records_[rec].prev)
       ++unsaved;
     lg.unsaved[slot] = unsaved;
   } else {
     lg.oldest[slot] = kNone;
+    lg.newest_time[slot] = -kTimeInfinity;
     lg.unsaved[slot] = 0;
   }
-
-  // The undone events are pending again; what they sent is cancelled. The
-  // chain is already cut, so cancellations that reach this entity again (its
-  // own self-sends) only mark the pending event.
   for (const std::uint32_t rec : undone_) {
-    Record& r = records_[rec];
-    for (std::uint32_t n = r.sends; n != kNone; n = sent_[n].next) {
-      const Event& sent = sent_[n].ev;
-      const std::uint32_t to_partition = where_[sent.dst].partition;
-      if (to_partition == id_)
-        local_antis_.push_back(sent);
-      else
-        antiboxes_[to_partition].push_back(sent);
-    }
-    queue_.push(r.ev);
+    queue_.push(records_[rec].ev);
     if (rec == fault_) {
       fault_ = kNone;
       fault_error_ = nullptr;
     }
     free_record(lg, rec);
   }
+
+  // 4. Cancel what they sent. The chain is already cut, so a cancellation
+  // that reaches this entity again (a self-send) only marks the pending event.
+  for (const Event& sent : redo_.sends) {
+    const std::uint32_t to_partition = where_[sent.dst].partition;
+    if (to_partition == id_)
+      local_antis_.push_back(sent);
+    else
+      antiboxes_[to_partition].push_back(sent);
+  }
+  redo_.sends.clear();
+  redo_.effects.clear();
 }
 
 // Re-executes a kept record to rebuild the block (periodic saving); its
@@ -344,12 +365,6 @@ void Partition::commit(const Event& gvt) {
           n = next;
         }
         r.effects = kNone;
-        for (std::uint32_t n = r.sends; n != kNone;) {
-          const std::uint32_t next = sent_[n].next;
-          sent_.release(n);
-          n = next;
-        }
-        r.sends = kNone;
         r.committed = true;
         ++events_;
       }

@@ -59,7 +59,11 @@ double seconds_since(Clock::time_point t) {
 // Events executed between looks at the inbox and the GVT flag.
 constexpr std::uint64_t kBatch = 128;
 // Events a partition executes before it asks for a GVT round.
-constexpr std::uint64_t kGvtInterval = 16384;
+constexpr std::uint64_t kGvtInterval = 2048;
+// How far (in GVT intervals of events) a partition may run ahead of GVT.
+// Without a bound, a partition whose peer is descheduled (more threads than
+// cores) runs far ahead and throws most of it away.
+constexpr std::uint64_t kMaxAheadRounds = 4;
 // An idle partition asks for GVT at most this often.
 constexpr double kIdleGvtSeconds = 20e-6;
 
@@ -76,7 +80,9 @@ class OptimisticSync final : public Synchronizer {
   void run(SyncRun& run) override {
     const auto parts = static_cast<std::uint32_t>(run.partitions.size());
     const Time end = run.model.end_time();
-    for (auto& p : run.partitions) p->start_optimistic(options_);
+    OptimisticOptions options = options_;
+    options.max_uncommitted = kMaxAheadRounds * kGvtInterval;
+    for (auto& p : run.partitions) p->start_optimistic(options);
 
     std::atomic<bool> gvt_wanted{false};
     std::atomic<bool> failed{false};
@@ -158,7 +164,17 @@ class OptimisticSync final : public Synchronizer {
           local_min[i] = me.min_key();
           barrier_b.arrive_and_wait();
           blocked += seconds_since(t);
-          if (done) break;
+          if (done) {
+            // The last round commits everything below the end time.
+            if (!failed.load()) {
+              try {
+                me.commit(gvt);
+              } catch (...) {
+                fail();
+              }
+            }
+            break;
+          }
           if (i == 0 && run.options.on_progress &&
               seconds_since(last_progress) >= run.options.progress_interval) {
             last_progress = Clock::now();
@@ -168,7 +184,7 @@ class OptimisticSync final : public Synchronizer {
           t = Clock::now();
           try {
             me.commit(gvt);
-            if (me.over_budget()) {
+            if (me.over_memory()) {
               me.squeeze();
               squeezed[i] = 1;
               run.transport.post(me);
@@ -195,7 +211,7 @@ class OptimisticSync final : public Synchronizer {
         }
         busy += seconds_since(t);
         since_gvt += n;
-        if (since_gvt >= kGvtInterval || me.over_budget()) {
+        if (since_gvt >= kGvtInterval || me.over_memory()) {
           gvt_wanted.store(true, std::memory_order_release);
         } else if (n == 0) {
           // Out of work: only GVT moving on (or a message) lets it go on. Ask

@@ -179,10 +179,15 @@ class Partition {
   // partition's own smallest pending key (they are speculative and will be
   // re-executed), and allows only a few events until the next commit.
   void squeeze();
+  // Adapts how far the partition may run ahead of GVT to the share of its
+  // work rolled back since the last call: halves it when much was wasted,
+  // doubles it (up to the option) when little was. Call after commit().
+  void adapt_optimism();
+  std::uint64_t max_uncommitted() const { return max_uncommitted_; }
   // Key of the failed event that stopped the partition (time = infinity: none).
   Event fault_key() const;
   bool over_budget() const {
-    return records_.live() > options_.max_uncommitted || over_memory();
+    return records_.live() > max_uncommitted_ || over_memory();
   }
   bool over_memory() const { return saved_bytes() > options_.budget_bytes; }
   std::uint64_t saved_bytes() const;
@@ -307,6 +312,8 @@ class Partition {
   Pool<Effect> effects_;
   std::uint32_t current_ = Pool<Record>::kNone;  // record of the running event
   Time horizon_ = -kTimeInfinity;  // the latest time any record was executed at
+  std::uint64_t max_uncommitted_ = UINT64_MAX;  // adaptive, <= options_.max_uncommitted
+  std::uint64_t adapt_executed_ = 0, adapt_rolled_back_ = 0;
   bool coasting_ = false;                         // re-executing: sends and effects dropped
   std::vector<Event> local_out_;                  // local sends of the running event
   std::vector<Event> local_antis_;                // cancellations still to settle
@@ -319,7 +326,8 @@ class Partition {
   std::unordered_multimap<std::uint64_t, Event> cancelled_;
   std::uint32_t fault_ = Pool<Record>::kNone;  // record of a failed event
   std::exception_ptr fault_error_;
-  std::uint64_t allowance_ = 0;  // events allowed while over budget
+  std::uint64_t allowance_ = 0;  // events allowed while over the memory share
+  Time gvt_time_ = 0;            // at the last commit
   std::uint64_t executed_ = 0, rolled_back_ = 0, rollbacks_primary_ = 0,
                 rollbacks_secondary_ = 0, squeezes_ = 0, peak_saved_ = 0, saved_slots_ = 0;
 };

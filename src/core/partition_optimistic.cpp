@@ -47,6 +47,7 @@ constexpr std::uint64_t kSqueezedAllowance = 64;
 void Partition::start_optimistic(const OptimisticOptions& options) {
   options_ = options;
   if (options_.period == 0) options_.period = 1;
+  max_uncommitted_ = options_.max_uncommitted;
   mode_ = Mode::kOptimistic;
   safe_until_ = 0;
   for (LocalGroup& lg : local_) {
@@ -127,7 +128,11 @@ Event Partition::min_key() const {
 std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
   std::uint64_t n = 0;
   while (n < max_events && fault_ == kNone && queue_.min_time() < end_time_) {
-    if (over_budget()) {
+    if (records_.live() > max_uncommitted_) [[unlikely]] {
+      // As far ahead as it may go; but the partition holding GVT must
+      // always be able to move it.
+      if (!(queue_.min_time() <= gvt_time_)) break;
+    } else if (over_memory()) [[unlikely]] {
       if (allowance_ == 0) break;
       --allowance_;
     }
@@ -393,6 +398,23 @@ void Partition::commit(const Event& gvt) {
   }
   commit_list_.resize(kept);
   allowance_ = kSqueezedAllowance;
+  gvt_time_ = gvt.time;
+}
+
+void Partition::adapt_optimism() {
+  // Below this, GVT rounds (two barriers) would cost more than the events
+  // they let through.
+  constexpr std::uint64_t kMinAhead = 256;
+  const std::uint64_t executed = executed_ - adapt_executed_;
+  const std::uint64_t wasted = rolled_back_ - adapt_rolled_back_;
+  if (executed < kMinAhead) return;  // too little to judge
+  adapt_executed_ = executed_;
+  adapt_rolled_back_ = rolled_back_;
+  if (wasted * 2 > executed) {
+    max_uncommitted_ = std::max(kMinAhead, std::min(max_uncommitted_, records_.live()) / 2);
+  } else if (wasted * 10 < executed && max_uncommitted_ < options_.max_uncommitted) {
+    max_uncommitted_ = std::min(options_.max_uncommitted, max_uncommitted_ * 2);
+  }
 }
 
 void Partition::squeeze() {

@@ -251,7 +251,8 @@ const RunPlan& Simulation::Impl::make_plan() {
           l.location.str(), cl.zero_link, l.from, l.to, l.lookahead ? *l.lookahead : 0.0);
       if (sync == "conservative")
         throw Error(which + "; conservative sync needs a lookahead > 0 on every link between "
-                            "partitions (set the link's lookahead, or use sync = \"sequential\")");
+                            "partitions (set the link's lookahead, or use sync = \"optimistic\", "
+                            "which needs none, or \"sequential\")");
       sync = "sequential";
       p.reason = which + "; conservative sync is impossible, so it runs sequentially";
       threads = 1;

@@ -184,6 +184,7 @@ class OptimisticSync final : public Synchronizer {
           t = Clock::now();
           try {
             me.commit(gvt);
+            me.adapt_optimism();
             if (me.over_memory()) {
               me.squeeze();
               squeezed[i] = 1;

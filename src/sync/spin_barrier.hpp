@@ -10,6 +10,7 @@
 // to every thread that leaves.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <thread>
@@ -28,7 +29,11 @@ template <class Completion>
 class SpinBarrier {
  public:
   SpinBarrier(std::uint32_t count, Completion completion)
-      : count_(count), completion_(std::move(completion)) {}
+      : count_(count),
+        // With more threads than cores, spinning burns the time slice the
+        // last thread needs to arrive: yield at once.
+        spins_(count <= std::max(1u, std::thread::hardware_concurrency()) ? 4096 : 0),
+        completion_(std::move(completion)) {}
 
   void arrive_and_wait() {
     const std::uint32_t phase = phase_.load(std::memory_order_acquire);
@@ -39,7 +44,7 @@ class SpinBarrier {
       return;
     }
     for (std::uint32_t spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
-      if (spins < 4096) {
+      if (spins < spins_) {
         cpu_relax();
       } else {
         std::this_thread::yield();
@@ -49,6 +54,7 @@ class SpinBarrier {
 
  private:
   const std::uint32_t count_;
+  const std::uint32_t spins_;
   Completion completion_;
   alignas(64) std::atomic<std::uint32_t> arrived_{0};
   alignas(64) std::atomic<std::uint32_t> phase_{0};

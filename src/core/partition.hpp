@@ -49,6 +49,17 @@ struct HistogramAcc {
   std::vector<std::uint64_t> bins;  // [underflow, bin 0 .. bin n-1, overflow]
 };
 
+// Optimistic mode: an entity's uncommitted Records, oldest..newest (kNone:
+// none), the time of the newest (-inf: none; a first check that needs no
+// record), events since its last saved block (periodic saving), and whether it
+// is on the partition's commit list. One struct, so one cache line per entity.
+struct History {
+  Time newest_time;
+  std::uint32_t oldest, newest;
+  std::uint32_t unsaved;
+  bool listed;
+};
+
 // Partition-local storage and statistics of one group.
 struct LocalGroup {
   const GroupRuntime* runtime = nullptr;
@@ -62,12 +73,8 @@ struct LocalGroup {
   // group's sum in each sample's interval; after finish(), the sums.
   std::vector<ExactSum> series;
 
-  // Optimistic mode only, per slot: the entity's oldest and newest
-  // uncommitted Records (kNone: none), events since its last saved state
-  // (periodic saving), and whether it is on the partition's commit list.
-  std::vector<std::uint32_t> oldest, newest, unsaved;
-  std::vector<Time> newest_time;  // time of `newest` (-inf: none), a dense first check
-  std::vector<std::uint8_t> listed;
+  // Optimistic mode only: one History per slot.
+  std::vector<History> history;
   // Saved blocks (or their engine part, for reverse handlers): slots of
   // `save_words` words, free ones chained through their first word.
   std::vector<std::uint64_t> saved;
@@ -162,9 +169,10 @@ class Partition {
   // Switches to optimistic mode. REQUIRES: init() ran.
   void start_optimistic(const OptimisticOptions& options);
   // Executes up to `max_events` pending events speculatively (time < end).
-  // Stops early when the partition is over its memory share (and used its
-  // allowance for this round) or a handler failed (the failure is reported if
-  // and when the event commits).
+  // Stops early when the partition is as far ahead of GVT as it may go, over
+  // its memory share (and used its allowance for this round), or at the key
+  // of an event whose handler failed (the failure is reported if and when
+  // that event commits; earlier events still run and may roll it back).
   std::uint64_t run_optimistic(std::uint64_t max_events);
   // An event (or anti-message) from another partition.
   void receive(const Event& ev);

@@ -38,6 +38,13 @@ std::uint64_t cancel_key(const Event& e) {
   return (std::uint64_t{e.src} << 40) ^ e.seq;
 }
 
+// Blocks are small and a multiple of 8 bytes: a word loop beats a call.
+void copy_words(void* to, const void* from, std::size_t bytes) {
+  auto* d = static_cast<std::byte*>(to);
+  const auto* f = static_cast<const std::byte*>(from);
+  for (std::size_t i = 0; i < bytes; i += 8) std::memcpy(d + i, f + i, 8);
+}
+
 // Events a partition over its memory share may still execute per GVT round:
 // enough that the partition holding GVT always advances it.
 constexpr std::uint64_t kSqueezedAllowance = 64;
@@ -57,11 +64,7 @@ void Partition::start_optimistic(const OptimisticOptions& options) {
     // send counters, counters, gauges) is still saved.
     const std::uint32_t bytes = lg.reverse ? gr.state_off : gr.stride;
     lg.save_words = std::max<std::uint32_t>(1, (bytes + 7) / 8);
-    lg.oldest.assign(lg.count, kNone);
-    lg.newest.assign(lg.count, kNone);
-    lg.newest_time.assign(lg.count, -kTimeInfinity);
-    lg.unsaved.assign(lg.count, 0);
-    lg.listed.assign(lg.count, 0);
+    lg.history.assign(lg.count, History{-kTimeInfinity, kNone, kNone, 0, false});
   }
 }
 
@@ -83,15 +86,15 @@ std::uint32_t Partition::save_block(LocalGroup& lg, const std::byte* block) {
     slot = static_cast<std::uint32_t>(lg.saved.size() / lg.save_words);
     lg.saved.resize(lg.saved.size() + lg.save_words);
   }
-  std::memcpy(&lg.saved[std::size_t{slot} * lg.save_words], block,
-              lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
+  copy_words(&lg.saved[std::size_t{slot} * lg.save_words], block,
+             lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
   saved_slots_ += std::uint64_t{lg.save_words} * 8;
   return slot;
 }
 
 void Partition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved) {
-  std::memcpy(block, &lg.saved[std::size_t{saved} * lg.save_words],
-              lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
+  copy_words(block, &lg.saved[std::size_t{saved} * lg.save_words],
+             lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
 }
 
 void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
@@ -127,7 +130,10 @@ Event Partition::min_key() const {
 
 std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
   std::uint64_t n = 0;
-  while (n < max_events && fault_ == kNone && queue_.min_time() < end_time_) {
+  while (n < max_events && queue_.min_time() < end_time_) {
+    // After a failed event, only events before it run: one of them may roll
+    // it back; later ones wait for GVT to decide whether the failure stands.
+    if (fault_ != kNone && !key_less(queue_.top(), records_[fault_].ev)) break;
     if (records_.live() > max_uncommitted_) [[unlikely]] {
       // As far ahead as it may go; but the partition holding GVT must
       // always be able to move it.
@@ -155,11 +161,11 @@ void Partition::execute(const Event& ev) {
   r.effects = kNone;
   r.committed = false;
   r.next = kNone;
-  std::uint32_t& newest = lg.newest[loc.slot];
+  std::uint32_t& newest = lg.history[loc.slot].newest;
   r.prev = newest;
   // Periodic saving copies the block every period-th event, and always for
   // the first record of a chain (the chain invariant).
-  std::uint32_t& unsaved = lg.unsaved[loc.slot];
+  std::uint32_t& unsaved = lg.history[loc.slot].unsaved;
   if (newest == kNone || lg.reverse || ++unsaved >= options_.period) {
     r.saved = save_block(lg, block);
     unsaved = 0;
@@ -169,14 +175,14 @@ void Partition::execute(const Event& ev) {
   if (newest != kNone) {
     records_[newest].next = rec;
   } else {
-    lg.oldest[loc.slot] = rec;
-    if (!lg.listed[loc.slot]) {
-      lg.listed[loc.slot] = 1;
+    lg.history[loc.slot].oldest = rec;
+    if (!lg.history[loc.slot].listed) {
+      lg.history[loc.slot].listed = 1;
       commit_list_.emplace_back(static_cast<std::uint16_t>(loc.group), loc.slot);
     }
   }
   newest = rec;
-  lg.newest_time[loc.slot] = ev.time;
+  lg.history[loc.slot].newest_time = ev.time;
   if (ev.time > horizon_) horizon_ = ev.time;
   current_ = rec;
   ++executed_;
@@ -204,8 +210,8 @@ void Partition::receive_local(const Event& ev) {
   const Location loc = where_[ev.dst];
   LocalGroup& lg = local_[loc.group];
   // No record of this partition reaches `horizon_`: later events need no check.
-  if (!(ev.time > horizon_) && !(ev.time > lg.newest_time[loc.slot])) [[unlikely]] {
-    const std::uint32_t newest = lg.newest[loc.slot];
+  if (!(ev.time > horizon_) && !(ev.time > lg.history[loc.slot].newest_time)) [[unlikely]] {
+    const std::uint32_t newest = lg.history[loc.slot].newest;
     if (newest != kNone && !key_less(records_[newest].ev, ev))
       rollback(lg, loc.slot, ev, rollbacks_primary_);
   }
@@ -230,7 +236,7 @@ void Partition::settle() {
 void Partition::annihilate(const Event& anti) {
   const Location loc = where_[anti.dst];
   LocalGroup& lg = local_[loc.group];
-  const std::uint32_t newest = lg.newest[loc.slot];
+  const std::uint32_t newest = lg.history[loc.slot].newest;
   if (newest != kNone && !key_less(records_[newest].ev, anti)) rollback(lg, loc.slot, anti, rollbacks_secondary_);
   cancelled_.emplace(cancel_key(anti), anti);
 }
@@ -249,7 +255,7 @@ bool Partition::cancelled(const Event& ev) {
 // Undoes the entity's records with a key >= `to`, newest first.
 void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
                          std::uint64_t& cause) {
-  std::uint32_t keep = lg.newest[slot];
+  std::uint32_t keep = lg.history[slot].newest;
   undone_.clear();
   while (keep != kNone && !key_less(records_[keep].ev, to)) {
     undone_.push_back(keep);
@@ -303,18 +309,18 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
   std::memcpy(block, rollback_block_.data(), gr.stride);
 
   // 3. Cut the chain: the undone events are pending again.
-  lg.newest[slot] = keep;
+  lg.history[slot].newest = keep;
   if (keep != kNone) {
     records_[keep].next = kNone;
-    lg.newest_time[slot] = records_[keep].ev.time;
+    lg.history[slot].newest_time = records_[keep].ev.time;
     std::uint32_t unsaved = 0;
     for (std::uint32_t rec = keep; records_[rec].saved == kNone; rec = records_[rec].prev)
       ++unsaved;
-    lg.unsaved[slot] = unsaved;
+    lg.history[slot].unsaved = unsaved;
   } else {
-    lg.oldest[slot] = kNone;
-    lg.newest_time[slot] = -kTimeInfinity;
-    lg.unsaved[slot] = 0;
+    lg.history[slot].oldest = kNone;
+    lg.history[slot].newest_time = -kTimeInfinity;
+    lg.history[slot].unsaved = 0;
   }
   for (const std::uint32_t rec : undone_) {
     queue_.push(records_[rec].ev);
@@ -357,7 +363,7 @@ void Partition::commit(const Event& gvt) {
   for (std::size_t i = 0; i < commit_list_.size(); ++i) {
     const auto [group, slot] = commit_list_[i];
     LocalGroup& lg = local_[group];
-    std::uint32_t rec = lg.oldest[slot];
+    std::uint32_t rec = lg.history[slot].oldest;
     std::uint32_t base = kNone;  // newest committed record with a saved block
     while (rec != kNone && key_less(records_[rec].ev, gvt)) {
       Record& r = records_[rec];
@@ -381,16 +387,16 @@ void Partition::commit(const Event& gvt) {
     // coast forward from.
     const std::uint32_t stop =
         rec == kNone || records_[rec].saved != kNone || base == kNone ? rec : base;
-    for (std::uint32_t f = lg.oldest[slot]; f != stop;) {
+    for (std::uint32_t f = lg.history[slot].oldest; f != stop;) {
       const std::uint32_t next = records_[f].next;
       free_record(lg, f);
       f = next;
     }
-    lg.oldest[slot] = stop;
+    lg.history[slot].oldest = stop;
     if (stop == kNone) {
-      lg.newest[slot] = kNone;
-      lg.unsaved[slot] = 0;
-      lg.listed[slot] = 0;
+      lg.history[slot].newest = kNone;
+      lg.history[slot].unsaved = 0;
+      lg.history[slot].listed = 0;
     } else {
       records_[stop].prev = kNone;
       commit_list_[kept++] = commit_list_[i];
@@ -421,7 +427,7 @@ void Partition::squeeze() {
   const Event floor = min_key();
   for (const auto& [group, slot] : commit_list_) {
     LocalGroup& lg = local_[group];
-    const std::uint32_t newest = lg.newest[slot];
+    const std::uint32_t newest = lg.history[slot].newest;
     if (newest != kNone && key_less(floor, records_[newest].ev)) {
       // Roll back to just above `floor`: records with a key > floor.
       std::uint32_t first = newest;

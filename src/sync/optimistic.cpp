@@ -31,7 +31,8 @@
 // events per round until it is. The partition holding GVT always advances
 // it, so the run slows down but never stops or aborts.
 //
-// Errors: a handler that throws stops its partition; the error is reported
+// Errors: a handler that throws holds its partition at that event (earlier
+// ones still run, and may roll it back); the error is reported
 // only if GVT passes that event (it was not a speculative accident), and of
 // several, the one with the smallest key, so the message is the sequential
 // run's.

@@ -183,9 +183,10 @@ class Partition {
   // effects and frees what a rollback could no longer need. Throws the model
   // error of a failed event once it commits.
   void commit(const Event& gvt);
-  // Over the memory share after a commit: rolls back every record above the
-  // partition's own smallest pending key (they are speculative and will be
-  // re-executed), and allows only a few events until the next commit.
+  // Over the memory share after a commit: rolls back uncommitted records,
+  // furthest ahead of GVT first, until under it (they are speculative and
+  // will be re-executed). While still over it, run_optimistic() allows only
+  // a few events per GVT round.
   void squeeze();
   // Adapts how far the partition may run ahead of GVT to the share of its
   // work rolled back since the last call: halves it when much was wasted,
@@ -198,6 +199,8 @@ class Partition {
     return records_.live() > max_uncommitted_ || over_memory();
   }
   bool over_memory() const { return saved_bytes() > options_.budget_bytes; }
+  // Whether the memory share held the partition back since the last call.
+  bool take_throttled() { return std::exchange(throttled_, false); }
   std::uint64_t saved_bytes() const;
   std::uint64_t peak_saved_bytes() const { return peak_saved_; }
   std::uint64_t executed() const { return executed_; }
@@ -336,6 +339,7 @@ class Partition {
   std::exception_ptr fault_error_;
   std::uint64_t allowance_ = 0;  // events allowed while over the memory share
   Time gvt_time_ = 0;            // at the last commit
+  bool throttled_ = false;
   std::uint64_t executed_ = 0, rolled_back_ = 0, rollbacks_primary_ = 0,
                 rollbacks_secondary_ = 0, squeezes_ = 0, peak_saved_ = 0, saved_slots_ = 0;
 };

@@ -139,6 +139,7 @@ std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
       // always be able to move it.
       if (!(queue_.min_time() <= gvt_time_)) break;
     } else if (over_memory()) [[unlikely]] {
+      throttled_ = true;
       if (allowance_ == 0) break;
       --allowance_;
     }
@@ -424,19 +425,25 @@ void Partition::adapt_optimism() {
 }
 
 void Partition::squeeze() {
-  const Event floor = min_key();
-  for (const auto& [group, slot] : commit_list_) {
-    LocalGroup& lg = local_[group];
-    const std::uint32_t newest = lg.history[slot].newest;
-    if (newest != kNone && key_less(floor, records_[newest].ev)) {
-      // Roll back to just above `floor`: records with a key > floor.
-      std::uint32_t first = newest;
-      while (records_[first].prev != kNone && key_less(floor, records_[records_[first].prev].ev))
+  // Cancelback: undo the work furthest ahead of GVT first (the most likely
+  // to be wrong, and the last to be needed), halving the distance until the
+  // partition is under its share; at worst everything uncommitted. Undone
+  // events go back to the queue (memory every engine needs).
+  Time threshold = horizon_;
+  for (int pass = 0; pass < 6 && over_memory(); ++pass) {
+    threshold = pass == 5 ? -kTimeInfinity : gvt_time_ + (threshold - gvt_time_) / 2;
+    for (const auto& [group, slot] : commit_list_) {
+      LocalGroup& lg = local_[group];
+      std::uint32_t first = lg.history[slot].newest;
+      if (first == kNone || records_[first].committed || !(records_[first].ev.time > threshold))
+        continue;
+      while (records_[first].prev != kNone && !records_[records_[first].prev].committed &&
+             records_[records_[first].prev].ev.time > threshold)
         first = records_[first].prev;
       rollback(lg, slot, records_[first].ev, squeezes_);
     }
+    settle();
   }
-  settle();
 }
 
 }  // namespace dsim::detail

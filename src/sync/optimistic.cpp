@@ -90,7 +90,7 @@ class OptimisticSync final : public Synchronizer {
     std::vector<Event> local_min(parts, infinite_key());
     std::vector<std::exception_ptr> errors(parts);
     std::vector<Event> error_keys(parts, infinite_key());
-    std::vector<std::uint8_t> squeezed(parts, 0);
+    std::vector<std::uint8_t> squeezed(parts, 0);  // held back by the memory cap
     Event gvt{};
     bool done = false;
     std::atomic<Clock::time_point> last_round{Clock::now()};
@@ -143,6 +143,10 @@ class OptimisticSync final : public Synchronizer {
       double& busy = me.busy_seconds;
       double& blocked = me.blocked_seconds;
       std::uint64_t since_gvt = 0;
+      // After a round, every partition runs a batch before it joins the next,
+      // so one that keeps asking (over its memory share) cannot starve the
+      // partition that holds GVT.
+      bool fresh = false;
       auto fail = [&]() {
         errors[i] = std::current_exception();
         error_keys[i] = me.fault_key();
@@ -150,7 +154,7 @@ class OptimisticSync final : public Synchronizer {
         gvt_wanted.store(true);
       };
       for (;;) {
-        if (gvt_wanted.load(std::memory_order_acquire)) {
+        if (!fresh && gvt_wanted.load(std::memory_order_acquire)) {
           auto t = Clock::now();
           run.transport.post(me);
           barrier_a.arrive_and_wait();
@@ -188,16 +192,18 @@ class OptimisticSync final : public Synchronizer {
             me.adapt_optimism();
             if (me.over_memory()) {
               me.squeeze();
-              squeezed[i] = 1;
               run.transport.post(me);
             }
+            squeezed[i] = me.take_throttled();
           } catch (...) {
             fail();
           }
           busy += seconds_since(t);
           since_gvt = 0;
+          fresh = true;
           continue;
         }
+        fresh = false;
         if (failed.load(std::memory_order_relaxed)) {
           gvt_wanted.store(true);
           continue;

@@ -58,7 +58,10 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
     g.counters_off = sizeof(EntityMeta);
     g.gauges_off = g.counters_off + 8 * g.counters;
     g.state_off = align_up(g.gauges_off + sizeof(GaugeSlot) * g.gauges, g.align);
-    g.stride = align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
+    g.history_off =
+        align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
+    g.stride = g.history_off + (spec.simulation.sync == "optimistic" ? kHistoryBytes : 0);
+    g.stride = align_up(g.stride, g.align);
     groups_.push_back(std::move(g));
   }
   entity_count_ = next_id;

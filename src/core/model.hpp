@@ -17,11 +17,14 @@
 
 namespace dsim::detail {
 
-// Per-entity block layout: [EntityMeta][counters][gauges][State].
+// Per-entity block layout: [EntityMeta][counters][gauges][State][History, optimistic only].
 struct EntityMeta {
   std::uint64_t rng_counter;
   std::uint64_t send_seq;
 };
+
+// Bytes of the optimistic engine's per-entity History (see partition.hpp).
+inline constexpr std::uint32_t kHistoryBytes = 16;
 
 struct GroupRuntime {
   std::string name;
@@ -35,6 +38,10 @@ struct GroupRuntime {
   std::uint32_t counters_off = 0;  // offsets inside a block
   std::uint32_t gauges_off = 0;
   std::uint32_t state_off = 0;
+  // Optimistic runs keep the engine's per-entity History (partition.hpp)
+  // after the State, in the cache line the event touches anyway; it is not
+  // saved or restored. history_off == stride in the other engines.
+  std::uint32_t history_off = 0;
   std::uint32_t align = 8;
 };
 

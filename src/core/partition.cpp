@@ -161,11 +161,11 @@ void Partition::check_event(const Event& ev) {
   LocalGroup& lg = local_[loc.group];
   const GroupRuntime& gr = *lg.runtime;
   std::byte* block = lg.block(loc.slot);
-  const std::vector<std::byte> before(block, block + gr.stride);
+  const std::vector<std::byte> before(block, block + gr.history_off);
   Execution first, second;
   capture_ = &first;
   dispatch(ev);
-  const std::vector<std::byte> after(block, block + gr.stride);
+  const std::vector<std::byte> after(block, block + gr.history_off);
   auto fail = [&](const std::string& what) {
     const auto* h = gr.type->find_handler(ev.type);
     throw Error(fmt::format("rollback check: entity {} (type '{}') handling event '{}' from {} "
@@ -178,18 +178,18 @@ void Partition::check_event(const Event& ev) {
     const auto* h = gr.type->find_handler(ev.type);
     h->reverse(gr.behaviour.get(), block + gr.state_off, ev.payload, ctx_);
     if (std::memcmp(block + gr.state_off, before.data() + gr.state_off,
-                    gr.stride - gr.state_off) != 0)
+                    gr.history_off - gr.state_off) != 0)
       fail("its reverse handler does not restore the State the event found (compare what "
            "on() changes with what reverse() undoes)");
   }
-  std::memcpy(block, before.data(), gr.stride);
+  std::memcpy(block, before.data(), gr.history_off);
   capture_ = &second;
   dispatch(ev);
   capture_ = nullptr;
   const char* impure =
       "; a handler must be a pure function of its State, the event, its random stream and its "
       "parameters (no globals, static or mutable members, clocks or I/O)";
-  if (std::memcmp(block + gr.state_off, after.data() + gr.state_off, gr.stride - gr.state_off) !=
+  if (std::memcmp(block + gr.state_off, after.data() + gr.state_off, gr.history_off - gr.state_off) !=
       0)
     fail(std::string("executing it twice from the same state left different States") + impure);
   if (std::memcmp(block, after.data(), gr.state_off) != 0)

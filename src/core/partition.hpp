@@ -50,15 +50,15 @@ struct HistogramAcc {
 };
 
 // Optimistic mode: an entity's uncommitted Records, oldest..newest (kNone:
-// none), the time of the newest (-inf: none; a first check that needs no
-// record), events since its last saved block (periodic saving), and whether it
-// is on the partition's commit list. One struct, so one cache line per entity.
+// none), events since its last saved block (periodic saving), and whether it
+// is on the partition's commit list. It lives at the end of the entity's
+// block (GroupRuntime::history_off), outside the bytes that are saved.
 struct History {
-  Time newest_time;
   std::uint32_t oldest, newest;
   std::uint32_t unsaved;
-  bool listed;
+  std::uint32_t listed;
 };
+static_assert(sizeof(History) == kHistoryBytes);
 
 // Partition-local storage and statistics of one group.
 struct LocalGroup {
@@ -73,8 +73,9 @@ struct LocalGroup {
   // group's sum in each sample's interval; after finish(), the sums.
   std::vector<ExactSum> series;
 
-  // Optimistic mode only: one History per slot.
-  std::vector<History> history;
+  History& history(std::uint32_t slot) const {
+    return *reinterpret_cast<History*>(block(slot) + runtime->history_off);
+  }
   // Saved blocks (or their engine part, for reverse handlers): slots of
   // `save_words` words, free ones chained through their first word.
   std::vector<std::uint64_t> saved;

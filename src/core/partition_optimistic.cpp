@@ -62,9 +62,10 @@ void Partition::start_optimistic(const OptimisticOptions& options) {
     lg.reverse = gr.type->reversible;
     // Reverse handlers undo State; the engine part of the block (random and
     // send counters, counters, gauges) is still saved.
-    const std::uint32_t bytes = lg.reverse ? gr.state_off : gr.stride;
+    const std::uint32_t bytes = lg.reverse ? gr.state_off : gr.history_off;
     lg.save_words = std::max<std::uint32_t>(1, (bytes + 7) / 8);
-    lg.history.assign(lg.count, History{-kTimeInfinity, kNone, kNone, 0, false});
+    for (std::uint32_t slot = 0; slot < lg.count; ++slot)
+      lg.history(slot) = History{kNone, kNone, 0, 0};
   }
 }
 
@@ -87,14 +88,14 @@ std::uint32_t Partition::save_block(LocalGroup& lg, const std::byte* block) {
     lg.saved.resize(lg.saved.size() + lg.save_words);
   }
   copy_words(&lg.saved[std::size_t{slot} * lg.save_words], block,
-             lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
+             lg.reverse ? lg.runtime->state_off : lg.runtime->history_off);
   saved_slots_ += std::uint64_t{lg.save_words} * 8;
   return slot;
 }
 
 void Partition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved) {
   copy_words(block, &lg.saved[std::size_t{saved} * lg.save_words],
-             lg.reverse ? lg.runtime->state_off : lg.runtime->stride);
+             lg.reverse ? lg.runtime->state_off : lg.runtime->history_off);
 }
 
 void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
@@ -162,11 +163,11 @@ void Partition::execute(const Event& ev) {
   r.effects = kNone;
   r.committed = false;
   r.next = kNone;
-  std::uint32_t& newest = lg.history[loc.slot].newest;
+  std::uint32_t& newest = lg.history(loc.slot).newest;
   r.prev = newest;
   // Periodic saving copies the block every period-th event, and always for
   // the first record of a chain (the chain invariant).
-  std::uint32_t& unsaved = lg.history[loc.slot].unsaved;
+  std::uint32_t& unsaved = lg.history(loc.slot).unsaved;
   if (newest == kNone || lg.reverse || ++unsaved >= options_.period) {
     r.saved = save_block(lg, block);
     unsaved = 0;
@@ -176,14 +177,13 @@ void Partition::execute(const Event& ev) {
   if (newest != kNone) {
     records_[newest].next = rec;
   } else {
-    lg.history[loc.slot].oldest = rec;
-    if (!lg.history[loc.slot].listed) {
-      lg.history[loc.slot].listed = 1;
+    lg.history(loc.slot).oldest = rec;
+    if (!lg.history(loc.slot).listed) {
+      lg.history(loc.slot).listed = 1;
       commit_list_.emplace_back(static_cast<std::uint16_t>(loc.group), loc.slot);
     }
   }
   newest = rec;
-  lg.history[loc.slot].newest_time = ev.time;
   if (ev.time > horizon_) horizon_ = ev.time;
   current_ = rec;
   ++executed_;
@@ -211,8 +211,8 @@ void Partition::receive_local(const Event& ev) {
   const Location loc = where_[ev.dst];
   LocalGroup& lg = local_[loc.group];
   // No record of this partition reaches `horizon_`: later events need no check.
-  if (!(ev.time > horizon_) && !(ev.time > lg.history[loc.slot].newest_time)) [[unlikely]] {
-    const std::uint32_t newest = lg.history[loc.slot].newest;
+  if (!(ev.time > horizon_)) [[unlikely]] {
+    const std::uint32_t newest = lg.history(loc.slot).newest;
     if (newest != kNone && !key_less(records_[newest].ev, ev))
       rollback(lg, loc.slot, ev, rollbacks_primary_);
   }
@@ -237,7 +237,7 @@ void Partition::settle() {
 void Partition::annihilate(const Event& anti) {
   const Location loc = where_[anti.dst];
   LocalGroup& lg = local_[loc.group];
-  const std::uint32_t newest = lg.history[loc.slot].newest;
+  const std::uint32_t newest = lg.history(loc.slot).newest;
   if (newest != kNone && !key_less(records_[newest].ev, anti)) rollback(lg, loc.slot, anti, rollbacks_secondary_);
   cancelled_.emplace(cancel_key(anti), anti);
 }
@@ -256,7 +256,7 @@ bool Partition::cancelled(const Event& ev) {
 // Undoes the entity's records with a key >= `to`, newest first.
 void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
                          std::uint64_t& cause) {
-  std::uint32_t keep = lg.history[slot].newest;
+  std::uint32_t keep = lg.history(slot).newest;
   undone_.clear();
   while (keep != kNone && !key_less(records_[keep].ev, to)) {
     undone_.push_back(keep);
@@ -297,7 +297,7 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
 
   // 2. Re-execute the undone events, oldest first, to learn what they sent,
   // then return to the block of step 1.
-  rollback_block_.assign(block, block + gr.stride);
+  rollback_block_.assign(block, block + gr.history_off);
   capture_ = &redo_;
   for (std::size_t i = undone_.size(); i-- > 0;) {
     try {
@@ -307,21 +307,19 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
     }
   }
   capture_ = nullptr;
-  std::memcpy(block, rollback_block_.data(), gr.stride);
+  std::memcpy(block, rollback_block_.data(), gr.history_off);
 
   // 3. Cut the chain: the undone events are pending again.
-  lg.history[slot].newest = keep;
+  lg.history(slot).newest = keep;
   if (keep != kNone) {
     records_[keep].next = kNone;
-    lg.history[slot].newest_time = records_[keep].ev.time;
     std::uint32_t unsaved = 0;
     for (std::uint32_t rec = keep; records_[rec].saved == kNone; rec = records_[rec].prev)
       ++unsaved;
-    lg.history[slot].unsaved = unsaved;
+    lg.history(slot).unsaved = unsaved;
   } else {
-    lg.history[slot].oldest = kNone;
-    lg.history[slot].newest_time = -kTimeInfinity;
-    lg.history[slot].unsaved = 0;
+    lg.history(slot).oldest = kNone;
+    lg.history(slot).unsaved = 0;
   }
   for (const std::uint32_t rec : undone_) {
     queue_.push(records_[rec].ev);
@@ -364,7 +362,7 @@ void Partition::commit(const Event& gvt) {
   for (std::size_t i = 0; i < commit_list_.size(); ++i) {
     const auto [group, slot] = commit_list_[i];
     LocalGroup& lg = local_[group];
-    std::uint32_t rec = lg.history[slot].oldest;
+    std::uint32_t rec = lg.history(slot).oldest;
     std::uint32_t base = kNone;  // newest committed record with a saved block
     while (rec != kNone && key_less(records_[rec].ev, gvt)) {
       Record& r = records_[rec];
@@ -388,16 +386,16 @@ void Partition::commit(const Event& gvt) {
     // coast forward from.
     const std::uint32_t stop =
         rec == kNone || records_[rec].saved != kNone || base == kNone ? rec : base;
-    for (std::uint32_t f = lg.history[slot].oldest; f != stop;) {
+    for (std::uint32_t f = lg.history(slot).oldest; f != stop;) {
       const std::uint32_t next = records_[f].next;
       free_record(lg, f);
       f = next;
     }
-    lg.history[slot].oldest = stop;
+    lg.history(slot).oldest = stop;
     if (stop == kNone) {
-      lg.history[slot].newest = kNone;
-      lg.history[slot].unsaved = 0;
-      lg.history[slot].listed = 0;
+      lg.history(slot).newest = kNone;
+      lg.history(slot).unsaved = 0;
+      lg.history(slot).listed = 0;
     } else {
       records_[stop].prev = kNone;
       commit_list_[kept++] = commit_list_[i];
@@ -434,7 +432,7 @@ void Partition::squeeze() {
     threshold = pass == 5 ? -kTimeInfinity : gvt_time_ + (threshold - gvt_time_) / 2;
     for (const auto& [group, slot] : commit_list_) {
       LocalGroup& lg = local_[group];
-      std::uint32_t first = lg.history[slot].newest;
+      std::uint32_t first = lg.history(slot).newest;
       if (first == kNone || records_[first].committed || !(records_[first].ev.time > threshold))
         continue;
       while (records_[first].prev != kNone && !records_[records_[first].prev].committed &&

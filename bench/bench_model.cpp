@@ -49,10 +49,13 @@ int main(int argc, char** argv) {
         "{{\"impl\": \"dsim\", \"config\": \"{}\", \"entities\": {}, \"end_time\": {}, "
         "\"seed\": {}, \"sync\": \"{}\", \"threads\": {}, \"events\": {}, \"event_rate\": {:.0f}, "
         "\"init_seconds\": {:.4f}, \"run_seconds\": {:.4f}, \"wall_seconds\": {:.4f}, "
-        "\"cpu_seconds\": {:.4f}, \"cpu_event_rate\": {:.0f}, \"peak_rss_bytes\": {}}}\n",
+        "\"cpu_seconds\": {:.4f}, \"cpu_event_rate\": {:.0f}, \"peak_rss_bytes\": {}, "
+        "\"efficiency\": {:.5f}, \"rolled_back\": {}, \"gvt_rounds\": {}, "
+        "\"peak_saved_bytes\": {}}}\n",
         argv[1], entities, r.end_time, r.seed, f.sync, f.threads, f.events_processed, f.event_rate,
         f.init_seconds, f.run_seconds, f.wall_seconds, cpu,
-        cpu > 0 ? static_cast<double>(f.events_processed) / cpu : 0.0, f.peak_rss_bytes);
+        cpu > 0 ? static_cast<double>(f.events_processed) / cpu : 0.0, f.peak_rss_bytes,
+        f.efficiency, f.events_rolled_back, f.gvt_rounds, f.peak_saved_bytes);
     return 0;
   } catch (const dsim::Error& e) {
     std::fprintf(stderr, "bench_model: %s\n", e.what());

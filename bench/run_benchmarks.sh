@@ -61,10 +61,16 @@ run() {
 
 seq1=(simulation.sync=sequential simulation.threads=1)
 par2=(simulation.sync=conservative simulation.threads=2)
+opt1=(simulation.sync=optimistic simulation.threads=1)
+opt2=(simulation.sync=optimistic simulation.threads=2)
 
 run "phold 16K" plain "$plain" 16384 "$end_phold" 0.1 1 1
 run "phold 16K" dsim "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" "${seq1[@]}"
 run "phold 16K" dsim-2t "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" "${par2[@]}"
+run "phold 16K" dsim-opt-1t "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" \
+  "${opt1[@]}"
+run "phold 16K" dsim-opt-2t "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" \
+  "${opt2[@]}"
 
 run "phold 1M" plain "$plain" 1048576 "$end_1m" 0.1 1 1
 run "phold 1M" dsim "$dsim" models/phold/phold_1m.toml "simulation.end_time=$end_1m" "${seq1[@]}"
@@ -81,6 +87,16 @@ run "phold lookahead 0.1" dsim "$dsim" models/phold/phold_la01.toml \
   "simulation.end_time=$end_la" "${seq1[@]}"
 run "phold lookahead 0.1" dsim-2t "$dsim" models/phold/phold_la01.toml \
   "simulation.end_time=$end_la" "${par2[@]}"
+run "phold lookahead 0.1" dsim-opt-1t "$dsim" models/phold/phold_la01.toml \
+  "simulation.end_time=$end_la" "${opt1[@]}"
+run "phold lookahead 0.1" dsim-opt-2t "$dsim" models/phold/phold_la01.toml \
+  "simulation.end_time=$end_la" "${opt2[@]}"
+
+# Zero lookahead: conservative must refuse it; sequential vs optimistic.
+run "phold lookahead 0" dsim "$dsim" models/phold/phold_la0.toml \
+  "simulation.end_time=$end_la" "${seq1[@]}"
+run "phold lookahead 0" dsim-opt-2t "$dsim" models/phold/phold_la0.toml \
+  "simulation.end_time=$end_la" "${opt2[@]}"
 
 run "M/M/1 1M events" dsim "$dsim" models/queueing/mm1.toml "simulation.end_time=$end_mm1" \
   "${seq1[@]}"

@@ -38,8 +38,10 @@ std::uint64_t cancel_key(const Event& e) {
   return (std::uint64_t{e.src} << 40) ^ e.seq;
 }
 
-// Blocks are small and a multiple of 8 bytes: a word loop beats a call.
-void copy_words(void* to, const void* from, std::size_t bytes) {
+// Blocks are small and a multiple of 8 bytes: a word loop beats a call to
+// memmove, which GCC would otherwise turn the loop back into.
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_words(
+    void* to, const void* from, std::size_t bytes) {
   auto* d = static_cast<std::byte*>(to);
   const auto* f = static_cast<const std::byte*>(from);
   for (std::size_t i = 0; i < bytes; i += 8) std::memcpy(d + i, f + i, 8);
@@ -359,7 +361,19 @@ void Partition::coast(std::uint32_t rec) {
 
 void Partition::commit(const Event& gvt) {
   std::size_t kept = 0;
-  for (std::size_t i = 0; i < commit_list_.size(); ++i) {
+  const std::size_t n = commit_list_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    // The entities are cold by now: fetch their blocks, then their oldest
+    // records, a few entities ahead.
+    if (i + 8 < n) {
+      const auto [g, s] = commit_list_[i + 8];
+      __builtin_prefetch(local_[g].block(s) + local_[g].runtime->history_off);
+    }
+    if (i + 4 < n) {
+      const auto [g, s] = commit_list_[i + 4];
+      const std::uint32_t oldest = local_[g].history(s).oldest;
+      if (oldest != kNone) __builtin_prefetch(&records_[oldest]);
+    }
     const auto [group, slot] = commit_list_[i];
     LocalGroup& lg = local_[group];
     std::uint32_t rec = lg.history(slot).oldest;

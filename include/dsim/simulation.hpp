@@ -29,9 +29,13 @@ struct Progress {
   std::uint32_t threads = 1;
   // Share of the worker threads' time spent waiting for each other (0..1).
   double blocked_share = 0;
-  // Optimistic runs: events undone so far, and committed / executed.
+  // Optimistic runs: events undone so far, committed / executed, rollbacks
+  // (primary + secondary), GVT rounds, and memory held by saved state now.
   std::uint64_t rolled_back = 0;
   double efficiency = 1;
+  std::uint64_t rollbacks = 0;
+  std::uint64_t gvt_rounds = 0;
+  std::uint64_t saved_bytes = 0;
   std::vector<std::uint64_t> partition_events;  // events so far, per partition
 };
 

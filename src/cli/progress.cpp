@@ -50,6 +50,11 @@ std::string render_progress(const Progress& p, std::size_t width) {
   if (p.threads > 1)
     extras.push_back(
         fmt::format("  {} threads, {:.0f}% blocked", p.threads, 100.0 * p.blocked_share));
+  if (p.gvt_rounds > 0)
+    extras.push_back(fmt::format("  {} rolled back in {} rollbacks, {} GVT rounds, {}B saved",
+                                 rate(static_cast<double>(p.rolled_back)),
+                                 rate(static_cast<double>(p.rollbacks)), p.gvt_rounds,
+                                 rate(static_cast<double>(p.saved_bytes))));
 
   std::string line;
   // The bar takes what the numbers leave, 10 to 30 cells; its size depends

@@ -119,12 +119,17 @@ class OptimisticSync final : public Synchronizer {
       progress.events = 0;
       std::uint64_t executed = 0;
       progress.rolled_back = 0;
+      progress.rollbacks = 0;
+      progress.saved_bytes = 0;
+      progress.gvt_rounds = rounds;
       double busy = 0, blocked = 0;
       for (std::uint32_t i = 0; i < parts; ++i) {
         const Partition& p = *run.partitions[i];
         progress.partition_events[i] = p.events();
         progress.events += p.events();
         progress.rolled_back += p.rolled_back();
+        progress.rollbacks += p.rollbacks_primary() + p.rollbacks_secondary();
+        progress.saved_bytes += p.saved_bytes();
         executed += p.executed();
         busy += p.busy_seconds;
         blocked += p.blocked_seconds;

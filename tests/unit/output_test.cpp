@@ -658,5 +658,21 @@ TEST(ProgressTest, EveryWidthFitsAndTheBarNeverJitters) {
   EXPECT_NE(wide.find("[#######"), std::string::npos) << wide;
 }
 
+TEST(RenderProgress, OptimisticFiguresWhenThereIsRoom) {
+  Progress p = progress_at(500, 2);
+  p.rolled_back = 12345;
+  p.efficiency = 0.99;
+  p.rollbacks = 678;
+  p.gvt_rounds = 90;
+  p.saved_bytes = 3 << 20;
+  const std::string wide = cli::render_progress(p, 240);
+  EXPECT_NE(wide.find("12.3k rolled back in 678 rollbacks, 90 GVT rounds, 3.15MB saved"),
+            std::string::npos)
+      << wide;
+  const std::string narrow = cli::render_progress(p, 100);
+  EXPECT_EQ(narrow.find("GVT"), std::string::npos) << narrow;
+  EXPECT_LE(narrow.size(), 100u);
+}
+
 }  // namespace
 }  // namespace dsim

@@ -84,7 +84,7 @@ job asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=address \
 job tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=thread \
   -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
   -- env DSIM_TEST_SCALE=0.1 "${no_aslr[@]}" ctest --test-dir build-tsan -j "$ctest_jobs" \
-  --output-on-failure --no-tests=error -R 'Parallel|Threads|Conservative|Determinism'
+  --output-on-failure --no-tests=error -R 'Parallel|Threads|Conservative|Determinism|Optimistic'
 
 echo
 echo "=== summary ($(( (SECONDS - start_all) / 60 )) min $(( (SECONDS - start_all) % 60 )) s)"

@@ -1,6 +1,9 @@
 // DESIGN.md invariant 1, for every reference model: the results files
 // (results.csv, results.json, series.csv) are bit-identical to the sequential
-// run's under every sync mode, thread count and partitioner.
+// run's under every sync mode (conservative, auto, optimistic), thread count
+// and partitioner. Optimistic runs also take models with zero-lookahead links
+// between partitions, which conservative sync refuses: phold_la0 and the
+// queueing networks as written (`*_zero_la`).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -25,8 +28,13 @@ struct ModelCase {
   double transfer = 0;                 // > 0: queueing network, see above
 };
 
+const char* const kQueueingModels[] = {"mm1", "mm1_rho09", "mmc", "mmck", "tandem", "jackson"};
+const std::vector<std::string> kQueueingLength = {"simulation.end_time=3000"};
+// Zero-lookahead queueing networks run optimistically with many rollbacks
+// (every hand-off is a potential straggler): shorter runs.
+const std::vector<std::string> kZeroLookaheadLength = {"simulation.end_time=1000"};
+
 std::vector<ModelCase> cases() {
-  const std::vector<std::string> queueing_length = {"simulation.end_time=3000"};
   std::vector<ModelCase> out = {
       {"phold", "models/phold/phold.toml",
        {"simulation.end_time=40", "entities.phold.count=2000"}},
@@ -37,8 +45,21 @@ std::vector<ModelCase> cases() {
       {"epidemic", "models/epidemic/epidemic.toml",
        {"simulation.end_time=60", "entities.people.count=3000"}},
   };
-  for (const char* q : {"mm1", "mm1_rho09", "mmc", "mmck", "tandem", "jackson"})
-    out.push_back({q, std::string("models/queueing/") + q + ".toml", queueing_length, 0.25});
+  for (const char* q : kQueueingModels)
+    out.push_back({q, std::string("models/queueing/") + q + ".toml", kQueueingLength, 0.25});
+  return out;
+}
+
+// Models whose links have lookahead 0: PHOLD with delay Exp(1), and the
+// queueing networks as written.
+std::vector<ModelCase> zero_lookahead_cases() {
+  std::vector<ModelCase> out = {
+      {"phold_la0", "models/phold/phold_la0.toml",
+       {"simulation.end_time=15", "entities.phold.count=2000"}},
+  };
+  for (const char* q : kQueueingModels)
+    out.push_back({std::string(q) + "_zero_la", std::string("models/queueing/") + q + ".toml",
+                   kZeroLookaheadLength, 0});
   return out;
 }
 
@@ -47,6 +68,7 @@ void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
 struct Files {
   std::string csv, json, series;
   std::uint64_t events = 0;
+  dsim::RunFigures figures;
 };
 
 Files run_case(const ModelCase& c, const std::vector<std::string>& layout) {
@@ -67,7 +89,7 @@ Files run_case(const ModelCase& c, const std::vector<std::string>& layout) {
   dsim::Simulation sim(std::move(spec), registry);
   auto r = sim.run();
   return {dsim::output::results_csv(r), dsim::output::results_json(r),
-          dsim::output::series_csv(r), r.figures.events_processed};
+          dsim::output::series_csv(r), r.figures.events_processed, r.figures};
 }
 
 const Files& reference(const ModelCase& c) {
@@ -95,16 +117,36 @@ TEST_P(Determinism, MatchesSequentialBitForBit) {
   EXPECT_EQ(got.csv, ref.csv);
   EXPECT_EQ(got.json, ref.json);
   EXPECT_EQ(got.series, ref.series);
+  if (sync == "optimistic") {
+    // It ran Time Warp (no silent fallback), and its figures add up.
+    const dsim::RunFigures& f = got.figures;
+    EXPECT_EQ(f.sync, "optimistic");
+    EXPECT_LE(f.threads, threads);  // fewer when the model has fewer entities
+    EXPECT_EQ(f.events_executed, f.events_processed + f.events_rolled_back);
+    EXPECT_GT(f.gvt_rounds, 0u);
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<Param>& info) {
+  return std::get<0>(info.param).name + "_" + std::get<1>(info.param) + "_t" +
+         std::to_string(std::get<2>(info.param)) + "_" + std::get<3>(info.param);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Matrix, Determinism,
-    ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Values("conservative", "auto"),
+    ::testing::Combine(::testing::ValuesIn(cases()),
+                       ::testing::Values("conservative", "auto", "optimistic"),
                        ::testing::Values(1u, 2u, 3u, 4u, 8u),
                        ::testing::Values("block", "round_robin", "graph")),
-    [](const ::testing::TestParamInfo<Param>& info) {
-      return std::get<0>(info.param).name + "_" + std::get<1>(info.param) + "_t" +
-             std::to_string(std::get<2>(info.param)) + "_" + std::get<3>(info.param);
-    });
+    case_name);
+
+// Zero-lookahead links: conservative sync refuses them and auto runs them
+// sequentially, so only the optimistic column is a parallel run.
+INSTANTIATE_TEST_SUITE_P(
+    ZeroLookahead, Determinism,
+    ::testing::Combine(::testing::ValuesIn(zero_lookahead_cases()),
+                       ::testing::Values("optimistic"), ::testing::Values(1u, 2u, 3u, 4u, 8u),
+                       ::testing::Values("block", "round_robin", "graph")),
+    case_name);
 
 }  // namespace

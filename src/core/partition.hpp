@@ -144,6 +144,9 @@ struct OptimisticOptions {
   std::uint64_t budget_bytes = UINT64_MAX;   // this partition's share of the memory cap
   // Uncommitted events a partition may hold: how far ahead of GVT it may run.
   std::uint64_t max_uncommitted = UINT64_MAX;
+  // The least lookahead of any link between partitions (0: none). Events
+  // below GVT + this can never be rolled back: they run without a record.
+  double safe_lookahead = 0;
 };
 
 class Partition {
@@ -266,6 +269,7 @@ class Partition {
                   double b);
   // Optimistic internals.
   void execute(const Event& ev);
+  void execute_safe(const Event& ev);
   void receive_local(const Event& ev);
   // Undoes the entity's records with a key >= `to`; counts one rollback in `cause`.
   void rollback(LocalGroup& lg, std::uint32_t slot, const Event& to, std::uint64_t& cause);
@@ -336,8 +340,13 @@ class Partition {
   // Keyed by (src, seq); matched by exact bytes, since a re-sent event may
   // reuse the key with other contents.
   std::unordered_multimap<std::uint64_t, Event> cancelled_;
-  std::uint32_t fault_ = Pool<Record>::kNone;  // record of a failed event
+  // A failed event (fault_error_ set): its key, and its record (kNone when it
+  // ran in the safe window and can never be rolled back).
   std::exception_ptr fault_error_;
+  Event fault_event_{};
+  std::uint32_t fault_ = Pool<Record>::kNone;
+  Time safe_until_time_ = 0;  // events before it can never be rolled back
+  bool direct_ = false;       // running a safe event: effects apply at once
   std::uint64_t allowance_ = 0;  // events allowed while over the memory share
   Time gvt_time_ = 0;            // at the last commit
   bool throttled_ = false;

@@ -57,6 +57,8 @@ void Partition::start_optimistic(const OptimisticOptions& options) {
   options_ = options;
   if (options_.period == 0) options_.period = 1;
   max_uncommitted_ = options_.max_uncommitted;
+  // Before the first GVT round GVT is at least 0.
+  safe_until_time_ = options_.safe_lookahead > 0 ? options_.safe_lookahead : 0;
   mode_ = Mode::kOptimistic;
   safe_until_ = 0;
   for (LocalGroup& lg : local_) {
@@ -116,7 +118,7 @@ void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
 }
 
 Event Partition::fault_key() const {
-  if (fault_ != kNone) return records_[fault_].ev;
+  if (fault_error_) return fault_event_;
   Event e{};
   e.time = kTimeInfinity;
   return e;
@@ -136,7 +138,7 @@ std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
   while (n < max_events && queue_.min_time() < end_time_) {
     // After a failed event, only events before it run: one of them may roll
     // it back; later ones wait for GVT to decide whether the failure stands.
-    if (fault_ != kNone && !key_less(queue_.top(), records_[fault_].ev)) break;
+    if (fault_error_ && !key_less(queue_.top(), fault_event_)) break;
     if (records_.live() > max_uncommitted_) [[unlikely]] {
       // As far ahead as it may go; but the partition holding GVT must
       // always be able to move it.
@@ -148,7 +150,10 @@ std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
     }
     const Event ev = queue_.pop();
     if (!cancelled_.empty() && cancelled(ev)) continue;
-    execute(ev);
+    if (ev.time < safe_until_time_)
+      execute_safe(ev);
+    else
+      execute(ev);
     ++n;
   }
   note_saved_bytes();
@@ -194,11 +199,41 @@ void Partition::execute(const Event& ev) {
   } catch (...) {
     // Maybe only a speculative state fails: report it if the event commits.
     fault_ = rec;
+    fault_event_ = ev;
     fault_error_ = describe_failure(ev);
   }
   current_ = kNone;
   // Local sends enter the queue only now: one may be a straggler for another
   // entity, and rolling that back re-binds the context.
+  for (const Event& e : local_out_) receive_local(e);
+  local_out_.clear();
+  settle();
+}
+
+// An event below GVT + the least lookahead between partitions: no straggler
+// or anti-message can reach it (every event still to come from another
+// partition is at least that late, and rollbacks start no earlier), so it
+// runs as in the conservative engine, with no record and its statistics
+// applied at once.
+void Partition::execute_safe(const Event& ev) {
+  const Location loc = where_[ev.dst];
+  LocalGroup& lg = local_[loc.group];
+  History& h = lg.history(loc.slot);
+  // The entity's next record must save its block: coasting forward from an
+  // older one would skip this event.
+  h.unsaved = options_.period;
+  if (ev.time > horizon_) horizon_ = ev.time;
+  direct_ = true;
+  ++executed_;
+  try {
+    dispatch(ev);
+  } catch (...) {
+    fault_ = kNone;
+    fault_event_ = ev;
+    fault_error_ = describe_failure(ev);
+  }
+  direct_ = false;
+  ++events_;
   for (const Event& e : local_out_) receive_local(e);
   local_out_.clear();
   settle();
@@ -360,6 +395,9 @@ void Partition::coast(std::uint32_t rec) {
 }
 
 void Partition::commit(const Event& gvt) {
+  if (fault_error_ && key_less(fault_event_, gvt)) std::rethrow_exception(fault_error_);
+  gvt_time_ = gvt.time;
+  safe_until_time_ = options_.safe_lookahead > 0 ? gvt.time + options_.safe_lookahead : 0;
   std::size_t kept = 0;
   const std::size_t n = commit_list_.size();
   for (std::size_t i = 0; i < n; ++i) {
@@ -381,7 +419,6 @@ void Partition::commit(const Event& gvt) {
     while (rec != kNone && key_less(records_[rec].ev, gvt)) {
       Record& r = records_[rec];
       if (!r.committed) {
-        if (rec == fault_) std::rethrow_exception(fault_error_);
         for (std::uint32_t n = r.effects; n != kNone;) {
           apply(effects_[n], r.ev.time);
           const std::uint32_t next = effects_[n].next;

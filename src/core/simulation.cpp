@@ -222,11 +222,13 @@ const RunPlan& Simulation::Impl::make_plan() {
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, model->entity_count())));
 
   std::string sync = sim.sync;
+  bool optimistic = false;
   if (sync == "optimistic") {
     // Any lookahead will do, zero included; one thread is Time Warp on one
     // partition (no rollbacks, but the same commit path).
     p.reason = "sync = \"optimistic\" was asked for";
     p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit : default_memory_limit();
+    optimistic = true;
   } else if (sync == "sequential") {
     p.reason = "sync = \"sequential\" was asked for";
     threads = 1;
@@ -267,6 +269,11 @@ const RunPlan& Simulation::Impl::make_plan() {
       }
       p.lookahead = cl.min;
     }
+  }
+  if (optimistic) {
+    // Not a requirement, a gift: events below GVT + this lookahead need no
+    // state saving (partition_optimistic.cpp, execute_safe).
+    p.lookahead = crossing_lookahead(*model).min;
   }
   p.sync = sync;
   p.partitioner = sim.partitioner;
@@ -317,6 +324,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     o.state_saving = spec.simulation.state_saving;
     o.period = o.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
     o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
+    o.safe_lookahead = p.lookahead;
     synchronizer = detail::make_optimistic_sync(o);
     figures.memory_limit = p.memory_limit;
     std::string modes;

@@ -197,6 +197,9 @@ class Partition {
   // doubles it (up to the option) when little was. Call after commit().
   void adapt_optimism();
   std::uint64_t max_uncommitted() const { return max_uncommitted_; }
+  // Whether it ran a speculative event since the last call (past the window
+  // of events below GVT + the cross-partition lookahead, which need no record).
+  bool take_beyond_window() { return std::exchange(beyond_window_, false); }
   // Key of the failed event that stopped the partition (time = infinity: none).
   Event fault_key() const;
   bool over_budget() const {
@@ -347,6 +350,7 @@ class Partition {
   std::uint32_t fault_ = Pool<Record>::kNone;
   Time safe_until_time_ = 0;  // events before it can never be rolled back
   bool direct_ = false;       // running a safe event: effects apply at once
+  bool beyond_window_ = false;
   std::uint64_t allowance_ = 0;  // events allowed while over the memory share
   Time gvt_time_ = 0;            // at the last commit
   bool throttled_ = false;

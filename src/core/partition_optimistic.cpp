@@ -150,10 +150,12 @@ std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
     }
     const Event ev = queue_.pop();
     if (!cancelled_.empty() && cancelled(ev)) continue;
-    if (ev.time < safe_until_time_)
+    if (ev.time < safe_until_time_) {
       execute_safe(ev);
-    else
+    } else {
+      beyond_window_ = true;
       execute(ev);
+    }
     ++n;
   }
   note_saved_bytes();

@@ -65,6 +65,8 @@ constexpr std::uint64_t kGvtInterval = 2048;
 // Without a bound, a partition whose peer is descheduled (more threads than
 // cores) runs far ahead and throws most of it away.
 constexpr std::uint64_t kMaxAheadRounds = 4;
+// Events a partition runs before leaving its safe window may call a round.
+constexpr std::uint64_t kWindowRoundEvents = 256;
 // An idle partition asks for GVT at most this often.
 constexpr double kIdleGvtSeconds = 20e-6;
 
@@ -224,7 +226,10 @@ class OptimisticSync final : public Synchronizer {
         }
         busy += seconds_since(t);
         since_gvt += n;
-        if (since_gvt >= kGvtInterval || me.over_memory()) {
+        // Past the safe window (GVT + lookahead), events need records: a new
+        // GVT round moves the window on, as a conservative window would.
+        const bool beyond = me.take_beyond_window() && since_gvt >= kWindowRoundEvents;
+        if (since_gvt >= kGvtInterval || me.over_memory() || beyond) {
           gvt_wanted.store(true, std::memory_order_release);
         } else if (n == 0) {
           // Out of work: only GVT moving on (or a message) lets it go on. Ask

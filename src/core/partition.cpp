@@ -433,12 +433,14 @@ void Partition::apply(const Effect& e, Time t) {
 void Partition::log_effect(Effect::Kind kind, std::uint32_t group, std::uint32_t index, double a,
                            double b) {
   const Effect e{Pool<Effect>::kNone, kind, static_cast<std::uint16_t>(group), index, a, b};
-  if (mode_ == Mode::kDirect || direct_) {
+  if (mode_ == Mode::kDirect) {
     apply(e, ctx_.now_);
   } else if (coasting_) {
     // re-executing an event whose effects are already logged
   } else if (capture_ != nullptr) {
     capture_->effects.push_back(e);
+  } else if (direct_) {
+    apply(e, ctx_.now_);  // a safe event (optimistic mode): final at once
   } else {
     const std::uint32_t node = effects_.alloc();
     effects_[node] = e;

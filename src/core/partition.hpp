@@ -273,6 +273,8 @@ class Partition {
   // Optimistic internals.
   void execute(const Event& ev);
   void execute_safe(const Event& ev);
+  // Runs a speculative event (its record `rec`) or a safe one (kNone).
+  void run_handler(const Event& ev, std::uint32_t rec);
   void receive_local(const Event& ev);
   // Undoes the entity's records with a key >= `to`; counts one rollback in `cause`.
   void rollback(LocalGroup& lg, std::uint32_t slot, const Event& to, std::uint64_t& cause);

@@ -195,18 +195,26 @@ void Partition::execute(const Event& ev) {
   newest = rec;
   if (ev.time > horizon_) horizon_ = ev.time;
   current_ = rec;
+  run_handler(ev, rec);  // rec != kNone: a speculative event
+  current_ = kNone;
+}
+
+// Runs the event's handler; a failure holds the partition at the event (it
+// is reported if and when the event commits: maybe only a speculative state
+// fails). Then the event's local sends enter the queue: one may be a
+// straggler for another entity, and rolling that back re-binds the context,
+// so not while the handler runs.
+void Partition::run_handler(const Event& ev, std::uint32_t rec) {
   ++executed_;
+  direct_ = rec == kNone;
   try {
     dispatch(ev);
   } catch (...) {
-    // Maybe only a speculative state fails: report it if the event commits.
     fault_ = rec;
     fault_event_ = ev;
     fault_error_ = describe_failure(ev);
   }
-  current_ = kNone;
-  // Local sends enter the queue only now: one may be a straggler for another
-  // entity, and rolling that back re-binds the context.
+  direct_ = false;
   for (const Event& e : local_out_) receive_local(e);
   local_out_.clear();
   settle();
@@ -225,20 +233,8 @@ void Partition::execute_safe(const Event& ev) {
   // older one would skip this event.
   h.unsaved = options_.period;
   if (ev.time > horizon_) horizon_ = ev.time;
-  direct_ = true;
-  ++executed_;
-  try {
-    dispatch(ev);
-  } catch (...) {
-    fault_ = kNone;
-    fault_event_ = ev;
-    fault_error_ = describe_failure(ev);
-  }
-  direct_ = false;
+  run_handler(ev, kNone);
   ++events_;
-  for (const Event& e : local_out_) receive_local(e);
-  local_out_.clear();
-  settle();
 }
 
 void Partition::receive(const Event& ev) {

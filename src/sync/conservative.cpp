@@ -49,23 +49,13 @@ class ConservativeSync final : public Synchronizer {
     Progress progress;  // filled by the completion step, read by thread 0
     progress.end_time = end;
     progress.threads = parts;
-    progress.partition_events.resize(parts);
 
     auto completion = [&]() noexcept {
       gmin = *std::min_element(next.begin(), next.end());
       stop = failed.load() || !(gmin < end);
       ++rounds;
       progress.now = gmin;
-      progress.events = 0;
-      double busy = 0, blocked = 0;
-      for (std::uint32_t i = 0; i < parts; ++i) {
-        const Partition& p = *run.partitions[i];
-        progress.partition_events[i] = p.events();
-        progress.events += p.events();
-        busy += p.busy_seconds;
-        blocked += p.blocked_seconds;
-      }
-      progress.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
+      gather_progress(run.partitions, progress);
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion);
     const auto start = Clock::now();

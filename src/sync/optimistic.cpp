@@ -100,7 +100,6 @@ class OptimisticSync final : public Synchronizer {
     Progress progress;
     progress.end_time = end;
     progress.threads = parts;
-    progress.partition_events.resize(parts);
 
     auto drained = [] () noexcept {};
     auto complete = [&]() noexcept {
@@ -118,27 +117,8 @@ class OptimisticSync final : public Synchronizer {
       gvt_wanted.store(false, std::memory_order_release);
       last_round.store(Clock::now(), std::memory_order_relaxed);
       progress.now = std::min(gvt.time, end);
-      progress.events = 0;
-      std::uint64_t executed = 0;
-      progress.rolled_back = 0;
-      progress.rollbacks = 0;
-      progress.saved_bytes = 0;
       progress.gvt_rounds = rounds;
-      double busy = 0, blocked = 0;
-      for (std::uint32_t i = 0; i < parts; ++i) {
-        const Partition& p = *run.partitions[i];
-        progress.partition_events[i] = p.events();
-        progress.events += p.events();
-        progress.rolled_back += p.rolled_back();
-        progress.rollbacks += p.rollbacks_primary() + p.rollbacks_secondary();
-        progress.saved_bytes += p.saved_bytes();
-        executed += p.executed();
-        busy += p.busy_seconds;
-        blocked += p.blocked_seconds;
-      }
-      progress.efficiency =
-          executed > 0 ? 1.0 - static_cast<double>(progress.rolled_back) / executed : 1.0;
-      progress.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
+      gather_progress(run.partitions, progress);
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained);
     SpinBarrier<decltype(complete)> barrier_b(parts, complete);

@@ -21,6 +21,31 @@ struct SyncRun {
   RunFigures& figures;
 };
 
+// Fills `progress` (events, per-partition events, blocked share and the
+// optimistic figures) from the partitions. Call where no partition runs (a
+// barrier's completion step).
+inline void gather_progress(const std::vector<std::unique_ptr<Partition>>& partitions,
+                            Progress& progress) {
+  progress.events = progress.rolled_back = progress.rollbacks = progress.saved_bytes = 0;
+  progress.partition_events.resize(partitions.size());
+  std::uint64_t executed = 0;
+  double busy = 0, blocked = 0;
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    const Partition& p = *partitions[i];
+    progress.partition_events[i] = p.events();
+    progress.events += p.events();
+    progress.rolled_back += p.rolled_back();
+    progress.rollbacks += p.rollbacks_primary() + p.rollbacks_secondary();
+    progress.saved_bytes += p.saved_bytes();
+    executed += p.executed();
+    busy += p.busy_seconds;
+    blocked += p.blocked_seconds;
+  }
+  progress.efficiency =
+      executed > 0 ? 1.0 - static_cast<double>(progress.rolled_back) / executed : 1.0;
+  progress.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
+}
+
 class Synchronizer {
  public:
   virtual ~Synchronizer() = default;

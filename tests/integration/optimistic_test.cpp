@@ -382,6 +382,20 @@ TEST(OptimisticZeroLookahead, OptimisticAcceptsItAndMatchesSequential) {
   }
 }
 
+// The config keys of the optimistic engine reach it: memory_limit with a unit,
+// state_saving and its period, as --set overrides.
+TEST(OptimisticConfig, KeysReachTheEngine) {
+  const Outcome ref = run(phold_la0({"simulation.sync=\"sequential\""}));
+  const Outcome got = run(phold_la0({"simulation.sync=\"optimistic\"", "simulation.threads=2",
+                                     "simulation.memory_limit=\"512KiB\"",
+                                     "simulation.state_saving=\"periodic\"",
+                                     "simulation.state_saving_period=4"}));
+  expect_same(got, ref);
+  expect_consistent_figures(got.figures);
+  EXPECT_EQ(got.figures.memory_limit, 512u * 1024);
+  EXPECT_EQ(got.figures.state_saving, "phold: periodic(4)");
+}
+
 // --- Forced rollbacks ---------------------------------------------------------
 
 TEST(OptimisticRollbacks, OneThreadNeverRollsBack) {
@@ -504,20 +518,16 @@ TEST(OptimisticStats, SeriesWithZeroLookaheadQueueing) {
 
 // --- Memory cap ---------------------------------------------------------------
 
-dsim::ModelSpec phold_remote05(const std::vector<std::string>& layout) {
-  std::vector<std::string> overrides = {"simulation.end_time=30", "entities.phold.count=2000"};
-  overrides.insert(overrides.end(), layout.begin(), layout.end());
-  return dsim::load_model(std::string(DSIM_SOURCE_DIR) + "/models/phold/phold_remote05.toml",
-                          overrides);
-}
-
-// How much a partition runs ahead of GVT adapts to its rollbacks, so whether
-// it reaches its share of a cap is a matter of timing: retried (run_until).
+// Zero lookahead: no event is safe before GVT passes it, so every event holds
+// a record and the cap binds. (With lookahead, events within GVT + lookahead
+// run without a record, and whether a partition reaches its share is a matter
+// of timing.) How far a partition runs ahead of GVT adapts to its rollbacks,
+// so throttling is retried (run_until).
 TEST(OptimisticMemory, SmallCapThrottlesButCompletes) {
-  const dsim::ModelSpec spec = phold_remote05({});
+  const dsim::ModelSpec spec = phold_la0({});
   const Outcome ref = sequential(spec);
   dsim::ModelSpec capped = spec;
-  constexpr std::uint64_t kCap = 256 * 1024;
+  constexpr std::uint64_t kCap = 64 * 1024;
   capped.simulation.memory_limit = kCap;
   const Outcome got = run_until(capped, ref, [](const dsim::RunFigures& f) {
     return f.throttled_rounds > 0;
@@ -527,6 +537,21 @@ TEST(OptimisticMemory, SmallCapThrottlesButCompletes) {
   EXPECT_GT(f.throttled_rounds, 0u);
   EXPECT_GT(f.peak_saved_bytes, 0u);
   EXPECT_LE(f.peak_saved_bytes, 2 * kCap) << "cap " << kCap;
+}
+
+TEST(OptimisticMemory, SmallCapWithLookahead) {
+  const std::vector<std::string> size = {"simulation.end_time=30", "entities.phold.count=2000"};
+  const dsim::ModelSpec spec = dsim::load_model(
+      std::string(DSIM_SOURCE_DIR) + "/models/phold/phold_remote05.toml", size);
+  const Outcome ref = sequential(spec);
+  dsim::ModelSpec capped = with_layout(spec, "optimistic", 2);
+  constexpr std::uint64_t kCap = 64 * 1024;
+  capped.simulation.memory_limit = kCap;
+  const Outcome got = run(capped);
+  expect_same(got, ref);
+  expect_consistent_figures(got.figures);
+  EXPECT_EQ(got.figures.memory_limit, kCap);
+  EXPECT_LE(got.figures.peak_saved_bytes, 2 * kCap) << "cap " << kCap;
 }
 
 TEST(OptimisticMemory, SmallCapWithLaggards) {

@@ -476,16 +476,20 @@ void Partition::squeeze() {
   // to be wrong, and the last to be needed), halving the distance until the
   // partition is under its share; at worst everything uncommitted. Undone
   // events go back to the queue (memory every engine needs).
+  // Records below the safe window stay: no straggler can reach them, and
+  // undoing one would also undo the record-less safe events after it.
+  const Time floor = std::max(gvt_time_, safe_until_time_);
   Time threshold = horizon_;
   for (int pass = 0; pass < 6 && over_memory(); ++pass) {
-    threshold = pass == 5 ? -kTimeInfinity : gvt_time_ + (threshold - gvt_time_) / 2;
+    threshold = pass == 5 ? floor : floor + (threshold - floor) / 2;
+    if (!(threshold >= floor)) threshold = floor;
     for (const auto& [group, slot] : commit_list_) {
       LocalGroup& lg = local_[group];
       std::uint32_t first = lg.history(slot).newest;
-      if (first == kNone || records_[first].committed || !(records_[first].ev.time > threshold))
+      if (first == kNone || records_[first].committed || !(records_[first].ev.time >= threshold))
         continue;
       while (records_[first].prev != kNone && !records_[records_[first].prev].committed &&
-             records_[records_[first].prev].ev.time > threshold)
+             records_[records_[first].prev].ev.time >= threshold)
         first = records_[first].prev;
       rollback(lg, slot, records_[first].ev, squeezes_);
     }

@@ -5,7 +5,7 @@
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/;
 #            unit, integration and CLI tests with DSIM_TEST_SCALE=0.1.
 #   tsan     ThreadSanitizer build in build-tsan/; the tests that run threads
-#            (names matching Parallel|Threads|Conservative|Determinism).
+#            (names matching Parallel|Threads|Conservative|Determinism|Optimistic).
 # Every job runs even when an earlier one failed. The last line sums up all
 # jobs; the exit status is non-zero if any build or test failed.
 # Build directories are reused, so a second run only rebuilds what changed.

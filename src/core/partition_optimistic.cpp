@@ -135,22 +135,28 @@ Event Partition::min_key() const {
 
 std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
   std::uint64_t n = 0;
-  while (n < max_events && queue_.min_time() < end_time_) {
+  for (Time next = queue_.min_time(); n < max_events && next < end_time_;
+       next = queue_.min_time()) {
     // After a failed event, only events before it run: one of them may roll
     // it back; later ones wait for GVT to decide whether the failure stands.
-    if (fault_error_ && !key_less(queue_.top(), fault_event_)) break;
-    if (records_.live() > max_uncommitted_) [[unlikely]] {
-      // As far ahead as it may go; but the partition holding GVT must
-      // always be able to move it.
-      if (!(queue_.min_time() <= gvt_time_)) break;
-    } else if (over_memory()) [[unlikely]] {
-      throttled_ = true;
-      if (allowance_ == 0) break;
-      --allowance_;
+    if (fault_error_ && !key_less(queue_.top(), fault_event_)) [[unlikely]]
+      break;
+    // Safe events take no record, so only speculative ones meet the limits.
+    const bool safe = next < safe_until_time_;
+    if (!safe) {
+      if (records_.live() > max_uncommitted_) [[unlikely]] {
+        // As far ahead as it may go; but the partition holding GVT must
+        // always be able to move it.
+        if (!(next <= gvt_time_)) break;
+      } else if (over_memory()) [[unlikely]] {
+        throttled_ = true;
+        if (allowance_ == 0) break;
+        --allowance_;
+      }
     }
     const Event ev = queue_.pop();
     if (!cancelled_.empty() && cancelled(ev)) continue;
-    if (ev.time < safe_until_time_) {
+    if (safe) {
       execute_safe(ev);
     } else {
       beyond_window_ = true;

@@ -20,6 +20,7 @@
 // other (filled in the window before), so one barrier per window suffices.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -177,7 +178,9 @@ class Partition {
   // its memory share (and used its allowance for this round), or at the key
   // of an event whose handler failed (the failure is reported if and when
   // that event commits; earlier events still run and may roll it back).
-  std::uint64_t run_optimistic(std::uint64_t max_events);
+  // Also stops when `stop` (if given) becomes true.
+  std::uint64_t run_optimistic(std::uint64_t max_events,
+                               const std::atomic<bool>* stop = nullptr);
   // An event (or anti-message) from another partition.
   void receive(const Event& ev);
   void receive_anti(const Event& ev);

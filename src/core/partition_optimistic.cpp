@@ -133,10 +133,13 @@ Event Partition::min_key() const {
   return queue_.top();
 }
 
-std::uint64_t Partition::run_optimistic(std::uint64_t max_events) {
+std::uint64_t Partition::run_optimistic(std::uint64_t max_events,
+                                        const std::atomic<bool>* stop) {
   std::uint64_t n = 0;
   for (Time next = queue_.min_time(); n < max_events && next < end_time_;
        next = queue_.min_time()) {
+    // A GVT round waits for every partition: look every few events.
+    if (stop != nullptr && n % 16 == 15 && stop->load(std::memory_order_relaxed)) break;
     // After a failed event, only events before it run: one of them may roll
     // it back; later ones wait for GVT to decide whether the failure stands.
     if (fault_error_ && !key_less(queue_.top(), fault_event_)) [[unlikely]]

@@ -199,7 +199,7 @@ class OptimisticSync final : public Synchronizer {
         std::uint64_t n = 0;
         try {
           run.transport.receive(me);
-          n = me.run_optimistic(kBatch);
+          n = me.run_optimistic(kBatch, &gvt_wanted);
           run.transport.post(me);
         } catch (...) {
           fail();

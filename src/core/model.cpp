@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "config/topology.hpp"
@@ -61,6 +62,12 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
     g.history_off =
         align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
     g.stride = g.history_off + (spec.simulation.sync == "optimistic" ? kHistoryBytes : 0);
+    if (spec.simulation.sync == "optimistic" && g.stride <= 64) {
+      // Speculation touches the whole block (History, saved bytes) on every
+      // event: keep each block within one cache line.
+      g.stride = std::bit_ceil(g.stride);
+      g.align = std::max(g.align, g.stride);
+    }
     g.stride = align_up(g.stride, g.align);
     groups_.push_back(std::move(g));
   }

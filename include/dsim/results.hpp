@@ -71,9 +71,9 @@ struct RunFigures {
   std::uint64_t rollbacks_secondary = 0;  // caused by an anti-message
   double efficiency = 1;                  // committed / executed
   std::uint64_t gvt_rounds = 0;
-  std::uint64_t peak_saved_bytes = 0;  // saved states, sent-event and effect logs
+  std::uint64_t peak_saved_bytes = 0;  // event records, saved blocks, effect logs
   std::uint64_t memory_limit = 0;      // the cap the optimistic engine kept to
-  std::uint64_t throttled_rounds = 0;  // GVT rounds called because a partition hit its share
+  std::uint64_t throttled_rounds = 0;  // GVT rounds in which the memory cap held a partition back
   std::string state_saving;            // "every_event", "periodic(N)", "reverse" per group
   // --check-rollback: events executed twice (and reversed) and compared.
   std::uint64_t rollback_checks = 0;

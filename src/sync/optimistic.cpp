@@ -24,12 +24,18 @@
 // same two steps extend to processes: A becomes "all sent messages received"
 // (counting), B an all-reduce of the minimum.
 //
-// Memory: each partition may hold memory_limit / partitions bytes of saved
-// blocks, sent-event and effect logs. Over it, the partition stops and asks
-// for GVT; if committing does not bring it under, it rolls back its own
-// speculative records above its smallest pending key and runs only a few
+// Memory: each partition may hold memory_limit / partitions bytes of
+// records, saved blocks and effect logs. Over it, the partition stops and
+// asks for GVT; if committing does not bring it under, it cancels back its
+// speculative records, furthest ahead of GVT first, and runs only a few
 // events per round until it is. The partition holding GVT always advances
-// it, so the run slows down but never stops or aborts.
+// it, so the run slows down but never stops or aborts. Besides memory, each
+// partition adapts how many uncommitted events it may hold to how much of
+// its work was rolled back (Partition::adapt_optimism).
+//
+// Safe window: events below GVT + the least lookahead between partitions can
+// never be rolled back; partitions run them without records, and one that
+// leaves its window asks for a round, as a conservative window would move.
 //
 // Errors: a handler that throws holds its partition at that event (earlier
 // ones still run, and may roll it back); the error is reported

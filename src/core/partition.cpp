@@ -363,7 +363,12 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
       return;
     }
     if (loc.partition == id_) {
-      local_out_.push_back(ev);  // after the handler: it may roll an entity back
+      // Past every record of the partition it cannot be a straggler; else it
+      // waits for the handler to end: it may roll an entity back.
+      if (ev.time > horizon_)
+        queue_.push(ev);
+      else
+        local_out_.push_back(ev);
     } else {
       ++remote_sends_;
       outboxes_[0][loc.partition].push_back(ev);

@@ -41,4 +41,11 @@ inline bool key_less(const Event& a, const Event& b) {
   return a.seq < b.seq;
 }
 
+// A key above every event's: "no event" in minima over partitions.
+inline Event infinite_key() {
+  Event e{};
+  e.time = kTimeInfinity;
+  return e;
+}
+
 }  // namespace dsim::detail

@@ -140,8 +140,9 @@ struct Record {
 
 // Run-time settings of the optimistic mode.
 struct OptimisticOptions {
-  std::string state_saving = "every_event";  // or "periodic"
-  std::uint32_t period = 1;                  // periodic: save every period-th event
+  // Save the block before every period-th event of an entity (1: every
+  // event; "periodic" state saving otherwise, with coast-forward).
+  std::uint32_t period = 1;
   std::uint64_t budget_bytes = UINT64_MAX;   // this partition's share of the memory cap
   // Uncommitted events a partition may hold: how far ahead of GVT it may run.
   std::uint64_t max_uncommitted = UINT64_MAX;
@@ -217,8 +218,6 @@ class Partition {
   std::uint64_t rolled_back() const { return rolled_back_; }
   std::uint64_t rollbacks_primary() const { return rollbacks_primary_; }
   std::uint64_t rollbacks_secondary() const { return rollbacks_secondary_; }
-  // Rollbacks the partition made itself to get under its memory share.
-  std::uint64_t squeezes() const { return squeezes_; }
   // Anti-messages for `partition` (optimistic mode), drained by the transport.
   std::vector<Event>& antibox(std::uint32_t partition) { return antiboxes_[partition]; }
 
@@ -353,14 +352,15 @@ class Partition {
   std::exception_ptr fault_error_;
   Event fault_event_{};
   std::uint32_t fault_ = Pool<Record>::kNone;
-  Time safe_until_time_ = 0;  // events before it can never be rolled back
+  Time window_end_ = 0;  // safe window: events before GVT + lookahead never roll back
   bool direct_ = false;       // running a safe event: effects apply at once
   bool beyond_window_ = false;
   std::uint64_t allowance_ = 0;  // events allowed while over the memory share
   Time gvt_time_ = 0;            // at the last commit
   bool throttled_ = false;
   std::uint64_t executed_ = 0, rolled_back_ = 0, rollbacks_primary_ = 0,
-                rollbacks_secondary_ = 0, squeezes_ = 0, peak_saved_ = 0, saved_slots_ = 0;
+                rollbacks_secondary_ = 0, peak_saved_ = 0, saved_slots_ = 0;
+  std::uint64_t squeezes_ = 0;  // rollbacks the partition made to get under its memory share
 };
 
 }  // namespace dsim::detail

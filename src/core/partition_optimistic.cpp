@@ -58,7 +58,7 @@ void Partition::start_optimistic(const OptimisticOptions& options) {
   if (options_.period == 0) options_.period = 1;
   max_uncommitted_ = options_.max_uncommitted;
   // Before the first GVT round GVT is at least 0.
-  safe_until_time_ = options_.safe_lookahead > 0 ? options_.safe_lookahead : 0;
+  window_end_ = options_.safe_lookahead > 0 ? options_.safe_lookahead : 0;
   mode_ = Mode::kOptimistic;
   safe_until_ = 0;
   for (LocalGroup& lg : local_) {
@@ -117,21 +117,9 @@ void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
   records_.release(rec);
 }
 
-Event Partition::fault_key() const {
-  if (fault_error_) return fault_event_;
-  Event e{};
-  e.time = kTimeInfinity;
-  return e;
-}
+Event Partition::fault_key() const { return fault_error_ ? fault_event_ : infinite_key(); }
 
-Event Partition::min_key() const {
-  if (queue_.empty()) {
-    Event e{};
-    e.time = kTimeInfinity;
-    return e;
-  }
-  return queue_.top();
-}
+Event Partition::min_key() const { return queue_.empty() ? infinite_key() : queue_.top(); }
 
 std::uint64_t Partition::run_optimistic(std::uint64_t max_events,
                                         const std::atomic<bool>* stop) {
@@ -145,7 +133,7 @@ std::uint64_t Partition::run_optimistic(std::uint64_t max_events,
     if (fault_error_ && !key_less(queue_.top(), fault_event_)) [[unlikely]]
       break;
     // Safe events take no record, so only speculative ones meet the limits.
-    const bool safe = next < safe_until_time_;
+    const bool safe = next < window_end_;
     if (!safe) {
       if (records_.live() > max_uncommitted_) [[unlikely]] {
         // As far ahead as it may go; but the partition holding GVT must
@@ -181,27 +169,26 @@ void Partition::execute(const Event& ev) {
   r.effects = kNone;
   r.committed = false;
   r.next = kNone;
-  std::uint32_t& newest = lg.history(loc.slot).newest;
-  r.prev = newest;
+  History& h = lg.history(loc.slot);
+  r.prev = h.newest;
   // Periodic saving copies the block every period-th event, and always for
   // the first record of a chain (the chain invariant).
-  std::uint32_t& unsaved = lg.history(loc.slot).unsaved;
-  if (newest == kNone || lg.reverse || ++unsaved >= options_.period) {
+  if (h.newest == kNone || lg.reverse || ++h.unsaved >= options_.period) {
     r.saved = save_block(lg, block);
-    unsaved = 0;
+    h.unsaved = 0;
   } else {
     r.saved = kNone;
   }
-  if (newest != kNone) {
-    records_[newest].next = rec;
+  if (h.newest != kNone) {
+    records_[h.newest].next = rec;
   } else {
-    lg.history(loc.slot).oldest = rec;
-    if (!lg.history(loc.slot).listed) {
-      lg.history(loc.slot).listed = 1;
+    h.oldest = rec;
+    if (!h.listed) {
+      h.listed = 1;
       commit_list_.emplace_back(static_cast<std::uint16_t>(loc.group), loc.slot);
     }
   }
-  newest = rec;
+  h.newest = rec;
   if (ev.time > horizon_) horizon_ = ev.time;
   current_ = rec;
   run_handler(ev, rec);  // rec != kNone: a speculative event
@@ -282,7 +269,8 @@ void Partition::annihilate(const Event& anti) {
   const Location loc = where_[anti.dst];
   LocalGroup& lg = local_[loc.group];
   const std::uint32_t newest = lg.history(loc.slot).newest;
-  if (newest != kNone && !key_less(records_[newest].ev, anti)) rollback(lg, loc.slot, anti, rollbacks_secondary_);
+  if (newest != kNone && !key_less(records_[newest].ev, anti))
+    rollback(lg, loc.slot, anti, rollbacks_secondary_);
   cancelled_.emplace(cancel_key(anti), anti);
 }
 
@@ -404,7 +392,7 @@ void Partition::coast(std::uint32_t rec) {
 void Partition::commit(const Event& gvt) {
   if (fault_error_ && key_less(fault_event_, gvt)) std::rethrow_exception(fault_error_);
   gvt_time_ = gvt.time;
-  safe_until_time_ = options_.safe_lookahead > 0 ? gvt.time + options_.safe_lookahead : 0;
+  window_end_ = options_.safe_lookahead > 0 ? gvt.time + options_.safe_lookahead : 0;
   std::size_t kept = 0;
   const std::size_t n = commit_list_.size();
   for (std::size_t i = 0; i < n; ++i) {
@@ -461,7 +449,6 @@ void Partition::commit(const Event& gvt) {
   }
   commit_list_.resize(kept);
   allowance_ = kSqueezedAllowance;
-  gvt_time_ = gvt.time;
 }
 
 void Partition::adapt_optimism() {
@@ -487,7 +474,7 @@ void Partition::squeeze() {
   // events go back to the queue (memory every engine needs).
   // Records below the safe window stay: no straggler can reach them, and
   // undoing one would also undo the record-less safe events after it.
-  const Time floor = std::max(gvt_time_, safe_until_time_);
+  const Time floor = std::max(gvt_time_, window_end_);
   Time threshold = horizon_;
   for (int pass = 0; pass < 6 && over_memory(); ++pass) {
     threshold = pass == 5 ? floor : floor + (threshold - floor) / 2;

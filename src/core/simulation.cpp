@@ -321,8 +321,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     synchronizer = detail::make_sequential_sync();
   } else if (p.sync == "optimistic") {
     detail::OptimisticOptions o;
-    o.state_saving = spec.simulation.state_saving;
-    o.period = o.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
+    o.period = spec.simulation.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
     o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
     o.safe_lookahead = p.lookahead;
     synchronizer = detail::make_optimistic_sync(o);

@@ -27,12 +27,6 @@
 namespace dsim::detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
 class ConservativeSync final : public Synchronizer {
  public:
   explicit ConservativeSync(double lookahead) : lookahead_(lookahead) {}
@@ -58,8 +52,7 @@ class ConservativeSync final : public Synchronizer {
       gather_progress(run.partitions, progress);
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion);
-    const auto start = Clock::now();
-    auto last_progress = start;
+    ProgressTicker ticker(run.options);
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];
@@ -72,12 +65,7 @@ class ConservativeSync final : public Synchronizer {
         reduce.arrive_and_wait();
         blocked += seconds_since(t);
         if (stop) break;
-        if (i == 0 && run.options.on_progress &&
-            seconds_since(last_progress) >= run.options.progress_interval) {
-          last_progress = Clock::now();
-          progress.wall_seconds = seconds_since(start);
-          run.options.on_progress(progress);
-        }
+        if (i == 0 && ticker.due()) ticker.report(progress);
         const auto bank = static_cast<unsigned>(round % 2);
         run.transport.deliver(me, bank ^ 1u);
         me.use_bank(bank);

@@ -57,12 +57,6 @@
 namespace dsim::detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
 // Events executed between looks at the inbox and the GVT flag.
 constexpr std::uint64_t kBatch = 128;
 // Events a partition executes before it asks for a GVT round.
@@ -75,12 +69,6 @@ constexpr std::uint64_t kMaxAheadRounds = 4;
 constexpr std::uint64_t kWindowRoundEvents = 256;
 // An idle partition asks for GVT at most this often.
 constexpr double kIdleGvtSeconds = 20e-6;
-
-Event infinite_key() {
-  Event e{};
-  e.time = kTimeInfinity;
-  return e;
-}
 
 class OptimisticSync final : public Synchronizer {
  public:
@@ -128,8 +116,7 @@ class OptimisticSync final : public Synchronizer {
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained);
     SpinBarrier<decltype(complete)> barrier_b(parts, complete);
-    const auto start = Clock::now();
-    auto last_progress = start;
+    ProgressTicker ticker(run.options);
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];
@@ -173,12 +160,7 @@ class OptimisticSync final : public Synchronizer {
             }
             break;
           }
-          if (i == 0 && run.options.on_progress &&
-              seconds_since(last_progress) >= run.options.progress_interval) {
-            last_progress = Clock::now();
-            progress.wall_seconds = seconds_since(start);
-            run.options.on_progress(progress);
-          }
+          if (i == 0 && ticker.due()) ticker.report(progress);
           t = Clock::now();
           try {
             me.commit(gvt);

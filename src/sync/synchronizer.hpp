@@ -3,6 +3,7 @@
 // A synchronizer never knows a model; it drives Partitions and a Transport.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -19,6 +20,34 @@ struct SyncRun {
   Transport& transport;
   const RunOptions& options;
   RunFigures& figures;
+};
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Calls RunOptions::on_progress at most every progress_interval seconds,
+// with the wall time since the ticker was made. Used by one thread.
+class ProgressTicker {
+ public:
+  explicit ProgressTicker(const RunOptions& options)
+      : options_(options), start_(Clock::now()), last_(start_) {}
+  // Whether a report is due now (never without a callback).
+  bool due() const {
+    return options_.on_progress && seconds_since(last_) >= options_.progress_interval;
+  }
+  void report(Progress& progress) {
+    last_ = Clock::now();
+    progress.wall_seconds = seconds_since(start_);
+    options_.on_progress(progress);
+  }
+  double elapsed() const { return seconds_since(start_); }
+
+ private:
+  const RunOptions& options_;
+  Clock::time_point start_, last_;
 };
 
 // Fills `progress` (events, per-partition events, blocked share and the

@@ -317,6 +317,34 @@ TEST_F(EngineTest, ConservativeThreadsMatchSequentialBitForBit) {
     }
 }
 
+// Every engine reports progress through RunOptions::on_progress, and
+// reporting changes nothing in the results.
+TEST_F(EngineTest, EveryEngineReportsProgress) {
+  auto plain = walker_spec(300, 0.5);
+  plain.simulation.end_time = 2000;  // long enough for a sequential chunk (65,536 events)
+  const auto ref = run(plain);
+  for (std::string sync : {"sequential", "conservative", "optimistic"}) {
+    auto spec = plain;
+    spec.simulation.sync = sync;
+    spec.simulation.threads = sync == "sequential" ? 1 : 2;
+    dsim::validate(spec, registry_);
+    dsim::Simulation sim(std::move(spec), registry_);
+    std::vector<dsim::Progress> reports;
+    dsim::RunOptions options;
+    options.progress_interval = 0;
+    options.on_progress = [&](const dsim::Progress& p) { reports.push_back(p); };
+    const auto result = sim.run(options);
+    ASSERT_FALSE(reports.empty()) << sync;
+    const dsim::Progress& last = reports.back();
+    EXPECT_GT(last.events, 0u) << sync;
+    EXPECT_LE(last.events, result.figures.events_processed) << sync;
+    EXPECT_GE(last.wall_seconds, 0.0) << sync;
+    EXPECT_EQ(last.partition_events.size(), sync == "sequential" ? 1u : 2u) << sync;
+    EXPECT_LE(last.now, 2000.0) << sync;
+    expect_same_bits(ref, result, sync);
+  }
+}
+
 TEST_F(EngineTest, AutoPicksAnEngineAndSaysWhy) {
   auto spec = walker_spec(100, 0.5);
   spec.simulation.sync = "auto";

@@ -48,7 +48,6 @@ Partition::Partition(const Model& model, std::uint32_t id)
   // up front avoids the copies (and the doubled peak memory) of growing.
   queue_.reserve(entities_);
   antiboxes_.resize(model.partitions());
-  if (sampling_) next_sample_ = sample_interval_;
   ctx_.partition_ = this;
   ctx_.entity_count_ = model.entity_count();
   ctx_.nb_offsets_ = model.nb_offsets().empty() ? nullptr : model.nb_offsets().data();
@@ -216,12 +215,6 @@ std::uint64_t Partition::run(Time bound, std::uint64_t max_events, Time safe_unt
   try {
     while (n < max_events && queue_.min_time() < bound) {
       ev = queue_.pop();
-      if (ev.time > next_sample_) [[unlikely]] {
-        const std::uint32_t total = model_.sample_count();
-        while (bucket_ < total && ev.time > next_sample_)
-          next_sample_ = sample_interval_ * (++bucket_ + 1);
-        if (bucket_ == total) next_sample_ = kTimeInfinity;
-      }
       if (mode_ == Mode::kCheck) [[unlikely]]
         check_event(ev);
       else
@@ -258,8 +251,9 @@ std::exception_ptr Partition::describe_failure(const Event& ev) {
 
 std::uint32_t Partition::bucket_of(Time t) const {
   const std::uint32_t total = model_.sample_count();
-  // Start near the answer, then settle it with the same comparisons the
-  // direct mode makes (t > interval * (k + 1) moves on to sample k + 1).
+  // Start near the answer, then settle it with the sample times as the output
+  // computes them (interval * (k + 1)), so rounding cannot move an event
+  // that falls exactly on a sample time.
   double guess = std::floor(t / sample_interval_) - 1;
   std::uint32_t k = guess > 0 ? static_cast<std::uint32_t>(std::min<double>(guess, total)) : 0;
   while (k > 0 && !(t > sample_interval_ * k)) --k;
@@ -270,7 +264,7 @@ std::uint32_t Partition::bucket_of(Time t) const {
 void Partition::add_series(std::uint32_t group, std::size_t row, Time t, double amount) {
   if (in_finish_) return;  // after the last sample
   const std::uint32_t total = model_.sample_count();
-  const std::uint32_t k = mode_ == Mode::kDirect ? bucket_ : bucket_of(t);
+  const std::uint32_t k = bucket_of(t);
   if (k >= total) return;
   local_[group].series[row * total + k].add(amount);
 }

@@ -266,7 +266,8 @@ class Partition {
   void dispatch(const Event& ev);
   void check_event(const Event& ev);
   // The sample whose interval holds time t: the smallest k with
-  // t <= interval * (k + 1) (what the sequential engine used to snapshot).
+  // t <= interval * (k + 1): sample k counts the events at or before its time.
+  // Every engine uses it, so series do not depend on processing order.
   std::uint32_t bucket_of(Time t) const;
   void add_series(std::uint32_t group, std::size_t row, Time t, double amount);
   void apply(const Effect& e, Time t);
@@ -311,9 +312,6 @@ class Partition {
   Time safe_until_ = 0;
   bool sampling_;
   Time sample_interval_ = 0;
-  std::uint32_t samples_taken_ = 0;
-  Time next_sample_ = kTimeInfinity;
-  std::uint32_t bucket_ = 0;  // direct mode: the sample of the current event
 
   enum class Mode { kDirect, kOptimistic, kCheck };
   Mode mode_ = Mode::kDirect;

@@ -41,6 +41,7 @@ struct SeriesResult {
 
 struct PartitionFigures {
   std::uint32_t partition = 0;
+  std::uint32_t rank = 0;  // the MPI process that ran it (0 without MPI)
   std::uint64_t entities = 0;
   std::uint64_t events = 0;
   std::uint64_t remote_sends = 0;  // events sent to another partition
@@ -59,8 +60,10 @@ struct RunFigures {
   std::string sync;         // the engine that ran
   std::string sync_reason;  // why it was chosen
   std::string partitioner;
-  std::uint32_t threads = 1;
+  std::uint32_t threads = 1;   // worker threads (partitions) per process
+  std::uint32_t ranks = 1;     // MPI processes (1 without mpirun)
   std::uint64_t edge_cut = 0;  // declared edges between partitions
+  std::uint64_t rank_edge_cut = 0;  // declared edges between processes (0 with one)
   std::uint64_t windows = 0;   // conservative synchronization rounds
   // Optimistic (Time Warp) figures; zero under the other engines.
   // events_processed counts committed events, so it equals the sequential

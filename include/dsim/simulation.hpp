@@ -58,9 +58,11 @@ struct RunPlan {
   std::string sync;    // "sequential", "conservative" or "optimistic"
   std::string reason;  // why that engine
   std::string partitioner;
-  std::uint32_t threads = 1;
+  std::uint32_t threads = 1;  // partitions (worker threads) per process
+  std::uint32_t ranks = 1;    // MPI processes; partition p runs on rank p / threads
   Time lookahead = kTimeInfinity;  // conservative window (smallest cross-partition lookahead)
   std::uint64_t edge_cut = 0;      // declared edges between partitions
+  std::uint64_t rank_edge_cut = 0;  // declared edges between processes
   std::vector<std::uint64_t> partition_entities;
   std::uint64_t memory_limit = 0;  // optimistic: cap on saved-state memory (bytes)
 };

@@ -22,6 +22,16 @@ std::vector<std::uint32_t> BlockPartitioner::assign(const Model& model,
   return out;
 }
 
+std::vector<std::uint32_t> BlockPartitioner::assign_subset(const Model&,
+                                                           std::span<const EntityId> members,
+                                                           std::uint32_t parts) const {
+  const std::uint64_t m = members.size();
+  std::vector<std::uint32_t> out(m);
+  for (std::uint64_t k = 0; k < m; ++k)
+    out[k] = static_cast<std::uint32_t>(static_cast<detail::UInt128>(k) * parts / m);
+  return out;
+}
+
 std::uint64_t edge_cut(const Model& model) {
   const auto& off = model.nb_offsets();
   const auto& ids = model.nb_ids();

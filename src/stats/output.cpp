@@ -241,6 +241,7 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
   Json partitions = Json::array();
   for (const auto& p : f.partitions)
     partitions.push_back(Json{{"partition", p.partition},
+                              {"rank", p.rank},
                               {"entities", p.entities},
                               {"events", p.events},
                               {"remote_sends", p.remote_sends},
@@ -257,7 +258,9 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
                   {"sync_reason", f.sync_reason},
                   {"partitioner", f.partitioner},
                   {"threads", f.threads},
+                  {"ranks", f.ranks},
                   {"edge_cut", f.edge_cut},
+                  {"rank_edge_cut", f.rank_edge_cut},
                   {"windows", f.windows},
                   {"events_executed", f.events_executed},
                   {"events_rolled_back", f.events_rolled_back},
@@ -469,9 +472,14 @@ std::string summary_table(const RunResult& result) {
   const RunFigures& f = result.figures;
   out += fmt::format(
       "\nevents {} | {} events/s | wall {} (init {}, loop {}) | peak RSS {} | sync {} | "
-      "threads {}\n",
+      "threads {}",
       f.events_processed, si(f.event_rate), seconds(f.wall_seconds), seconds(f.init_seconds),
       seconds(f.run_seconds), bytes(f.peak_rss_bytes), f.sync.empty() ? "-" : f.sync, f.threads);
+  // MPI runs: threads are per process; edges between processes are the dear ones.
+  if (f.ranks > 1)
+    out += fmt::format(" | ranks {} | rank cut {} (edge cut {})", f.ranks, f.rank_edge_cut,
+                       f.edge_cut);
+  out += "\n";
   // The reason can be a sentence; it gets a line of its own.
   if (!f.sync_reason.empty()) out += fmt::format("sync: {}\n", f.sync_reason);
   if (f.sync == "optimistic") out += optimistic_line(f);

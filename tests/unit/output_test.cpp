@@ -83,7 +83,7 @@ RunResult make_result() {
   r.figures.sync_reason = "all links have lookahead";
   r.figures.partitioner = "block";
   r.figures.threads = 2;
-  r.figures.partitions = {{0, 2, 60000, 10, 0.1, 0.01}, {1, 1, 63456, 12, 0.11, 0.02}};
+  r.figures.partitions = {{0, 0, 2, 60000, 10, 0.1, 0.01}, {1, 0, 1, 63456, 12, 0.11, 0.02}};
   return r;
 }
 
@@ -295,7 +295,10 @@ TEST_F(OutputTest, ManifestHoldsRunFiguresConfigAndFiles) {
   EXPECT_EQ(run["sync_reason"], "all links have lookahead");
   EXPECT_EQ(run["partitioner"], "block");
   EXPECT_EQ(run["threads"], 2);
+  EXPECT_EQ(run["ranks"], 1);
+  EXPECT_EQ(run["rank_edge_cut"], 0);
   ASSERT_EQ(run["partitions"].size(), 2u);
+  EXPECT_EQ(run["partitions"][1]["rank"], 0);
   EXPECT_EQ(run["partitions"][1]["events"], 63456);
   EXPECT_EQ(run["partitions"][1]["remote_sends"], 12);
   EXPECT_EQ(run["partitions"][1]["blocked_seconds"], 0.02);
@@ -564,6 +567,35 @@ TEST(SummaryTableTest, OptimisticRunAddsALineOnSpeculation) {
   empty.figures.efficiency = 1;
   EXPECT_NE(lines_of(output::summary_table(empty)).back().find("0 rolled back (0.0%)"),
             std::string::npos);
+}
+
+TEST_F(OutputTest, ManifestHoldsRanksAndRankCut) {
+  RunResult r = make_result();
+  r.figures.ranks = 2;
+  r.figures.threads = 1;
+  r.figures.edge_cut = 40;
+  r.figures.rank_edge_cut = 40;
+  r.figures.partitions[1].rank = 1;
+  output::write_results(root_ / "out", make_spec(), r, "1");
+  const auto m = nlohmann::json::parse(slurp(root_ / "out" / "manifest.json"));
+  const auto& run = m["run"];
+  EXPECT_EQ(run["ranks"], 2);
+  EXPECT_EQ(run["rank_edge_cut"], 40);
+  EXPECT_EQ(run["partitions"][0]["rank"], 0);
+  EXPECT_EQ(run["partitions"][1]["rank"], 1);
+}
+
+TEST(SummaryTableTest, MpiRunShowsRanksAndRankCut) {
+  RunResult r = make_result();
+  EXPECT_EQ(output::summary_table(r).find("ranks"), std::string::npos);
+  r.figures.ranks = 4;
+  r.figures.edge_cut = 1024;
+  r.figures.rank_edge_cut = 256;
+  const std::vector<std::string> lines = lines_of(output::summary_table(r));
+  ASSERT_GE(lines.size(), 2u);
+  const std::string& figures = lines[lines.size() - 2];
+  EXPECT_NE(figures.find("threads 2 | ranks 4 | rank cut 256 (edge cut 1024)"), std::string::npos)
+      << figures;
 }
 
 TEST(SummaryTableTest, RollbackCheckSaysHowManyEventsWereCompared) {

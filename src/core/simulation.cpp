@@ -355,7 +355,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     figures.peak_saved_bytes += p->peak_saved_bytes();
     figures.rollback_checks += p->checks();
     executed += p->executed();
-    figures.partitions.push_back({p->id(), p->entities(), p->events(), p->remote_sends(),
+    figures.partitions.push_back({p->id(), 0, p->entities(), p->events(), p->remote_sends(),
                                   p->busy_seconds, p->blocked_seconds, p->rolled_back()});
   }
   figures.events_executed = figures.sync == "optimistic" ? executed : figures.events_processed;

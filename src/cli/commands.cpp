@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "dsim/registry.hpp"
 #include "dsim/simulation.hpp"
 #include "stats/output.hpp"
+#include "transport/cluster.hpp"
 
 #ifndef DSIM_VERSION
 #define DSIM_VERSION "unknown"
@@ -120,25 +122,39 @@ std::string optimistic_plan_text(const RunPlan& plan, const ModelSpec& spec,
 }  // namespace
 
 int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err) {
+  // Under mpirun every process runs this; rank 0 alone writes and prints.
+  detail::Cluster& cluster = detail::Cluster::world();
+  const bool lead = cluster.rank() == 0;
   // The registry holds the plugins' code, so it outlives the simulation.
   Registry registry;
-  ModelSpec spec = prepare(options.model, registry);
-  const fs::path out_dir =
-      options.out.empty() ? fs::path(spec.output.directory) : fs::path(options.out);
-  output::check_output_directory(out_dir);  // before the run, not after
+  fs::path out_dir;
+  std::optional<Simulation> simulation;
+  // Bad input may show on one process only (a file missing on one machine):
+  // every process learns of it before any waits for the others.
+  std::exception_ptr error;
+  try {
+    ModelSpec spec = prepare(options.model, registry);
+    out_dir = options.out.empty() ? fs::path(spec.output.directory) : fs::path(options.out);
+    if (lead) output::check_output_directory(out_dir);  // before the run, not after
+    simulation.emplace(std::move(spec), registry);
+    simulation->plan();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  cluster.agree(error);
 
-  Simulation simulation(std::move(spec), registry);
   RunOptions run_options;
   run_options.check_rollback = options.check_rollback;
   std::unique_ptr<ProgressBar> bar;
-  if (!options.quiet && options.progress && is_terminal(err)) {
+  if (lead && !options.quiet && options.progress && is_terminal(err)) {
     bar = std::make_unique<ProgressBar>(err);
     run_options.on_progress = [&bar](const Progress& p) { bar->update(p); };
   }
-  RunResult result = simulation.run(run_options);
+  RunResult result = simulation->run(run_options);
   bar.reset();  // clears the line
+  if (!lead) return 0;
 
-  output::write_results(out_dir, simulation.spec(), result, DSIM_VERSION);
+  output::write_results(out_dir, simulation->spec(), result, DSIM_VERSION);
   if (!options.quiet) print(out, output::summary_table(result));
   print(out, fmt::format("results written to {}\n", out_dir.string()));
   std::fflush(out);
@@ -192,8 +208,12 @@ int validate_command(const ModelOptions& options, std::FILE* out) {
   if (!spec.plugins.empty()) text += fmt::format("plugins     {}\n", join(spec.plugins, " "));
   std::vector<std::string> sizes;
   for (auto n : plan.partition_entities) sizes.push_back(std::to_string(n));
-  text += fmt::format("plan        sync={} threads={} partitioner={} edge_cut={} partitions=[{}]\n",
-                      plan.sync, plan.threads, plan.partitioner, plan.edge_cut, join(sizes, " "));
+  std::string ranks;
+  if (plan.ranks > 1)
+    ranks = fmt::format("ranks={} rank_edge_cut={} ", plan.ranks, plan.rank_edge_cut);
+  text += fmt::format("plan        sync={} {}threads={} partitioner={} edge_cut={} partitions=[{}]\n",
+                      plan.sync, ranks, plan.threads, plan.partitioner, plan.edge_cut,
+                      join(sizes, " "));
   text += fmt::format("            {}\n", plan.reason);
   if (plan.sync == "optimistic") text += optimistic_plan_text(plan, spec, registry);
   text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),

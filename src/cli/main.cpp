@@ -1,15 +1,22 @@
 // The dsim program: argument parsing and the mapping of failures to exit
 // codes. 0: success; 1: the run failed (model error, I/O); 2: bad input
 // (arguments, config, parameters, output directory).
+//
+// Under mpirun every process runs main(). An error all processes agreed on
+// (Cluster::agree) is printed once, by rank 0, and every process exits with
+// its code; one that only this process met is printed with its rank and ends
+// the whole job (MPI_Abort), so no process is left waiting for it.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 #include <new>
 #include <string>
 
 #include "cli/commands.hpp"
 #include "dsim/types.hpp"
+#include "transport/cluster.hpp"
 
 #ifndef DSIM_VERSION
 #define DSIM_VERSION "unknown"
@@ -34,6 +41,11 @@ void print_error(const std::string& message) {
   while (line.size() >= 2 && line.ends_with("; ")) line.resize(line.size() - 2);
   std::fflush(stdout);
   std::fprintf(stderr, "dsim: %s\n", line.c_str());
+}
+
+// An error every process meets alike (the same arguments): printed by rank 0.
+void print_once(const std::string& message) {
+  if (dsim::detail::Cluster::world().rank() == 0) print_error(message);
 }
 
 void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
@@ -120,7 +132,7 @@ int run(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list") {
-      print_error(
+      print_once(
           fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
                       "--help')",
                       command));
@@ -136,7 +148,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    print_error(fmt::format("{} (see 'dsim --help')", e.what()));
+    print_once(fmt::format("{} (see 'dsim --help')", e.what()));
     return kExitInput;
   }
 
@@ -151,24 +163,61 @@ int run(int argc, char** argv) {
     if (end_opt->count()) sets.push_back(fmt::format("simulation.end_time={:.17g}", end_time));
     return dsim::cli::run_command(run_opts, stdout, stderr);
   }
-  if (validate_cmd->parsed()) return dsim::cli::validate_command(validate_opts, stdout);
-  if (list_cmd->parsed()) return dsim::cli::list_command(list_type, list_plugins, stdout);
+  // Under mpirun: rank 0 prints, and every process agrees on an error.
+  auto& cluster = dsim::detail::Cluster::world();
+  std::FILE* out = cluster.rank() == 0 ? stdout : nullptr;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> sink(nullptr, &std::fclose);
+  if (out == nullptr) {
+    sink.reset(std::fopen("/dev/null", "w"));
+    out = sink.get();
+  }
+  auto agreed = [&](auto command) {
+    std::exception_ptr error;
+    int code = 0;
+    try {
+      code = command();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    cluster.agree(error);
+    return code;
+  };
+  if (validate_cmd->parsed())
+    return agreed([&] { return dsim::cli::validate_command(validate_opts, out); });
+  if (list_cmd->parsed())
+    return agreed([&] { return dsim::cli::list_command(list_type, list_plugins, out); });
   return kExitInput;  // unreachable: a subcommand is required
 }
 
 }  // namespace
 
+int exit_code(const dsim::Error& e) {
+  return e.kind() == dsim::Error::Kind::kInput ? kExitInput : kExitRuntime;
+}
+
+// An error of this process alone.
+int fail(const std::string& message, int code) {
+  auto& cluster = dsim::detail::Cluster::world();
+  if (!cluster.distributed()) {
+    print_error(message);
+    return code;
+  }
+  print_error(fmt::format("rank {}: {}", cluster.rank(), message));
+  cluster.abort(code);
+}
+
 int main(int argc, char** argv) {
+  auto& cluster = dsim::detail::Cluster::world();  // MPI_Init under mpirun
   try {
     return run(argc, argv);
+  } catch (const dsim::detail::AgreedError& e) {
+    if (cluster.rank() == 0) print_error(e.what());
+    return exit_code(e);
   } catch (const dsim::Error& e) {
-    print_error(e.what());
-    return e.kind() == dsim::Error::Kind::kInput ? kExitInput : kExitRuntime;
+    return fail(e.what(), exit_code(e));
   } catch (const std::bad_alloc&) {
-    print_error("out of memory");
-    return kExitRuntime;
+    return fail("out of memory", kExitRuntime);
   } catch (const std::exception& e) {
-    print_error(fmt::format("internal error: {}", e.what()));
-    return kExitRuntime;
+    return fail(fmt::format("internal error: {}", e.what()), kExitRuntime);
   }
 }

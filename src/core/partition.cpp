@@ -223,7 +223,9 @@ std::uint64_t Partition::run(Time bound, std::uint64_t max_events, Time safe_unt
     }
   } catch (...) {
     events_ += n;
-    std::rethrow_exception(describe_failure(ev));
+    fault_event_ = ev;
+    fault_error_ = describe_failure(ev);
+    std::rethrow_exception(fault_error_);
   }
   events_ += n;
   return n;

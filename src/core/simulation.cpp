@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <optional>
+#include <span>
+#include <type_traits>
 #include <thread>
 
 #include "core/model.hpp"
@@ -17,6 +20,7 @@
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
 #include "sync/synchronizer.hpp"
+#include "transport/cluster.hpp"
 #include "transport/transport.hpp"
 
 namespace dsim {
@@ -98,44 +102,150 @@ CrossingLookahead crossing_lookahead(const detail::Model& model) {
   return out;
 }
 
-StatResult reduce_stat(const detail::GroupRuntime& g, const StatDecl& d,
-                       const std::vector<std::unique_ptr<detail::Partition>>& parts,
-                       std::size_t group_index, Time end_time) {
-  StatResult r{g.name, d.name, d.kind, {}};
-  const double n = static_cast<double>(g.count);
+// One process's share of the statistics, combined over processes in any
+// order with the same result (ExactSum, min, max and integer sums), then
+// turned into StatResults. Per statistic: counter total (a); tally sum (a),
+// sum of squares (b) and count; gauge area (a) and final level (b);
+// histogram bins. Series: one sum per (row, sample).
+struct StatPartial {
+  ExactSum a, b;
+  double min = kTimeInfinity, max = -kTimeInfinity;
+  std::uint64_t count = 0;
+  std::vector<std::uint64_t> bins;
+};
+
+struct Partials {
+  std::vector<StatPartial> stats;  // groups' stats in declaration order
+  std::vector<ExactSum> series;    // per group, counter/gauge stat, sample
+};
+
+static_assert(std::is_trivially_copyable_v<ExactSum>);
+
+void merge(Partials& into, const Partials& from) {
+  for (std::size_t i = 0; i < into.stats.size(); ++i) {
+    StatPartial& x = into.stats[i];
+    const StatPartial& y = from.stats[i];
+    x.a.merge(y.a);
+    x.b.merge(y.b);
+    x.min = std::min(x.min, y.min);
+    x.max = std::max(x.max, y.max);
+    x.count += y.count;
+    for (std::size_t k = 0; k < x.bins.size(); ++k) x.bins[k] += y.bins[k];
+  }
+  for (std::size_t i = 0; i < into.series.size(); ++i) into.series[i].merge(from.series[i]);
+}
+
+// The bytes of `p` (the layout follows from the model, the same everywhere),
+// and back. REQUIRES: every process runs the same binary.
+template <class T>
+void put(std::vector<std::byte>& out, const T& value) {
+  const auto* b = reinterpret_cast<const std::byte*>(&value);
+  out.insert(out.end(), b, b + sizeof value);
+}
+template <class T>
+void take(const std::byte*& in, T& value) {
+  std::memcpy(&value, in, sizeof value);
+  in += sizeof value;
+}
+
+std::vector<std::byte> serialize(const Partials& p) {
+  std::vector<std::byte> out;
+  for (const auto& s : p.stats) {
+    put(out, s.a);
+    put(out, s.b);
+    put(out, s.min);
+    put(out, s.max);
+    put(out, s.count);
+    for (auto bin : s.bins) put(out, bin);
+  }
+  for (const auto& e : p.series) put(out, e);
+  return out;
+}
+
+// REQUIRES: `into` has the shape of the serialized Partials.
+void deserialize(std::span<const std::byte> bytes, Partials& into) {
+  const std::byte* in = bytes.data();
+  for (auto& s : into.stats) {
+    take(in, s.a);
+    take(in, s.b);
+    take(in, s.min);
+    take(in, s.max);
+    take(in, s.count);
+    for (auto& bin : s.bins) take(in, bin);
+  }
+  for (auto& e : into.series) take(in, e);
+  if (in != bytes.data() + bytes.size())
+    throw Error("results from another process do not match this one's model (is every "
+                "process running the same dsim binary and config?)",
+                Error::Kind::kRuntime);
+}
+
+StatPartial collect_stat(const detail::GroupRuntime& g, const StatDecl& d,
+                         const std::vector<std::unique_ptr<detail::Partition>>& parts,
+                         std::size_t group_index) {
+  StatPartial r;
   switch (d.kind) {
-    case StatKind::kCounter: {
-      ExactSum total;
-      double min = kTimeInfinity, max = -kTimeInfinity;
+    case StatKind::kCounter:
       for (const auto& p : parts) {
         const auto& lg = p->groups()[group_index];
         for (std::uint32_t s = 0; s < lg.count; ++s) {
           const double v =
               reinterpret_cast<const double*>(lg.block(s) + g.counters_off)[d.index];
-          total.add(v);
-          min = std::min(min, v);
-          max = std::max(max, v);
+          r.a.add(v);
+          r.min = std::min(r.min, v);
+          r.max = std::max(r.max, v);
         }
       }
-      const double t = total.value();
-      r.fields = {{"total", t}, {"mean", g.count ? t / n : 0}, {"min", g.count ? min : 0},
-                  {"max", g.count ? max : 0}};
+      break;
+    case StatKind::kTally:
+      for (const auto& p : parts) {
+        const auto& t = p->groups()[group_index].tallies[d.index];
+        r.count += t.count;
+        r.a.merge(t.sum);
+        r.b.merge(t.sumsq);
+        r.min = std::min(r.min, t.min);
+        r.max = std::max(r.max, t.max);
+      }
+      break;
+    case StatKind::kGauge:
+      for (const auto& p : parts) {
+        const auto& lg = p->groups()[group_index];
+        r.min = std::min(r.min, lg.gauges[d.index].min);
+        r.max = std::max(r.max, lg.gauges[d.index].max);
+        for (std::uint32_t s = 0; s < lg.count; ++s) {
+          const auto& slot =
+              reinterpret_cast<const detail::GaugeSlot*>(lg.block(s) + g.gauges_off)[d.index];
+          r.a.add(slot.area);
+          r.b.add(slot.level);
+        }
+      }
+      break;
+    case StatKind::kHistogram:
+      r.bins.assign(d.bins + 2, 0);
+      for (const auto& p : parts) {
+        const auto& h = p->groups()[group_index].histograms[d.index].bins;
+        for (std::size_t i = 0; i < r.bins.size(); ++i) r.bins[i] += h[i];
+      }
+      break;
+  }
+  return r;
+}
+
+StatResult finish_stat(const detail::GroupRuntime& g, const StatDecl& d, const StatPartial& p,
+                       Time end_time) {
+  StatResult r{g.name, d.name, d.kind, {}};
+  const double n = static_cast<double>(g.count);
+  switch (d.kind) {
+    case StatKind::kCounter: {
+      const double t = p.a.value();
+      r.fields = {{"total", t}, {"mean", g.count ? t / n : 0}, {"min", g.count ? p.min : 0},
+                  {"max", g.count ? p.max : 0}};
       break;
     }
     case StatKind::kTally: {
-      std::uint64_t count = 0;
-      ExactSum sum, sumsq;
-      double min = kTimeInfinity, max = -kTimeInfinity;
-      for (const auto& p : parts) {
-        const auto& t = p->groups()[group_index].tallies[d.index];
-        count += t.count;
-        sum.merge(t.sum);
-        sumsq.merge(t.sumsq);
-        min = std::min(min, t.min);
-        max = std::max(max, t.max);
-      }
+      const std::uint64_t count = p.count;
       const long double c = static_cast<long double>(count);
-      const long double s = sum.value(), q = sumsq.value();
+      const long double s = p.a.value(), q = p.b.value();
       const double mean = count ? static_cast<double>(s / c) : 0.0;
       double var = 0;
       if (count > 1) var = static_cast<double>(std::max(0.0L, (q - s * s / c) / (c - 1)));
@@ -143,46 +253,28 @@ StatResult reduce_stat(const detail::GroupRuntime& g, const StatDecl& d,
                   {"mean", mean},
                   {"stddev", std::sqrt(var)},
                   {"variance", var},
-                  {"min", count ? min : 0},
-                  {"max", count ? max : 0},
+                  {"min", count ? p.min : 0},
+                  {"max", count ? p.max : 0},
                   {"sum", static_cast<double>(s)}};
       break;
     }
     case StatKind::kGauge: {
-      ExactSum area, final_sum;
-      double min = 0, max = 0;
-      for (const auto& p : parts) {
-        const auto& lg = p->groups()[group_index];
-        min = std::min(min, lg.gauges[d.index].min);
-        max = std::max(max, lg.gauges[d.index].max);
-        for (std::uint32_t s = 0; s < lg.count; ++s) {
-          const auto& slot =
-              reinterpret_cast<const detail::GaugeSlot*>(lg.block(s) + g.gauges_off)[d.index];
-          area.add(slot.area);
-          final_sum.add(slot.level);
-        }
-      }
-      const double a = area.value();
+      const double a = p.a.value();
       r.fields = {{"mean", g.count && end_time > 0 ? a / (n * end_time) : 0},
                   {"total_mean", end_time > 0 ? a / end_time : 0},
-                  {"min", min},
-                  {"max", max},
-                  {"final", final_sum.value()}};
+                  {"min", std::min(0.0, p.min)},
+                  {"max", std::max(0.0, p.max)},
+                  {"final", p.b.value()}};
       break;
     }
     case StatKind::kHistogram: {
-      std::vector<std::uint64_t> bins(d.bins + 2, 0);
-      for (const auto& p : parts) {
-        const auto& h = p->groups()[group_index].histograms[d.index].bins;
-        for (std::size_t i = 0; i < bins.size(); ++i) bins[i] += h[i];
-      }
       std::uint64_t count = 0;
-      for (auto b : bins) count += b;
+      for (auto b : p.bins) count += b;
       r.fields = {{"count", static_cast<double>(count)},
-                  {"underflow", static_cast<double>(bins.front())},
-                  {"overflow", static_cast<double>(bins.back())}};
+                  {"underflow", static_cast<double>(p.bins.front())},
+                  {"overflow", static_cast<double>(p.bins.back())}};
       for (std::uint32_t i = 0; i < d.bins; ++i)
-        r.fields.emplace_back(fmt::format("bin_{}", i), static_cast<double>(bins[i + 1]));
+        r.fields.emplace_back(fmt::format("bin_{}", i), static_cast<double>(p.bins[i + 1]));
       r.lo = d.lo;
       r.hi = d.hi;
       r.bins = d.bins;
@@ -190,6 +282,11 @@ StatResult reduce_stat(const detail::GroupRuntime& g, const StatDecl& d,
     }
   }
   return r;
+}
+
+// Whether a counter or gauge has a time series (one row of samples).
+bool has_series(const StatDecl& d) {
+  return d.kind == StatKind::kCounter || d.kind == StatKind::kGauge;
 }
 
 }  // namespace
@@ -209,39 +306,64 @@ struct Simulation::Impl {
 
   const RunPlan& make_plan();
   RunResult run(const RunOptions& options);
-  RunResult reduce(const std::vector<std::unique_ptr<detail::Partition>>& parts) const;
+  Partials collect(const std::vector<std::unique_ptr<detail::Partition>>& parts) const;
+  RunResult finish(const Partials& partials) const;
 };
 
 const RunPlan& Simulation::Impl::make_plan() {
   if (plan) return *plan;
   const SimulationSpec& sim = spec.simulation;
+  detail::Cluster& cluster = detail::Cluster::world();
+  const std::uint32_t ranks = cluster.size();
+  const std::uint64_t entities = model->entity_count();
   RunPlan p;
+  p.ranks = ranks;
   std::uint32_t threads = sim.threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<std::uint32_t>(
-      std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, model->entity_count())));
+  // One thread per core, the cores of a machine shared by its processes.
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency() / cluster.local_size());
 
   std::string sync = sim.sync;
   bool optimistic = false;
-  if (sync == "optimistic") {
+  auto go_optimistic = [&](std::string reason) {
     // Any lookahead will do, zero included; one thread is Time Warp on one
     // partition (no rollbacks, but the same commit path).
-    p.reason = "sync = \"optimistic\" was asked for";
-    p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit : default_memory_limit();
+    sync = "optimistic";
+    p.reason = std::move(reason);
+    // Per process: the processes on one machine share its default.
+    p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit
+                                          : default_memory_limit() / cluster.local_size();
     optimistic = true;
+  };
+  if (sync == "optimistic") {
+    go_optimistic("sync = \"optimistic\" was asked for");
   } else if (sync == "sequential") {
-    p.reason = "sync = \"sequential\" was asked for";
+    p.reason = ranks > 1 ? fmt::format("sync = \"sequential\" was asked for (rank 0 runs the "
+                                       "model; the other {} processes wait)",
+                                       ranks - 1)
+                         : std::string("sync = \"sequential\" was asked for");
     threads = 1;
-  } else if (sync == "auto" && threads == 1) {
+  } else if (sync == "auto" && threads == 1 && ranks == 1) {
     sync = "sequential";
     p.reason = "one thread";
   }
+  // Sequential under MPI: one partition, on rank 0.
+  const std::uint32_t layout_ranks = sync == "sequential" ? 1 : ranks;
+  if (layout_ranks > 1 && layout_ranks > entities)
+    throw Error(fmt::format("the model has {} entities, fewer than the {} MPI processes it was "
+                            "started with; run it with at most {} (mpirun -np {})",
+                            entities, ranks, entities, entities));
+  threads = static_cast<std::uint32_t>(
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, entities / layout_ranks)));
 
   auto partitioner = detail::make_partitioner(sim.partitioner);
-  auto assign = [&](std::uint32_t parts) {
-    model->assign(partitioner->assign(*model, parts), parts);
+  // Between processes a better cut pays for more METIS tries.
+  if (layout_ranks > 1 && sim.partitioner == "graph")
+    partitioner = std::make_unique<detail::GraphPartitioner>(4);
+  auto assign = [&](std::uint32_t r, std::uint32_t t) {
+    model->assign(detail::assign_two_level(*partitioner, *model, r, t), r * t);
   };
-  assign(threads);
+  assign(layout_ranks, threads);
 
   if (sync == "conservative" || sync == "auto") {
     const CrossingLookahead cl = crossing_lookahead(*model);
@@ -255,15 +377,24 @@ const RunPlan& Simulation::Impl::make_plan() {
         throw Error(which + "; conservative sync needs a lookahead > 0 on every link between "
                             "partitions (set the link's lookahead, or use sync = \"optimistic\", "
                             "which needs none, or \"sequential\")");
-      sync = "sequential";
-      p.reason = which + "; conservative sync is impossible, so it runs sequentially";
-      threads = 1;
-      assign(1);
+      if (ranks > 1) {
+        // Across processes, Time Warp rather than one process doing it all.
+        go_optimistic(which + "; conservative sync is impossible, so it runs optimistically");
+      } else {
+        sync = "sequential";
+        p.reason = which + "; conservative sync is impossible, so it runs sequentially";
+        threads = 1;
+        assign(1, 1);
+      }
     } else {
       if (sync == "auto") {
         sync = "conservative";
-        p.reason = fmt::format("{} threads and lookahead {} > 0 on every link between partitions",
-                               threads, cl.min);
+        p.reason = ranks > 1 ? fmt::format("{} processes x {} threads and lookahead {} > 0 on "
+                                           "every link between partitions",
+                                           ranks, threads, cl.min)
+                             : fmt::format("{} threads and lookahead {} > 0 on every link "
+                                           "between partitions",
+                                           threads, cl.min);
       } else {
         p.reason = "sync = \"conservative\" was asked for";
       }
@@ -279,7 +410,8 @@ const RunPlan& Simulation::Impl::make_plan() {
   p.partitioner = sim.partitioner;
   p.threads = threads;
   p.edge_cut = detail::edge_cut(*model);
-  p.partition_entities.assign(threads, 0);
+  p.rank_edge_cut = ranks > 1 && sync != "sequential" ? detail::rank_edge_cut(*model, threads) : 0;
+  p.partition_entities.assign(model->partitions(), 0);
   for (const auto& w : model->where()) ++p.partition_entities[w.partition];
   plan = std::move(p);
   return *plan;
@@ -294,7 +426,9 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   figures.sync_reason = p.reason;
   figures.partitioner = p.partitioner;
   figures.threads = p.threads;
+  figures.ranks = p.ranks;
   figures.edge_cut = p.edge_cut;
+  figures.rank_edge_cut = p.rank_edge_cut;
   std::uint32_t threads = p.threads;
   if (options.check_rollback) {
     // The checker runs every event twice on one partition.
@@ -304,20 +438,36 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     figures.sync_reason = "--check-rollback runs sequentially";
     figures.threads = 1;
     figures.edge_cut = 0;
+    figures.rank_edge_cut = 0;
   }
 
+  // This process's partitions: rank r runs [r * threads, (r + 1) * threads)
+  // of the model's (sequential under MPI: partition 0, on rank 0).
+  detail::Cluster& cluster = detail::Cluster::world();
+  const std::uint32_t total = model->partitions();
+  const std::uint32_t first = std::min(cluster.rank() * threads, total);
+  const std::uint32_t last = std::min(first + threads, total);
   std::vector<std::unique_ptr<detail::Partition>> parts;
-  for (std::uint32_t p = 0; p < threads; ++p)
-    parts.push_back(std::make_unique<detail::Partition>(*model, p));
-  detail::ThreadTransport transport(parts);
-  for (auto& p : parts) p->init();
-  for (auto& p : parts) transport.deliver(*p);
+  for (std::uint32_t id = first; id < last; ++id)
+    parts.push_back(std::make_unique<detail::Partition>(*model, id));
+  auto transport = detail::make_transport(parts, *model, threads);
+  // A failure on one process must reach the others before they wait for it
+  // in a collective: init and the run each end with an agreement.
+  std::exception_ptr error;
+  try {
+    for (auto& p : parts) p->init();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  cluster.agree(error);
+  transport->exchange(0, {});  // init's events for other processes
+  for (auto& p : parts) transport->deliver(*p, 0);
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 
   std::unique_ptr<detail::Synchronizer> synchronizer;
   if (options.check_rollback) {
-    parts[0]->start_check();
+    for (auto& part : parts) part->start_check();
     synchronizer = detail::make_sequential_sync();
   } else if (p.sync == "optimistic") {
     detail::OptimisticOptions o;
@@ -340,24 +490,55 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   } else {
     synchronizer = detail::make_conservative_sync(p.lookahead);
   }
-  detail::SyncRun sr{*model, parts, transport, options, figures};
-  synchronizer->run(sr);
-  const auto loop_end = Clock::now();
-  for (auto& p : parts) p->finish();
-
-  RunResult result = reduce(parts);
-  std::uint64_t executed = 0;
-  for (const auto& p : parts) {
-    figures.events_processed += p->events();
-    figures.events_rolled_back += p->rolled_back();
-    figures.rollbacks_primary += p->rollbacks_primary();
-    figures.rollbacks_secondary += p->rollbacks_secondary();
-    figures.peak_saved_bytes += p->peak_saved_bytes();
-    figures.rollback_checks += p->checks();
-    executed += p->executed();
-    figures.partitions.push_back({p->id(), 0, p->entities(), p->events(), p->remote_sends(),
-                                  p->busy_seconds, p->blocked_seconds, p->rolled_back()});
+  detail::SyncRun sr{*model, parts, *transport, options, figures};
+  auto loop_end = Clock::now();
+  try {
+    // Sequential under MPI: the other processes have nothing to run.
+    if (!parts.empty()) synchronizer->run(sr);
+    loop_end = Clock::now();
+    for (auto& p : parts) p->finish();
+  } catch (...) {
+    error = std::current_exception();
   }
+  transport->finish();
+  cluster.agree(error, sr.error_key);
+
+  Partials partials = collect(parts);
+  if (cluster.distributed()) {
+    const auto all = cluster.allgather(serialize(partials));
+    for (std::uint32_t r = 0; r < all.size(); ++r) {
+      if (r == cluster.rank()) continue;
+      Partials theirs = partials;
+      deserialize(all[r], theirs);
+      merge(partials, theirs);
+    }
+  }
+  RunResult result = finish(partials);
+
+  // Figures: summed over processes; each partition's, in partition order.
+  std::vector<std::uint64_t> sums(8, 0);
+  std::vector<PartitionFigures> mine;
+  for (const auto& p : parts) {
+    sums[0] += p->events();
+    sums[1] += p->rolled_back();
+    sums[2] += p->rollbacks_primary();
+    sums[3] += p->rollbacks_secondary();
+    sums[4] += p->peak_saved_bytes();
+    sums[5] += p->checks();
+    sums[6] += p->executed();
+    mine.push_back({p->id(), p->id() / threads, p->entities(), p->events(), p->remote_sends(),
+                    p->busy_seconds, p->blocked_seconds, p->rolled_back()});
+  }
+  sums[7] = peak_rss_bytes();
+  sums = cluster.sum(std::move(sums));
+  figures.events_processed = sums[0];
+  figures.events_rolled_back = sums[1];
+  figures.rollbacks_primary = sums[2];
+  figures.rollbacks_secondary = sums[3];
+  figures.peak_saved_bytes = sums[4];
+  figures.rollback_checks = sums[5];
+  const std::uint64_t executed = sums[6];
+  figures.partitions = cluster.gather(mine);
   figures.events_executed = figures.sync == "optimistic" ? executed : figures.events_processed;
   figures.efficiency = figures.events_executed > 0
                            ? static_cast<double>(figures.events_processed) /
@@ -368,32 +549,50 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
       figures.run_seconds > 0 ? static_cast<double>(figures.events_processed) / figures.run_seconds
                               : 0;
   figures.wall_seconds = seconds_between(created, Clock::now());
-  figures.peak_rss_bytes = peak_rss_bytes();
+  figures.peak_rss_bytes = sums[7];  // of every process
   result.figures = std::move(figures);
   return result;
 }
 
-RunResult Simulation::Impl::reduce(
+Partials Simulation::Impl::collect(
     const std::vector<std::unique_ptr<detail::Partition>>& parts) const {
+  Partials out;
+  const auto& groups = model->groups();
+  const std::uint32_t samples = model->sample_count();
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto& gr = groups[g];
+    for (const StatDecl& d : gr.stats) out.stats.push_back(collect_stat(gr, d, parts, g));
+    if (samples == 0) continue;
+    for (const StatDecl& d : gr.stats) {
+      if (!has_series(d)) continue;
+      const std::size_t row = d.kind == StatKind::kCounter ? d.index : gr.counters + d.index;
+      for (std::uint32_t k = 0; k < samples; ++k) {
+        ExactSum sum;
+        for (const auto& p : parts) sum.merge(p->groups()[g].series[row * samples + k]);
+        out.series.push_back(sum);
+      }
+    }
+  }
+  return out;
+}
+
+RunResult Simulation::Impl::finish(const Partials& partials) const {
   RunResult result;
   result.end_time = spec.simulation.end_time;
   result.seed = spec.simulation.seed;
   const auto& groups = model->groups();
   const std::uint32_t samples = model->sample_count();
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const auto& gr = groups[g];
+  std::size_t stat = 0, cell = 0;
+  for (const auto& gr : groups) {
     for (const StatDecl& d : gr.stats)
-      result.stats.push_back(reduce_stat(gr, d, parts, g, spec.simulation.end_time));
+      result.stats.push_back(finish_stat(gr, d, partials.stats[stat++], spec.simulation.end_time));
     if (samples == 0) continue;
     for (const StatDecl& d : gr.stats) {
-      if (d.kind != StatKind::kCounter && d.kind != StatKind::kGauge) continue;
-      const std::size_t row = d.kind == StatKind::kCounter ? d.index : gr.counters + d.index;
+      if (!has_series(d)) continue;
       SeriesResult s{gr.name, d.name, {}, {}};
       for (std::uint32_t k = 0; k < samples; ++k) {
-        ExactSum sum;
-        for (const auto& p : parts) sum.merge(p->groups()[g].series[row * samples + k]);
         s.times.push_back(model->sample_interval() * (k + 1));
-        s.values.push_back(sum.value());
+        s.values.push_back(partials.series[cell++].value());
       }
       result.series.push_back(std::move(s));
     }

@@ -16,6 +16,11 @@
 // completion step, which runs while every other thread waits in the barrier.
 // A bank is written by its senders only in rounds of its parity and drained by
 // its receivers only at the start of the next round.
+//
+// Across MPI processes the completion step also runs the transport's
+// exchange(): one collective per window carries the events sent between
+// processes in the last window and each process's round state, so every
+// process computes the same gmin and stops in the same round.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -45,11 +50,20 @@ class ConservativeSync final : public Synchronizer {
     progress.threads = parts;
 
     auto completion = [&]() noexcept {
-      gmin = *std::min_element(next.begin(), next.end());
-      stop = failed.load() || !(gmin < end);
+      RoundState local;
+      local.min.time = *std::min_element(next.begin(), next.end());
+      local.failed = failed.load();
+      for (const auto& p : run.partitions) local.events += p->events();
+      // Hands the last window's events for other processes over (the bank
+      // written in the previous round) and reduces the round state over them.
+      const RoundState global =
+          run.transport.exchange(static_cast<unsigned>(rounds % 2) ^ 1u, local);
+      gmin = global.min.time;
+      stop = global.failed || !(gmin < end);
       ++rounds;
       progress.now = gmin;
       gather_progress(run.partitions, progress);
+      progress.events = global.events;
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion);
     ProgressTicker ticker(run.options);
@@ -89,8 +103,17 @@ class ConservativeSync final : public Synchronizer {
     worker(0);
     threads.clear();  // joins
     run.figures.windows = rounds;
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    // Of several failures (in one window), the smallest key is the one the
+    // sequential run meets first.
+    std::uint32_t first = parts;
+    for (std::uint32_t i = 0; i < parts; ++i)
+      if (errors[i] && (first == parts || key_less(run.partitions[i]->fault_key(),
+                                                   run.partitions[first]->fault_key())))
+        first = i;
+    if (first < parts) {
+      run.error_key = run.partitions[first]->fault_key();
+      std::rethrow_exception(errors[first]);
+    }
   }
 
  private:

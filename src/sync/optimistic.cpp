@@ -21,8 +21,11 @@
 //      (applies their statistics, frees their saved blocks) after B.
 // GVT is a full event key (time, depth, src, seq), not only a time, so events
 // at one time commit one by one and zero-delay chains cannot stall it. The
-// same two steps extend to processes: A becomes "all sent messages received"
-// (counting), B an all-reduce of the minimum.
+// same two steps extend to processes (MpiTransport): A's completion step
+// waits until every message sent between processes was received (counting),
+// B's all-reduces the minimum. A process that wants a round tells the others
+// (Transport::want_round), whose transport raises their gvt_wanted flag, so
+// every process enters every round.
 //
 // Memory: each partition may hold memory_limit / partitions bytes of
 // records, saved blocks and effect logs. Over it, the partition stops and
@@ -95,11 +98,21 @@ class OptimisticSync final : public Synchronizer {
     progress.end_time = end;
     progress.threads = parts;
 
-    auto drained = [] () noexcept {};
+    // Between processes: after A, every event posted anywhere has arrived;
+    // after B, the minimum (and failure, events) over processes.
+    auto drained = [&]() noexcept { run.transport.quiesce(); };
     auto complete = [&]() noexcept {
-      gvt = local_min[0];
+      RoundState local;
+      local.min = local_min[0];
       for (std::uint32_t i = 1; i < parts; ++i)
-        if (key_less(local_min[i], gvt)) gvt = local_min[i];
+        if (key_less(local_min[i], local.min)) local.min = local_min[i];
+      local.failed = failed.load();
+      for (const auto& p : run.partitions) local.events += p->events();
+      // Cleared before the reduction: a request for the next round that
+      // arrives during it must not be lost.
+      gvt_wanted.store(false, std::memory_order_release);
+      const RoundState global = run.transport.reduce(local);
+      gvt = global.min;
       ++rounds;
       for (auto& s : squeezed)
         if (s) {
@@ -107,16 +120,22 @@ class OptimisticSync final : public Synchronizer {
           break;
         }
       std::fill(squeezed.begin(), squeezed.end(), 0);
-      done = failed.load() || !(gvt.time < end);
-      gvt_wanted.store(false, std::memory_order_release);
+      done = global.failed || !(gvt.time < end);
       last_round.store(Clock::now(), std::memory_order_relaxed);
       progress.now = std::min(gvt.time, end);
       progress.gvt_rounds = rounds;
       gather_progress(run.partitions, progress);
+      progress.events = global.events;
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained);
     SpinBarrier<decltype(complete)> barrier_b(parts, complete);
     ProgressTicker ticker(run.options);
+    run.transport.watch_rounds(&gvt_wanted);
+    // Asks for a GVT round (of every process).
+    auto ask = [&]() {
+      gvt_wanted.store(true, std::memory_order_release);
+      run.transport.want_round();
+    };
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];
@@ -131,7 +150,7 @@ class OptimisticSync final : public Synchronizer {
         errors[i] = std::current_exception();
         error_keys[i] = me.fault_key();
         failed.store(true);
-        gvt_wanted.store(true);
+        ask();
       };
       for (;;) {
         if (!fresh && gvt_wanted.load(std::memory_order_acquire)) {
@@ -180,7 +199,7 @@ class OptimisticSync final : public Synchronizer {
         }
         fresh = false;
         if (failed.load(std::memory_order_relaxed)) {
-          gvt_wanted.store(true);
+          ask();
           continue;
         }
         const auto t = Clock::now();
@@ -198,12 +217,12 @@ class OptimisticSync final : public Synchronizer {
         // GVT round moves the window on, as a conservative window would.
         const bool beyond = me.take_beyond_window() && since_gvt >= kWindowRoundEvents;
         if (since_gvt >= kGvtInterval || me.over_memory() || beyond) {
-          gvt_wanted.store(true, std::memory_order_release);
+          ask();
         } else if (n == 0) {
           // Out of work: only GVT moving on (or a message) lets it go on. Ask
           // again only after a pause, not to stop busy partitions at every batch.
           if (seconds_since(last_round.load(std::memory_order_relaxed)) > kIdleGvtSeconds)
-            gvt_wanted.store(true, std::memory_order_release);
+            ask();
           std::this_thread::yield();
         }
       }
@@ -221,7 +240,10 @@ class OptimisticSync final : public Synchronizer {
     for (std::uint32_t i = 0; i < parts; ++i)
       if (errors[i] && (first_error == parts || key_less(error_keys[i], error_keys[first_error])))
         first_error = i;
-    if (first_error < parts) std::rethrow_exception(errors[first_error]);
+    if (first_error < parts) {
+      run.error_key = error_keys[first_error];
+      std::rethrow_exception(errors[first_error]);
+    }
   }
 
  private:

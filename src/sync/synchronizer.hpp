@@ -20,6 +20,9 @@ struct SyncRun {
   Transport& transport;
   const RunOptions& options;
   RunFigures& figures;
+  // Set by run() when it throws a model error: that event's key, so that
+  // processes can agree on the error the sequential run would report.
+  Event error_key = infinite_key();
 };
 
 using Clock = std::chrono::steady_clock;
@@ -79,7 +82,8 @@ class Synchronizer {
  public:
   virtual ~Synchronizer() = default;
   // Runs initialized partitions to the end time (events with time < end).
-  // Throws the run's first model error (dsim::Error) after all threads stop.
+  // Throws the run's first model error (dsim::Error) after all threads stop
+  // (and, with MPI, after every process stopped), setting run.error_key.
   virtual void run(SyncRun& run) = 0;
 };
 

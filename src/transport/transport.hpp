@@ -2,6 +2,11 @@
 // per-destination outboxes while they run; a transport hands each partition
 // the events addressed to it once the sync algorithm says the senders are
 // quiet. It knows nothing of windows, GVT or rollback.
+//
+// Partition ids are global: with MPI, rank r runs partitions
+// [r * T, (r + 1) * T) of R * T; a transport holds the local ones. Between
+// processes it also carries the sync algorithms' rounds (exchange, quiesce,
+// reduce), which are no-ops in one process.
 #pragma once
 
 #include <atomic>
@@ -13,6 +18,21 @@
 #include "core/partition.hpp"
 
 namespace dsim::detail {
+
+// What each process says in a sync round; reduced over processes.
+struct RoundState {
+  Event min = infinite_key();    // smallest pending key (conservative: .time only)
+  Event fault = infinite_key();  // smallest key of a failed event
+  std::uint64_t events = 0;      // events processed (for progress)
+  std::uint8_t failed = 0;       // some partition failed
+};
+
+inline void merge(RoundState& into, const RoundState& from) {
+  if (key_less(from.min, into.min)) into.min = from.min;
+  if (key_less(from.fault, into.fault)) into.fault = from.fault;
+  into.events += from.events;
+  into.failed |= from.failed;
+}
 
 class Transport {
  public:
@@ -32,6 +52,26 @@ class Transport {
   // number of partitions may post and receive at the same time.
   virtual void post(Partition& from) = 0;
   virtual bool receive(Partition& to) = 0;
+
+  // --- Between processes (one thread per process calls these, while the
+  // process's other workers wait in a barrier; every process calls them in
+  // the same order). In one process they only return `local`. ---
+
+  // Conservative: sends the events of outbox `bank` addressed to other
+  // processes' partitions (deliver() hands them over), and returns the
+  // round state reduced over processes.
+  virtual RoundState exchange(unsigned /*bank*/, const RoundState& local) { return local; }
+  // Optimistic, after barrier A: returns when every event posted by any
+  // process so far is in its receiver's inbox.
+  virtual void quiesce() {}
+  // Optimistic, after barrier B: the round state reduced over processes.
+  virtual RoundState reduce(const RoundState& local) { return local; }
+  // Optimistic: a GVT round is wanted; tells the other processes, whose
+  // transport then sets the flag given to watch_rounds(). Any thread.
+  virtual void want_round() {}
+  virtual void watch_rounds(std::atomic<bool>* /*flag*/) {}
+  // Drains what is still in flight at the end of a run.
+  virtual void finish() {}
 };
 
 // Partitions of one process, on threads: the outbox of the sender becomes
@@ -40,10 +80,13 @@ class Transport {
 //
 // Thread safety: deliver(p) for distinct p may run concurrently; each reads
 // only outboxes addressed to its own partition and clears them.
-class ThreadTransport final : public Transport {
+class ThreadTransport : public Transport {
  public:
+  // `partitions`: this process's, with consecutive ids from the first's.
   explicit ThreadTransport(std::vector<std::unique_ptr<Partition>>& partitions)
-      : partitions_(partitions), inboxes_(partitions.size()) {}
+      : partitions_(partitions),
+        first_(partitions.empty() ? 0 : partitions.front()->id()),
+        inboxes_(partitions.size()) {}
   void deliver(Partition& to, unsigned bank = 0) override {
     for (auto& from : partitions_) {
       auto& box = from->outbox(to.id(), bank);
@@ -53,23 +96,18 @@ class ThreadTransport final : public Transport {
   }
 
   void post(Partition& from) override {
-    for (std::uint32_t to = 0; to < inboxes_.size(); ++to) {
-      auto& events = from.outbox(to, 0);
-      auto& antis = from.antibox(to);
+    for (std::uint32_t i = 0; i < inboxes_.size(); ++i) {
+      auto& events = from.outbox(first_ + i, 0);
+      auto& antis = from.antibox(first_ + i);
       if (events.empty() && antis.empty()) continue;
-      Inbox& in = inboxes_[to];
-      in.lock();
-      in.events.insert(in.events.end(), events.begin(), events.end());
-      in.antis.insert(in.antis.end(), antis.begin(), antis.end());
-      in.pending.store(true, std::memory_order_release);
-      in.unlock();
+      push(i, events.data(), events.size(), antis.data(), antis.size());
       events.clear();
       antis.clear();
     }
   }
 
   bool receive(Partition& to) override {
-    Inbox& in = inboxes_[to.id()];
+    Inbox& in = inboxes_[to.id() - first_];
     if (!in.pending.load(std::memory_order_acquire)) return false;
     in.lock();
     std::swap(in.events, in.taken_events);
@@ -83,7 +121,18 @@ class ThreadTransport final : public Transport {
     return true;
   }
 
- private:
+ protected:
+  // Appends events and anti-messages to the inbox of local partition `i`.
+  void push(std::uint32_t i, const Event* events, std::size_t n_events, const Event* antis,
+            std::size_t n_antis) {
+    Inbox& in = inboxes_[i];
+    in.lock();
+    in.events.insert(in.events.end(), events, events + n_events);
+    in.antis.insert(in.antis.end(), antis, antis + n_antis);
+    in.pending.store(true, std::memory_order_release);
+    in.unlock();
+  }
+
   // Events posted to one partition. `events`/`antis` are guarded by the
   // spin lock; `taken_*` belong to the receiving thread.
   struct alignas(64) Inbox {
@@ -99,7 +148,13 @@ class ThreadTransport final : public Transport {
   };
 
   std::vector<std::unique_ptr<Partition>>& partitions_;
+  std::uint32_t first_;  // id of partitions_[0]
   std::vector<Inbox> inboxes_;
 };
+
+// The transport for this process's partitions: ThreadTransport in one
+// process, MpiTransport (mpi_transport.cpp) under mpirun.
+std::unique_ptr<Transport> make_transport(std::vector<std::unique_ptr<Partition>>& partitions,
+                                          const Model& model, std::uint32_t partitions_per_rank);
 
 }  // namespace dsim::detail

@@ -1,0 +1,240 @@
+#include "transport/cluster.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "dsim/types.hpp"
+
+#ifdef DSIM_WITH_MPI
+#include <mpi.h>
+#endif
+
+namespace dsim::detail {
+namespace {
+
+#ifndef DSIM_WITH_MPI
+std::uint32_t env_number(const char* name, std::uint32_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(v, &end, 10);
+  return end != v && n > 0 ? static_cast<std::uint32_t>(n) : fallback;
+}
+#endif
+
+// Whether a launcher (mpirun, or a PMI-speaking one) started this process.
+bool launched_by_mpirun() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+// A failure as (kind, message), the way the dsim program prints it.
+std::pair<Error::Kind, std::string> failure_text(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return {e.kind(), e.what()};
+  } catch (const std::bad_alloc&) {
+    return {Error::Kind::kRuntime, "out of memory"};
+  } catch (const std::exception& e) {
+    return {Error::Kind::kRuntime, fmt::format("internal error: {}", e.what())};
+  } catch (...) {
+    return {Error::Kind::kRuntime, "internal error: unknown exception"};
+  }
+}
+
+// What one rank says in agree(): whether it failed, the failure's key, kind
+// and message.
+struct Verdict {
+  std::uint8_t failed = 0;
+  std::uint8_t kind = 0;
+  Event key{};
+};
+
+}  // namespace
+
+bool built_with_mpi() {
+#ifdef DSIM_WITH_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+Cluster& Cluster::world() {
+  static Cluster cluster;
+  return cluster;
+}
+
+Cluster::Cluster() {
+#ifdef DSIM_WITH_MPI
+  if (!launched_by_mpirun()) return;
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
+  if (provided < MPI_THREAD_SERIALIZED) {
+    std::fprintf(stderr,
+                 "dsim: this MPI library does not support MPI_THREAD_SERIALIZED (it offers "
+                 "level %d); dsim needs it for threads within a rank\n",
+                 provided);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  mpi_ = true;
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  rank_ = static_cast<std::uint32_t>(rank);
+  size_ = static_cast<std::uint32_t>(size);
+  MPI_Comm local;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local);
+  int local_size = 1;
+  MPI_Comm_size(local, &local_size);
+  MPI_Comm_free(&local);
+  local_size_ = static_cast<std::uint32_t>(local_size);
+#else
+  // Started by mpirun but built without MPI: every process would run the
+  // whole model alone and write the same results. Say so once per process.
+  if (launched_by_mpirun() && env_number("OMPI_COMM_WORLD_SIZE", 1) > 1)
+    std::fprintf(stderr,
+                 "dsim: warning: started by mpirun, but this dsim was built without MPI "
+                 "(-DDSIM_WITH_MPI=OFF); each process runs the whole model alone\n");
+#endif
+}
+
+Cluster::~Cluster() {
+#ifdef DSIM_WITH_MPI
+  if (mpi_) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+#endif
+}
+
+std::string Cluster::describe() const {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("rank {} of {} on {}", rank_, size_, host);
+}
+
+std::vector<std::vector<std::byte>> Cluster::allgather(std::span<const std::byte> mine) {
+  if (!mpi_) return {std::vector<std::byte>(mine.begin(), mine.end())};
+#ifdef DSIM_WITH_MPI
+  std::lock_guard guard(mutex_);
+  const int n = static_cast<int>(size_);
+  int my_size = static_cast<int>(mine.size());
+  std::vector<int> sizes(n), offsets(n);
+  MPI_Allgather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  std::size_t total = 0;
+  for (int r = 0; r < n; ++r) {
+    offsets[r] = static_cast<int>(total);
+    total += static_cast<std::size_t>(sizes[r]);
+  }
+  std::vector<std::byte> all(total);
+  MPI_Allgatherv(mine.data(), my_size, MPI_BYTE, all.data(), sizes.data(), offsets.data(),
+                 MPI_BYTE, MPI_COMM_WORLD);
+  std::vector<std::vector<std::byte>> out(n);
+  for (int r = 0; r < n; ++r)
+    out[r].assign(all.begin() + offsets[r], all.begin() + offsets[r] + sizes[r]);
+  return out;
+#endif
+}
+
+std::vector<std::vector<std::byte>> Cluster::alltoall(
+    const std::vector<std::vector<std::byte>>& out) {
+  if (!mpi_) return out;
+#ifdef DSIM_WITH_MPI
+  std::lock_guard guard(mutex_);
+  const int n = static_cast<int>(size_);
+  std::vector<int> send_sizes(n), send_off(n), recv_sizes(n), recv_off(n);
+  std::vector<std::byte> send;
+  for (int r = 0; r < n; ++r) {
+    send_off[r] = static_cast<int>(send.size());
+    send_sizes[r] = static_cast<int>(out[r].size());
+    send.insert(send.end(), out[r].begin(), out[r].end());
+  }
+  MPI_Alltoall(send_sizes.data(), 1, MPI_INT, recv_sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  std::size_t total = 0;
+  for (int r = 0; r < n; ++r) {
+    recv_off[r] = static_cast<int>(total);
+    total += static_cast<std::size_t>(recv_sizes[r]);
+  }
+  std::vector<std::byte> recv(total);
+  MPI_Alltoallv(send.data(), send_sizes.data(), send_off.data(), MPI_BYTE, recv.data(),
+                recv_sizes.data(), recv_off.data(), MPI_BYTE, MPI_COMM_WORLD);
+  std::vector<std::vector<std::byte>> in(n);
+  for (int r = 0; r < n; ++r)
+    in[r].assign(recv.begin() + recv_off[r], recv.begin() + recv_off[r] + recv_sizes[r]);
+  return in;
+#endif
+}
+
+std::vector<std::uint64_t> Cluster::sum(std::vector<std::uint64_t> values) {
+  if (!mpi_) return values;
+#ifdef DSIM_WITH_MPI
+  std::lock_guard guard(mutex_);
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
+                MPI_SUM, MPI_COMM_WORLD);
+  return values;
+#endif
+}
+
+void Cluster::agree(std::exception_ptr error, const Event& key) {
+  if (!distributed()) {
+    if (error) std::rethrow_exception(error);
+    return;
+  }
+  Verdict v;
+  std::string message;
+  if (error) {
+    auto [kind, text] = failure_text(error);
+    v.failed = 1;
+    v.kind = kind == Error::Kind::kInput ? 0 : 1;
+    v.key = key;
+    message = std::move(text);
+  }
+  std::vector<std::byte> mine(sizeof v + message.size());
+  std::memcpy(mine.data(), &v, sizeof v);
+  std::memcpy(mine.data() + sizeof v, message.data(), message.size());
+  const auto all = allgather(mine);
+
+  int winner = -1;
+  Verdict best;
+  std::string best_message;
+  bool all_same = true;  // every rank failed, with one message
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    Verdict w;
+    std::memcpy(&w, all[r].data(), sizeof w);
+    std::string text(reinterpret_cast<const char*>(all[r].data()) + sizeof w,
+                     all[r].size() - sizeof w);
+    if (!w.failed) {
+      all_same = false;
+      continue;
+    }
+    if (winner >= 0 && text != best_message) all_same = false;
+    if (winner < 0 || key_less(w.key, best.key)) {
+      winner = static_cast<int>(r);
+      best = w;
+      best_message = std::move(text);
+    }
+  }
+  if (winner < 0) return;
+  const Error::Kind kind = best.kind == 0 ? Error::Kind::kInput : Error::Kind::kRuntime;
+  if (all_same) throw AgreedError(best_message, kind);
+  throw AgreedError(fmt::format("rank {}: {}", winner, best_message), kind);
+}
+
+void Cluster::abort(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+#ifdef DSIM_WITH_MPI
+  if (mpi_) MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  std::exit(code);
+}
+
+}  // namespace dsim::detail

@@ -1,0 +1,95 @@
+// The processes of one run. Under `mpirun` (and in a build with MPI) every
+// process is one MPI rank of MPI_COMM_WORLD; otherwise the run has one
+// process and every collective is the identity. The engine's own messages
+// between ranks go through MpiTransport (mpi_transport.cpp); what is here are
+// the few collectives the rest of dsim needs (results, errors, plans).
+//
+// Thread safety: MPI is initialized with MPI_THREAD_SERIALIZED, and every MPI
+// call in dsim is made under Cluster::lock(). Collectives must be called by
+// every rank in the same order, each from one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/event.hpp"
+#include "dsim/types.hpp"
+
+namespace dsim::detail {
+
+// An error every process of the run agreed on (Cluster::agree).
+class AgreedError : public Error {
+ public:
+  using Error::Error;
+};
+
+class Cluster {
+ public:
+  // The process-wide cluster. The first call initializes MPI when the
+  // process was started by mpirun (OMPI_COMM_WORLD_SIZE, PMIX_RANK or
+  // PMI_SIZE is set) and the build has MPI; MPI is finalized at exit.
+  static Cluster& world();
+
+  std::uint32_t rank() const { return rank_; }
+  std::uint32_t size() const { return size_; }
+  bool distributed() const { return size_ > 1; }
+  // Processes of this run on this machine (to share its cores among them).
+  std::uint32_t local_size() const { return local_size_; }
+  // "rank 2 of 4 on host-a" (for messages).
+  std::string describe() const;
+
+  // Every rank's bytes, in rank order, on every rank.
+  std::vector<std::vector<std::byte>> allgather(std::span<const std::byte> mine);
+  // `out[r]` goes to rank r; returns what each rank sent to this one.
+  std::vector<std::vector<std::byte>> alltoall(const std::vector<std::vector<std::byte>>& out);
+  // Every rank's items, concatenated in rank order, on every rank.
+  template <class T>
+  std::vector<T> gather(const std::vector<T>& mine) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto all = allgather(std::as_bytes(std::span(mine)));
+    std::vector<T> out;
+    for (const auto& bytes : all) {
+      const std::size_t at = out.size();
+      out.resize(at + bytes.size() / sizeof(T));
+      std::memcpy(static_cast<void*>(out.data() + at), bytes.data(), bytes.size());
+    }
+    return out;
+  }
+  // Sums of `values` over ranks, element by element.
+  std::vector<std::uint64_t> sum(std::vector<std::uint64_t> values);
+  // Every rank's exception (or none), agreed: when any rank failed, every
+  // rank throws the same dsim::Error. With one failure (or failures at
+  // different event keys) it is the failing rank's, as "rank R: message";
+  // when every rank failed with the same message (a bad config, read by all),
+  // that message alone. `key` orders failures: the smallest wins (ties: the
+  // lowest rank), so a model error is the one the sequential run reports.
+  // Returns normally when no rank failed. One process: rethrows `error`.
+  // What it throws is an AgreedError: every rank has it, so one (rank 0)
+  // reports it.
+  void agree(std::exception_ptr error, const Event& key = Event{});
+
+  // Ends every process of the run at once with `code` (MPI_Abort), after
+  // this one printed why. One process: std::exit(code).
+  [[noreturn]] void abort(int code);
+
+  std::mutex& lock() { return mutex_; }
+
+ private:
+  Cluster();
+  ~Cluster();
+  std::uint32_t rank_ = 0, size_ = 1, local_size_ = 1;
+  bool mpi_ = false;
+  std::mutex mutex_;
+};
+
+// Whether this build can run across processes (DSIM_WITH_MPI).
+bool built_with_mpi();
+
+}  // namespace dsim::detail

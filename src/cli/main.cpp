@@ -61,7 +61,11 @@ void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
 
 int run(int argc, char** argv) {
   CLI::App app{"dsim " DSIM_VERSION " - parallel discrete-event simulation", "dsim"};
-  app.set_version_flag("--version", "dsim " DSIM_VERSION);
+  app.set_version_flag("--version",
+                       fmt::format("dsim {} ({})", DSIM_VERSION,
+                                   dsim::detail::built_with_mpi()
+                                       ? "with MPI: runs under mpirun across processes"
+                                       : "without MPI: one process"));
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
@@ -128,6 +132,7 @@ int run(int argc, char** argv) {
       ->type_name("PATH")
       ->allow_extra_args(false);
 
+  const bool lead = dsim::detail::Cluster::world().rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
@@ -142,11 +147,11 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return lead ? app.exit(e) : 0;
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return lead ? app.exit(e) : 0;
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return lead ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
     print_once(fmt::format("{} (see 'dsim --help')", e.what()));
     return kExitInput;

@@ -349,10 +349,8 @@ const RunPlan& Simulation::Impl::make_plan() {
   }
   // Sequential under MPI: one partition, on rank 0.
   const std::uint32_t layout_ranks = sync == "sequential" ? 1 : ranks;
-  if (layout_ranks > 1 && layout_ranks > entities)
-    throw Error(fmt::format("the model has {} entities, fewer than the {} MPI processes it was "
-                            "started with; run it with at most {} (mpirun -np {})",
-                            entities, ranks, entities, entities));
+  // Every partition gets an entity where there are enough; with fewer
+  // entities than processes, some processes run one empty partition.
   threads = static_cast<std::uint32_t>(
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, entities / layout_ranks)));
 

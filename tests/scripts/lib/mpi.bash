@@ -1,0 +1,57 @@
+# Shared by the tests/scripts/mpi_*.sh tests: skips when this build has no
+# MPI, and wraps mpirun for a CI container (root, 2 cores, no ptrace).
+# Env (set by CTest): DSIM, DSIM_SOURCE_DIR, DSIM_WITH_MPI, DSIM_TEST_PLUGIN.
+: "${DSIM:?}" "${DSIM_SOURCE_DIR:?}"
+if [ "${DSIM_WITH_MPI:-0}" != 1 ]; then
+  echo "skipped: dsim was built with -DDSIM_WITH_MPI=OFF"
+  exit 77
+fi
+if ! command -v mpirun >/dev/null; then
+  echo "skipped: no mpirun (apt-get install openmpi-bin)"
+  exit 77
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# More ranks than cores (CI has 2), and no single-copy shared memory (needs
+# ptrace, which containers often forbid).
+MPIRUN=(mpirun --oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+checks=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# mpi NP ARGS...: `mpirun -np NP dsim ARGS...`, output in $tmp/last.{out,err},
+# exit status in $rc. A run that hangs past 120 s fails (timeout kills it).
+mpi() {
+  local np=$1
+  shift
+  timeout -k 5 120 "${MPIRUN[@]}" -np "$np" "$DSIM" "$@" >"$tmp/last.out" 2>"$tmp/last.err" </dev/null
+  rc=$?
+}
+
+# same_results WANT GOT LABEL: every result file but the manifest (which
+# holds timings) is byte-for-byte the same.
+same_results() {
+  checks=$((checks + 1))
+  if [ ! -f "$2/results.csv" ]; then
+    fail "$3: no results (exit $rc): $(head -c 600 "$tmp/last.err")"
+    return
+  fi
+  local d
+  d=$(diff -r -x manifest.json "$1" "$2" | head -c 600)
+  [ -z "$d" ] || fail "$3: results differ from the sequential run: $d"
+}
+
+# The messages dsim printed (mpirun adds its own lines about the job).
+dsim_lines() { grep '^dsim: ' "$tmp/last.err"; }
+
+finish() {
+  echo "$checks result comparisons, $failures failures"
+  [ "$failures" -eq 0 ]
+  exit $?
+}

@@ -12,8 +12,10 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dsim/dsim.hpp"
@@ -43,16 +45,20 @@ int main(int argc, char** argv) {
     const dsim::RunResult r = sim.run();
     const double cpu = cpu_seconds() - cpu_start;
     const dsim::RunFigures& f = r.figures;
+    // Under mpirun every rank gets the same result; rank 0 prints it.
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    if (rank != nullptr && std::string_view(rank) != "0") return 0;
     std::uint64_t entities = 0;
     for (const auto& g : sim.spec().groups) entities += g.count;
     fmt::print(
         "{{\"impl\": \"dsim\", \"config\": \"{}\", \"entities\": {}, \"end_time\": {}, "
-        "\"seed\": {}, \"sync\": \"{}\", \"threads\": {}, \"events\": {}, \"event_rate\": {:.0f}, "
+        "\"seed\": {}, \"sync\": \"{}\", \"ranks\": {}, \"threads\": {}, \"events\": {}, "
+        "\"event_rate\": {:.0f}, "
         "\"init_seconds\": {:.4f}, \"run_seconds\": {:.4f}, \"wall_seconds\": {:.4f}, "
         "\"cpu_seconds\": {:.4f}, \"cpu_event_rate\": {:.0f}, \"peak_rss_bytes\": {}, "
         "\"efficiency\": {:.5f}, \"rolled_back\": {}, \"gvt_rounds\": {}, "
         "\"peak_saved_bytes\": {}}}\n",
-        argv[1], entities, r.end_time, r.seed, f.sync, f.threads, f.events_processed, f.event_rate,
+        argv[1], entities, r.end_time, r.seed, f.sync, f.ranks, f.threads, f.events_processed, f.event_rate,
         f.init_seconds, f.run_seconds, f.wall_seconds, cpu,
         cpu > 0 ? static_cast<double>(f.events_processed) / cpu : 0.0, f.peak_rss_bytes,
         f.efficiency, f.events_rolled_back, f.gvt_rounds, f.peak_saved_bytes);

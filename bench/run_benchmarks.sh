@@ -72,6 +72,21 @@ run "phold 16K" dsim-opt-1t "$dsim" models/phold/phold.toml "simulation.end_time
 run "phold 16K" dsim-opt-2t "$dsim" models/phold/phold.toml "simulation.end_time=$end_phold" \
   "${opt2[@]}"
 
+# MPI (docs/mpi.md): 2 processes x 1 thread on this machine, against 2
+# threads of one process above; workers driving communication (the default)
+# and a communication thread per rank.
+if command -v mpirun >/dev/null; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  mpi2=(mpirun --oversubscribe --bind-to core -np 2)
+  run "phold 16K" dsim-mpi-2r "${mpi2[@]}" "$dsim" models/phold/phold.toml \
+    "simulation.end_time=$end_phold" simulation.sync=conservative simulation.threads=1
+  run "phold 16K" dsim-mpi-opt-2r "${mpi2[@]}" "$dsim" models/phold/phold.toml \
+    "simulation.end_time=$end_phold" simulation.sync=optimistic simulation.threads=1
+  run "phold 16K" dsim-mpi-opt-2r-commthread "${mpi2[@]}" -x DSIM_MPI_PROGRESS=thread "$dsim" \
+    models/phold/phold.toml "simulation.end_time=$end_phold" simulation.sync=optimistic \
+    simulation.threads=1
+fi
+
 run "phold 1M" plain "$plain" 1048576 "$end_1m" 0.1 1 1
 run "phold 1M" dsim "$dsim" models/phold/phold_1m.toml "simulation.end_time=$end_1m" "${seq1[@]}"
 run "phold 1M" dsim-2t "$dsim" models/phold/phold_1m.toml "simulation.end_time=$end_1m" "${par2[@]}"

@@ -56,6 +56,7 @@ class Cluster {
     const auto all = allgather(std::as_bytes(std::span(mine)));
     std::vector<T> out;
     for (const auto& bytes : all) {
+      if (bytes.empty()) continue;
       const std::size_t at = out.size();
       out.resize(at + bytes.size() / sizeof(T));
       std::memcpy(static_cast<void*>(out.data() + at), bytes.data(), bytes.size());

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "dsim/types.hpp"
@@ -153,9 +154,15 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
   std::vector<int> send_sizes(n), send_off(n), recv_sizes(n), recv_off(n);
   std::vector<std::byte> send;
   for (int r = 0; r < n; ++r) {
-    send_off[r] = static_cast<int>(send.size());
-    send_sizes[r] = static_cast<int>(out[r].size());
     send.insert(send.end(), out[r].begin(), out[r].end());
+    // MPI counts are ints.
+    if (send.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      throw Error(fmt::format("rank {}: more than 2 GiB of events to send in one exchange; "
+                              "use more processes or a smaller lookahead",
+                              rank_),
+                  Error::Kind::kRuntime);
+    send_sizes[r] = static_cast<int>(out[r].size());
+    send_off[r] = static_cast<int>(send.size() - out[r].size());
   }
   MPI_Alltoall(send_sizes.data(), 1, MPI_INT, recv_sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
   std::size_t total = 0;

@@ -34,6 +34,7 @@
 #include <deque>
 #include <mutex>
 #include <string_view>
+#include <type_traits>
 
 #include "transport/cluster.hpp"
 #include "transport/transport.hpp"
@@ -46,6 +47,8 @@ namespace dsim::detail {
 
 #ifdef DSIM_WITH_MPI
 namespace {
+
+static_assert(std::is_trivially_copyable_v<Event>, "events travel as raw bytes");
 
 constexpr int kTagEvents = 1;  // [u32 events][u32 antis][events][antis]
 constexpr int kTagRound = 2;   // [u64 round wanted]
@@ -198,14 +201,9 @@ class MpiTransport final : public ThreadTransport {
   }
 
  private:
-  struct alignas(64) Outgoing {
-    std::atomic_flag busy = ATOMIC_FLAG_INIT;
+  // Events and anti-messages for one rank, guarded by the spin lock.
+  struct alignas(64) Outgoing : SpinLock {
     std::vector<Event> events, antis;
-    void lock() {
-      while (busy.test_and_set(std::memory_order_acquire))
-        while (busy.test(std::memory_order_relaxed)) std::this_thread::yield();
-    }
-    void unlock() { busy.clear(std::memory_order_release); }
   };
   struct InFlight {
     MPI_Request request;

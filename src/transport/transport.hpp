@@ -34,6 +34,19 @@ inline void merge(RoundState& into, const RoundState& from) {
   into.failed |= from.failed;
 }
 
+// A test-and-set lock for critical sections of a few appends.
+class SpinLock {
+ public:
+  void lock() {
+    while (busy_.test_and_set(std::memory_order_acquire))
+      while (busy_.test(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() { busy_.clear(std::memory_order_release); }
+
+ private:
+  std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -135,16 +148,10 @@ class ThreadTransport : public Transport {
 
   // Events posted to one partition. `events`/`antis` are guarded by the
   // spin lock; `taken_*` belong to the receiving thread.
-  struct alignas(64) Inbox {
-    std::atomic_flag busy = ATOMIC_FLAG_INIT;
+  struct alignas(64) Inbox : SpinLock {
     std::atomic<bool> pending{false};
     std::vector<Event> events, antis;
     std::vector<Event> taken_events, taken_antis;
-    void lock() {
-      while (busy.test_and_set(std::memory_order_acquire))
-        while (busy.test(std::memory_order_relaxed)) std::this_thread::yield();
-    }
-    void unlock() { busy.clear(std::memory_order_release); }
   };
 
   std::vector<std::unique_ptr<Partition>>& partitions_;

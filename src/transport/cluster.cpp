@@ -123,8 +123,8 @@ std::string Cluster::describe() const {
 }
 
 std::vector<std::vector<std::byte>> Cluster::allgather(std::span<const std::byte> mine) {
-  if (!mpi_) return {std::vector<std::byte>(mine.begin(), mine.end())};
 #ifdef DSIM_WITH_MPI
+  if (!mpi_) return {std::vector<std::byte>(mine.begin(), mine.end())};
   std::lock_guard guard(mutex_);
   const int n = static_cast<int>(size_);
   int my_size = static_cast<int>(mine.size());
@@ -142,13 +142,15 @@ std::vector<std::vector<std::byte>> Cluster::allgather(std::span<const std::byte
   for (int r = 0; r < n; ++r)
     out[r].assign(all.begin() + offsets[r], all.begin() + offsets[r] + sizes[r]);
   return out;
+#else
+  return {std::vector<std::byte>(mine.begin(), mine.end())};
 #endif
 }
 
 std::vector<std::vector<std::byte>> Cluster::alltoall(
     const std::vector<std::vector<std::byte>>& out) {
-  if (!mpi_) return out;
 #ifdef DSIM_WITH_MPI
+  if (!mpi_) return out;
   std::lock_guard guard(mutex_);
   const int n = static_cast<int>(size_);
   std::vector<int> send_sizes(n), send_off(n), recv_sizes(n), recv_off(n);
@@ -177,17 +179,20 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
   for (int r = 0; r < n; ++r)
     in[r].assign(recv.begin() + recv_off[r], recv.begin() + recv_off[r] + recv_sizes[r]);
   return in;
+#else
+  return out;
 #endif
 }
 
 std::vector<std::uint64_t> Cluster::sum(std::vector<std::uint64_t> values) {
-  if (!mpi_) return values;
 #ifdef DSIM_WITH_MPI
-  std::lock_guard guard(mutex_);
-  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
-                MPI_SUM, MPI_COMM_WORLD);
-  return values;
+  if (mpi_) {
+    std::lock_guard guard(mutex_);
+    MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
+                  MPI_SUM, MPI_COMM_WORLD);
+  }
 #endif
+  return values;
 }
 
 void Cluster::agree(std::exception_ptr error, const Event& key) {

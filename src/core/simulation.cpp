@@ -448,11 +448,12 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   std::vector<std::unique_ptr<detail::Partition>> parts;
   for (std::uint32_t id = first; id < last; ++id)
     parts.push_back(std::make_unique<detail::Partition>(*model, id));
-  auto transport = detail::make_transport(parts, *model, threads);
   // A failure on one process must reach the others before they wait for it
   // in a collective: init and the run each end with an agreement.
+  std::unique_ptr<detail::Transport> transport;
   std::exception_ptr error;
   try {
+    transport = detail::make_transport(parts, *model, threads);
     for (auto& p : parts) p->init();
   } catch (...) {
     error = std::current_exception();

@@ -68,13 +68,13 @@ class MpiTransport final : public ThreadTransport {
         outgoing_(cluster.size()),
         scratch_(partitions.size()) {
     const char* mode = std::getenv("DSIM_MPI_PROGRESS");
-    if (mode != nullptr && std::string_view(mode) == "thread") {
-      progress_thread_ = std::jthread([this](std::stop_token stop) {
-        while (!stop.stop_requested()) {
-          progress(false);
-          std::this_thread::sleep_for(std::chrono::microseconds(5));
-        }
-      });
+    const std::string_view m = mode != nullptr ? mode : "";
+    if (m == "thread") {
+      use_thread_ = true;
+    } else if (!m.empty() && m != "worker") {
+      throw Error(fmt::format("environment variable DSIM_MPI_PROGRESS: '{}' is neither "
+                              "'worker' (the default) nor 'thread'",
+                              m));
     }
   }
 
@@ -188,7 +188,22 @@ class MpiTransport final : public ThreadTransport {
     }
   }
 
-  void watch_rounds(std::atomic<bool>* flag) override { round_flag_ = flag; }
+  // Called once, before the optimistic workers start (the only engine that
+  // sends point to point, so the only one a communication thread serves).
+  void watch_rounds(std::atomic<bool>* flag) override {
+    {
+      std::lock_guard guard(cluster_.lock());
+      round_flag_ = flag;
+    }
+    if (use_thread_ && !progress_thread_.joinable()) {
+      progress_thread_ = std::jthread([this](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+          progress(false);
+          std::this_thread::sleep_for(std::chrono::microseconds(5));
+        }
+      });
+    }
+  }
 
   void finish() override {
     if (progress_thread_.joinable()) {
@@ -339,7 +354,8 @@ class MpiTransport final : public ThreadTransport {
   std::uint64_t sent_ = 0, received_ = 0;  // messages, for quiesce()
   std::atomic<std::uint64_t> rounds_done_{0};
   std::atomic<std::uint64_t> requested_{0};  // the latest round asked for
-  std::atomic<bool>* round_flag_ = nullptr;
+  std::atomic<bool>* round_flag_ = nullptr;  // guarded by the MPI lock
+  bool use_thread_ = false;  // DSIM_MPI_PROGRESS=thread
   std::jthread progress_thread_;
 };
 

@@ -41,6 +41,10 @@ mpi 2 run "$phold" --end-time 1 --out "$tmp/a_file"
 expect_rc 2 "output is a file"
 expect_one_message "output is a file" "a_file"
 
+DSIM_MPI_PROGRESS=bogus mpi 2 run "$phold" --end-time 1 --sync optimistic --out "$tmp/r3"
+expect_rc 2 "bad DSIM_MPI_PROGRESS"
+expect_one_message "bad DSIM_MPI_PROGRESS" "DSIM_MPI_PROGRESS" "bogus"
+
 echo "--- a model's exception on rank 2 (entity 50 of 60, block partitioner)"
 cat >"$tmp/faulty.toml" <<TOML
 plugins = ["$DSIM_TEST_PLUGIN"]

@@ -61,6 +61,13 @@ for sync in conservative optimistic; do
   rc=$?
   same_results "$tmp/tcp.ref" "$tmp/tcp.$sync" "tcp $sync np=3 threads=2"
 done
+echo "--- a communication thread per rank (DSIM_MPI_PROGRESS=thread)"
+timeout -k 5 120 "${MPIRUN[@]}" -x DSIM_MPI_PROGRESS=thread -np 3 "$DSIM" run "$phold" -q \
+  --end-time 20 --sync optimistic --threads 2 --partitioner graph --out "$tmp/thread" \
+  >"$tmp/last.out" 2>"$tmp/last.err" </dev/null
+rc=$?
+same_results "$tmp/tcp.ref" "$tmp/thread" "communication thread, optimistic np=3 threads=2"
+
 grep -q '"ranks": 3' "$tmp/tcp.optimistic/manifest.json" ||
   fail "the manifest of a 3-process run does not say \"ranks\": 3"
 grep -q '"rank_edge_cut"' "$tmp/tcp.optimistic/manifest.json" ||

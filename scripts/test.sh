@@ -5,10 +5,11 @@
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/;
 #            unit, integration and CLI tests with DSIM_TEST_SCALE=0.1.
 #   tsan     ThreadSanitizer build in build-tsan/; the tests that run threads
-#            (names matching Parallel|Threads|Conservative|Determinism|Optimistic).
+#            (names matching Parallel|Threads|Conservative|Determinism|Optimistic,
+#            and the MPI scripts: ranks with 2 threads each).
 #   nompi    library and program built with -DDSIM_WITH_MPI=OFF in build-nompi/;
 #            tests/no_mpi.sh (the CLI tests, and what mpirun does with it).
-# The release and asan jobs include the MPI tests (tests/scripts/mpi_*.sh:
+# The release, asan and tsan jobs include the MPI tests (tests/scripts/mpi_*.sh:
 # up to 4 processes with mpirun --oversubscribe, one run over TCP).
 # Every job runs even when an earlier one failed. The last line sums up all
 # jobs; the exit status is non-zero if any build or test failed.
@@ -88,7 +89,8 @@ job asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=address \
 job tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=thread \
   -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
   -- env DSIM_TEST_SCALE=0.1 "${no_aslr[@]}" ctest --test-dir build-tsan -j "$ctest_jobs" \
-  --output-on-failure --no-tests=error -R 'Parallel|Threads|Conservative|Determinism|Optimistic'
+  --output-on-failure --no-tests=error \
+  -R 'Parallel|Threads|Conservative|Determinism|Optimistic|^script\.mpi_'
 
 # A build without MPI must still work exactly as one process always did.
 job nompi build-nompi -DCMAKE_BUILD_TYPE=Release -DDSIM_WITH_MPI=OFF -DDSIM_BUILD_TESTS=OFF \

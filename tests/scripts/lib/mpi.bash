@@ -15,6 +15,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # components it has unloaded by then (which no suppression can name), so leak
 # checking is off for these runs; the other tests check dsim's own leaks.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+# Under ThreadSanitizer: not OpenMPI's internal locking (its MPI_Init takes
+# two locks in both orders), only dsim's.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tsan-mpi.supp"
 # More ranks than cores (CI has 2), and no single-copy shared memory (needs
 # ptrace, which containers often forbid).
 MPIRUN=(mpirun --oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none)

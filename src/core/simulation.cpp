@@ -490,6 +490,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     synchronizer = detail::make_conservative_sync(p.lookahead);
   }
   detail::SyncRun sr{*model, parts, *transport, options, figures};
+  sr.processes_here = cluster.local_size();
   auto loop_end = Clock::now();
   try {
     // Sequential under MPI: the other processes have nothing to run.

@@ -65,7 +65,7 @@ class ConservativeSync final : public Synchronizer {
       gather_progress(run.partitions, progress);
       progress.events = global.events;
     };
-    SpinBarrier<decltype(completion)> reduce(parts, completion);
+    SpinBarrier<decltype(completion)> reduce(parts, completion, parts * run.processes_here);
     ProgressTicker ticker(run.options);
 
     auto worker = [&](std::uint32_t i) {

@@ -127,8 +127,8 @@ class OptimisticSync final : public Synchronizer {
       gather_progress(run.partitions, progress);
       progress.events = global.events;
     };
-    SpinBarrier<decltype(drained)> barrier_a(parts, drained);
-    SpinBarrier<decltype(complete)> barrier_b(parts, complete);
+    SpinBarrier<decltype(drained)> barrier_a(parts, drained, parts * run.processes_here);
+    SpinBarrier<decltype(complete)> barrier_b(parts, complete, parts * run.processes_here);
     ProgressTicker ticker(run.options);
     run.transport.watch_rounds(&gvt_wanted);
     // Asks for a GVT round (of every process).

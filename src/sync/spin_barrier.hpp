@@ -28,11 +28,15 @@ inline void cpu_relax() {
 template <class Completion>
 class SpinBarrier {
  public:
-  SpinBarrier(std::uint32_t count, Completion completion)
+  // `machine_threads`: the workers of every process on this machine (MPI
+  // runs several), `count` when 0.
+  SpinBarrier(std::uint32_t count, Completion completion, std::uint32_t machine_threads = 0)
       : count_(count),
         // With more threads than cores, spinning burns the time slice the
         // last thread needs to arrive: yield at once.
-        spins_(count <= std::max(1u, std::thread::hardware_concurrency()) ? 4096 : 0),
+        spins_(std::max(count, machine_threads) <= std::max(1u, std::thread::hardware_concurrency())
+                   ? 4096
+                   : 0),
         completion_(std::move(completion)) {}
 
   void arrive_and_wait() {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -157,12 +158,15 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
   std::vector<std::byte> send;
   for (int r = 0; r < n; ++r) {
     send.insert(send.end(), out[r].begin(), out[r].end());
-    // MPI counts are ints.
-    if (send.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-      throw Error(fmt::format("rank {}: more than 2 GiB of events to send in one exchange; "
-                              "use more processes or a smaller lookahead",
-                              rank_),
-                  Error::Kind::kRuntime);
+    // MPI counts are ints. The other ranks are already waiting in this
+    // collective (called where nothing may throw): end the job.
+    if (send.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      std::fprintf(stderr,
+                   "dsim: rank %u: more than 2 GiB of events to send in one exchange; use more "
+                   "processes or a smaller lookahead\n",
+                   rank_);
+      abort(1);
+    }
     send_sizes[r] = static_cast<int>(out[r].size());
     send_off[r] = static_cast<int>(send.size() - out[r].size());
   }

@@ -47,7 +47,8 @@ class Cluster {
 
   // Every rank's bytes, in rank order, on every rank.
   std::vector<std::vector<std::byte>> allgather(std::span<const std::byte> mine);
-  // `out[r]` goes to rank r; returns what each rank sent to this one.
+  // `out[r]` goes to rank r; returns what each rank sent to this one. More
+  // than 2 GiB in all ends the job (MPI counts are ints).
   std::vector<std::vector<std::byte>> alltoall(const std::vector<std::vector<std::byte>>& out);
   // Every rank's items, concatenated in rank order, on every rank.
   template <class T>

@@ -74,7 +74,8 @@ run "phold 16K" dsim-opt-2t "$dsim" models/phold/phold.toml "simulation.end_time
 
 # MPI (docs/mpi.md): 2 processes x 1 thread on this machine, against 2
 # threads of one process above; workers driving communication (the default)
-# and a communication thread per rank.
+# and a communication thread per rank. Their cpu figures count rank 0's
+# process only (wall figures cover the whole run).
 if command -v mpirun >/dev/null; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   mpi2=(mpirun --oversubscribe --bind-to core -np 2)

@@ -50,10 +50,11 @@ class ConservativeSync final : public Synchronizer {
     progress.threads = parts;
 
     auto completion = [&]() noexcept {
+      gather_progress(run.partitions, progress);
       RoundState local;
       local.min.time = *std::min_element(next.begin(), next.end());
       local.failed = failed.load();
-      for (const auto& p : run.partitions) local.events += p->events();
+      local.events = progress.events;
       // Hands the last window's events for other processes over (the bank
       // written in the previous round) and reduces the round state over them.
       const RoundState global =
@@ -62,7 +63,6 @@ class ConservativeSync final : public Synchronizer {
       stop = global.failed || !(gmin < end);
       ++rounds;
       progress.now = gmin;
-      gather_progress(run.partitions, progress);
       progress.events = global.events;
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion, parts * run.processes_here);

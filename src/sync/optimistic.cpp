@@ -102,12 +102,13 @@ class OptimisticSync final : public Synchronizer {
     // after B, the minimum (and failure, events) over processes.
     auto drained = [&]() noexcept { run.transport.quiesce(); };
     auto complete = [&]() noexcept {
+      gather_progress(run.partitions, progress);
       RoundState local;
       local.min = local_min[0];
       for (std::uint32_t i = 1; i < parts; ++i)
         if (key_less(local_min[i], local.min)) local.min = local_min[i];
       local.failed = failed.load();
-      for (const auto& p : run.partitions) local.events += p->events();
+      local.events = progress.events;
       // Cleared before the reduction: a request for the next round that
       // arrives during it must not be lost.
       gvt_wanted.store(false, std::memory_order_release);
@@ -124,7 +125,6 @@ class OptimisticSync final : public Synchronizer {
       last_round.store(Clock::now(), std::memory_order_relaxed);
       progress.now = std::min(gvt.time, end);
       progress.gvt_rounds = rounds;
-      gather_progress(run.partitions, progress);
       progress.events = global.events;
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained, parts * run.processes_here);

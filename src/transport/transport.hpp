@@ -22,14 +22,12 @@ namespace dsim::detail {
 // What each process says in a sync round; reduced over processes.
 struct RoundState {
   Event min = infinite_key();    // smallest pending key (conservative: .time only)
-  Event fault = infinite_key();  // smallest key of a failed event
   std::uint64_t events = 0;      // events processed (for progress)
   std::uint8_t failed = 0;       // some partition failed
 };
 
 inline void merge(RoundState& into, const RoundState& from) {
   if (key_less(from.min, into.min)) into.min = from.min;
-  if (key_less(from.fault, into.fault)) into.fault = from.fault;
   into.events += from.events;
   into.failed |= from.failed;
 }

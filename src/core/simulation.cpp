@@ -442,9 +442,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   // This process's partitions: rank r runs [r * threads, (r + 1) * threads)
   // of the model's (sequential under MPI: partition 0, on rank 0).
   detail::Cluster& cluster = detail::Cluster::world();
-  const std::uint32_t total = model->partitions();
-  const std::uint32_t first = std::min(cluster.rank() * threads, total);
-  const std::uint32_t last = std::min(first + threads, total);
+  const auto [first, last] = detail::partitions_of(cluster.rank(), threads, model->partitions());
   std::vector<std::unique_ptr<detail::Partition>> parts;
   for (std::uint32_t id = first; id < last; ++id)
     parts.push_back(std::make_unique<detail::Partition>(*model, id));

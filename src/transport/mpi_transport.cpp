@@ -63,7 +63,6 @@ class MpiTransport final : public ThreadTransport {
         per_rank_(per_rank),
         total_(model.partitions()),
         me_(cluster.rank()),
-        first_local_(std::min(me_ * per_rank, total_)),
         arrived_(partitions.size()),
         outgoing_(cluster.size()),
         scratch_(partitions.size()) {
@@ -87,26 +86,28 @@ class MpiTransport final : public ThreadTransport {
 
   void deliver(Partition& to, unsigned bank) override {
     ThreadTransport::deliver(to, bank);
-    auto& in = arrived_[to.id() - first_local_];
+    auto& in = arrived_[to.id() - first_];
     for (const Event& e : in) to.enqueue(e);
     in.clear();
   }
 
   void post(Partition& from) override {
     ThreadTransport::post(from);
-    for (std::uint32_t q = 0; q < total_; ++q) {
-      const std::uint32_t r = rank_of(q);
+    for (std::uint32_t r = 0; r < outgoing_.size(); ++r) {
       if (r == me_) continue;
-      auto& events = from.outbox(q, 0);
-      auto& antis = from.antibox(q);
-      if (events.empty() && antis.empty()) continue;
-      Outgoing& out = outgoing_[r];
-      out.lock();
-      out.events.insert(out.events.end(), events.begin(), events.end());
-      out.antis.insert(out.antis.end(), antis.begin(), antis.end());
-      out.unlock();
-      events.clear();
-      antis.clear();
+      const auto [first, last] = partitions_of(r, per_rank_, total_);
+      for (std::uint32_t q = first; q < last; ++q) {
+        auto& events = from.outbox(q, 0);
+        auto& antis = from.antibox(q);
+        if (events.empty() && antis.empty()) continue;
+        Outgoing& out = outgoing_[r];
+        out.lock();
+        out.events.insert(out.events.end(), events.begin(), events.end());
+        out.antis.insert(out.antis.end(), antis.begin(), antis.end());
+        out.unlock();
+        events.clear();
+        antis.clear();
+      }
     }
     if (!progress_thread_.joinable()) progress(false);
   }
@@ -123,10 +124,9 @@ class MpiTransport final : public ThreadTransport {
       auto& buf = out[r];
       append(buf, &local, sizeof local);
       if (r == me_) continue;
-      const std::uint32_t lo = std::min(r * per_rank_, total_);
-      const std::uint32_t hi = std::min(lo + per_rank_, total_);
+      const auto [first, last] = partitions_of(r, per_rank_, total_);
       for (auto& p : partitions_)
-        for (std::uint32_t q = lo; q < hi; ++q) {
+        for (std::uint32_t q = first; q < last; ++q) {
           auto& box = p->outbox(q, bank);
           append(buf, box.data(), box.size() * sizeof(Event));
           box.clear();
@@ -225,9 +225,8 @@ class MpiTransport final : public ThreadTransport {
     std::vector<std::byte> data;
   };
 
-  std::uint32_t rank_of(std::uint32_t partition) const { return partition / per_rank_; }
   std::uint32_t local_index(const Event& e) const {
-    return model_.where()[e.dst].partition - first_local_;
+    return model_.where()[e.dst].partition - first_;
   }
   static void append(std::vector<std::byte>& buf, const void* data, std::size_t bytes) {
     const auto* p = static_cast<const std::byte*>(data);
@@ -340,7 +339,7 @@ class MpiTransport final : public ThreadTransport {
 
   const Model& model_;
   Cluster& cluster_;
-  const std::uint32_t per_rank_, total_, me_, first_local_;
+  const std::uint32_t per_rank_, total_, me_;
   // Conservative: events from other processes for each local partition,
   // handed over by deliver().
   std::vector<std::vector<Event>> arrived_;

@@ -9,6 +9,7 @@
 // reduce), which are no-ops in one process.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -30,6 +31,18 @@ inline void merge(RoundState& into, const RoundState& from) {
   if (key_less(from.min, into.min)) into.min = from.min;
   into.events += from.events;
   into.failed |= from.failed;
+}
+
+// The partitions rank `rank` runs: [first, last) of `total`, `per_rank` to a
+// rank; the last ranks may run fewer, or none (sequential under MPI: one
+// partition, on rank 0).
+struct PartitionRange {
+  std::uint32_t first, last;
+};
+inline PartitionRange partitions_of(std::uint32_t rank, std::uint32_t per_rank,
+                                    std::uint32_t total) {
+  const std::uint32_t first = std::min(rank * per_rank, total);
+  return {first, std::min(first + per_rank, total)};
 }
 
 // A test-and-set lock for critical sections of a few appends.

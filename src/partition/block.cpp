@@ -13,23 +13,22 @@ std::unique_ptr<Partitioner> make_partitioner(std::string_view name) {
                           name));
 }
 
+std::vector<std::uint32_t> contiguous_parts(std::uint64_t count, std::uint32_t parts) {
+  std::vector<std::uint32_t> out(count);
+  for (std::uint64_t k = 0; k < count; ++k)
+    out[k] = static_cast<std::uint32_t>(static_cast<UInt128>(k) * parts / count);
+  return out;
+}
+
 std::vector<std::uint32_t> BlockPartitioner::assign(const Model& model,
                                                     std::uint32_t parts) const {
-  const std::uint64_t n = model.entity_count();
-  std::vector<std::uint32_t> out(n);
-  for (std::uint64_t i = 0; i < n; ++i)
-    out[i] = static_cast<std::uint32_t>(static_cast<detail::UInt128>(i) * parts / n);
-  return out;
+  return contiguous_parts(model.entity_count(), parts);
 }
 
 std::vector<std::uint32_t> BlockPartitioner::assign_subset(const Model&,
                                                            std::span<const EntityId> members,
                                                            std::uint32_t parts) const {
-  const std::uint64_t m = members.size();
-  std::vector<std::uint32_t> out(m);
-  for (std::uint64_t k = 0; k < m; ++k)
-    out[k] = static_cast<std::uint32_t>(static_cast<detail::UInt128>(k) * parts / m);
-  return out;
+  return contiguous_parts(members.size(), parts);
 }
 
 std::uint64_t edge_cut(const Model& model) {

@@ -83,11 +83,7 @@ std::vector<std::uint32_t> split(const Model& model, std::uint64_t count, IdOf i
     return out;
   }
   MetisGraph g = induced_graph(model, count, id_of, local_of);
-  if (g.adjncy.empty()) {
-    for (std::uint64_t k = 0; k < count; ++k)
-      out[k] = static_cast<std::uint32_t>(static_cast<UInt128>(k) * parts / count);
-    return out;
-  }
+  if (g.adjncy.empty()) return contiguous_parts(count, parts);
   idx_t nvtxs = static_cast<idx_t>(count), ncon = 1, nparts = static_cast<idx_t>(parts),
         objval = 0;
   idx_t options[METIS_NOPTIONS];

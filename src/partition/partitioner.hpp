@@ -39,6 +39,11 @@ class Partitioner {
 // "block", "round_robin" or "graph"; dsim::Error naming the value otherwise.
 std::unique_ptr<Partitioner> make_partitioner(std::string_view name);
 
+// Item k of `count` to part k * parts / count: contiguous runs of (almost)
+// equal size, in order. What "block" does, and "graph" on a graph without
+// edges. REQUIRES: parts >= 1.
+std::vector<std::uint32_t> contiguous_parts(std::uint64_t count, std::uint32_t parts);
+
 // Contiguous id ranges of (almost) equal size. Two levels: each rank gets a
 // contiguous range, which its threads split into contiguous ranges.
 class BlockPartitioner final : public Partitioner {

@@ -61,16 +61,9 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
     g.state_off = align_up(g.gauges_off + sizeof(GaugeSlot) * g.gauges, g.align);
     g.history_off =
         align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
-    g.stride = g.history_off + (spec.simulation.sync == "optimistic" ? kHistoryBytes : 0);
-    if (spec.simulation.sync == "optimistic" && g.stride <= 64) {
-      // Speculation touches the whole block (History, saved bytes) on every
-      // event: keep each block within one cache line.
-      g.stride = std::bit_ceil(g.stride);
-      g.align = std::max(g.align, g.stride);
-    }
-    g.stride = align_up(g.stride, g.align);
     groups_.push_back(std::move(g));
   }
+  lay_out_blocks(spec.simulation.sync == "optimistic");
   entity_count_ = next_id;
   std::size_t payload = 0;
   for (const GroupRuntime& g : groups_)
@@ -152,6 +145,20 @@ const GroupRuntime* Model::find_group(std::string_view name) const {
   for (const auto& g : groups_)
     if (g.name == name) return &g;
   return nullptr;
+}
+
+void Model::lay_out_blocks(bool optimistic) {
+  for (GroupRuntime& g : groups_) {
+    g.align = std::max<std::uint32_t>(8, static_cast<std::uint32_t>(g.type->state_align));
+    g.stride = g.history_off + (optimistic ? kHistoryBytes : 0);
+    if (optimistic && g.stride <= 64) {
+      // Speculation touches the whole block (History, saved bytes) on every
+      // event: keep each block within one cache line.
+      g.stride = std::bit_ceil(g.stride);
+      g.align = std::max(g.align, g.stride);
+    }
+    g.stride = align_up(g.stride, g.align);
+  }
 }
 
 void Model::assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions) {

@@ -89,6 +89,12 @@ class Model {
   };
   const std::vector<LinkInfo>& links() const { return links_; }
 
+  // Sets each group's block stride and alignment: with room for the
+  // optimistic engine's History after the state, or without. The config's
+  // sync decides at first; the plan settles it (auto may pick optimistic).
+  // REQUIRES: no Partition made yet (their blocks use the layout).
+  void lay_out_blocks(bool optimistic);
+
   // Assignment of entities to partitions; set once by the partitioner.
   void assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions);
   std::uint32_t partitions() const { return partitions_; }

@@ -405,6 +405,7 @@ const RunPlan& Simulation::Impl::make_plan() {
     p.lookahead = crossing_lookahead(*model).min;
   }
   p.sync = sync;
+  model->lay_out_blocks(optimistic);
   p.partitioner = sim.partitioner;
   p.threads = threads;
   p.edge_cut = detail::edge_cut(*model);

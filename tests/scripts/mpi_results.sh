@@ -2,7 +2,8 @@
 # Every reference model under mpirun at 1, 2, 3 and 4 processes x 1 and 2
 # threads, in every sync mode that applies to it, gives results identical, bit
 # for bit, to the sequential run (rank 0 writes them). One run per model is
-# sequential under mpirun (rank 0 runs it), and one is forced onto TCP.
+# sequential under mpirun (rank 0 runs it), one leaves the choice to auto, and
+# one is forced onto TCP.
 set -uo pipefail
 source "$(dirname "$0")/lib/mpi.bash"
 models=$DSIM_SOURCE_DIR/models
@@ -30,6 +31,10 @@ model() {
   done
   mpi 2 "${args[@]}" --sync sequential --out "$tmp/$name.seq2"
   same_results "$tmp/$name.ref" "$tmp/$name.seq2" "$name sequential np=2"
+  # auto picks conservative across processes, or optimistic where a link has
+  # zero lookahead (which one process would run sequentially).
+  mpi 2 "${args[@]}" --sync auto --threads 2 --out "$tmp/$name.auto2"
+  same_results "$tmp/$name.ref" "$tmp/$name.auto2" "$name auto np=2 threads=2"
 }
 
 # Under the sanitizers (DSIM_TEST_SCALE < 1) one model of each kind.

@@ -28,7 +28,7 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitInput = 2;
 
 // A message as one line: multi-line messages (parser diagnostics) are joined.
-void print_error(const std::string& message) {
+std::string one_line(const std::string& message) {
   std::string line;
   for (char c : message) {
     if (c == '\n') {
@@ -39,8 +39,12 @@ void print_error(const std::string& message) {
     }
   }
   while (line.size() >= 2 && line.ends_with("; ")) line.resize(line.size() - 2);
+  return line;
+}
+
+void print_error(const std::string& message) {
   std::fflush(stdout);
-  std::fprintf(stderr, "dsim: %s\n", line.c_str());
+  std::fprintf(stderr, "dsim: %s\n", one_line(message).c_str());
 }
 
 // An error every process meets alike (the same arguments): printed by rank 0.
@@ -194,22 +198,19 @@ int run(int argc, char** argv) {
   return kExitInput;  // unreachable: a subcommand is required
 }
 
-}  // namespace
-
 int exit_code(const dsim::Error& e) {
   return e.kind() == dsim::Error::Kind::kInput ? kExitInput : kExitRuntime;
 }
 
-// An error of this process alone.
+// An error of this process alone: under mpirun it ends the whole job.
 int fail(const std::string& message, int code) {
   auto& cluster = dsim::detail::Cluster::world();
-  if (!cluster.distributed()) {
-    print_error(message);
-    return code;
-  }
-  print_error(fmt::format("rank {}: {}", cluster.rank(), message));
-  cluster.abort(code);
+  if (cluster.distributed()) cluster.abort(code, one_line(message));
+  print_error(message);
+  return code;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto& cluster = dsim::detail::Cluster::world();  // MPI_Init under mpirun

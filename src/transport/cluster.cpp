@@ -160,13 +160,10 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
     send.insert(send.end(), out[r].begin(), out[r].end());
     // MPI counts are ints. The other ranks are already waiting in this
     // collective (called where nothing may throw): end the job.
-    if (send.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-      std::fprintf(stderr,
-                   "dsim: rank %u: more than 2 GiB of events to send in one exchange; use more "
-                   "processes or a smaller lookahead\n",
-                   rank_);
-      abort(1);
-    }
+    if (send.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      abort(1,
+            "more than 2 GiB of events to send in one exchange; use more processes or a "
+            "smaller lookahead");
     send_sizes[r] = static_cast<int>(out[r].size());
     send_off[r] = static_cast<int>(send.size() - out[r].size());
   }
@@ -244,8 +241,11 @@ void Cluster::agree(std::exception_ptr error, const Event& key) {
   throw AgreedError(fmt::format("rank {}: {}", winner, best_message), kind);
 }
 
-void Cluster::abort(int code) {
+void Cluster::abort(int code, std::string_view message) {
   std::fflush(stdout);
+  const std::string line = distributed() ? fmt::format("dsim: rank {}: {}\n", rank_, message)
+                                         : fmt::format("dsim: {}\n", message);
+  std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
 #ifdef DSIM_WITH_MPI
   if (mpi_) MPI_Abort(MPI_COMM_WORLD, code);

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -77,9 +78,11 @@ class Cluster {
   // reports it.
   void agree(std::exception_ptr error, const Event& key = Event{});
 
-  // Ends every process of the run at once with `code` (MPI_Abort), after
-  // this one printed why. One process: std::exit(code).
-  [[noreturn]] void abort(int code);
+  // The one fatal path of a distributed run, for an error only this process
+  // met: prints "dsim: rank R: <message>" (one line) to stderr, flushes, and
+  // ends every process of the run with `code` (MPI_Abort). One process:
+  // "dsim: <message>" and std::exit(code).
+  [[noreturn]] void abort(int code, std::string_view message);
 
   std::mutex& lock() { return mutex_; }
 

@@ -45,6 +45,16 @@ DSIM_MPI_PROGRESS=bogus mpi 2 run "$phold" --end-time 1 --sync optimistic --out 
 expect_rc 2 "bad DSIM_MPI_PROGRESS"
 expect_one_message "bad DSIM_MPI_PROGRESS" "DSIM_MPI_PROGRESS" "bogus"
 
+echo "--- an error rank 0 alone meets (it cannot write the results) ends the job"
+if ! mkdir /sys/dsim_probe 2>/dev/null; then  # sysfs refuses new directories
+  mpi 2 run "$phold" --end-time 1 --out /sys/dsim_out
+  [ "$rc" -ne 0 ] || fail "unwritable output: exit 0"
+  expect_one_message "unwritable output" "rank 0: cannot create directory"
+else
+  rmdir /sys/dsim_probe
+  echo "(skipped: /sys accepts directories here)"
+fi
+
 echo "--- a model's exception on rank 2 (entity 50 of 60, block partitioner)"
 cat >"$tmp/faulty.toml" <<TOML
 plugins = ["$DSIM_TEST_PLUGIN"]

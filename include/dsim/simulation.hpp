@@ -13,11 +13,13 @@
 
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <vector>
 
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/results.hpp"
+#include "dsim/run_control.hpp"
 
 namespace dsim {
 
@@ -40,10 +42,18 @@ struct Progress {
 };
 
 struct RunOptions {
-  // Called from the coordinating thread about every `progress_interval`
-  // seconds while the run goes on. Must not touch the Simulation.
+  // Called about every `progress_interval` seconds while the run goes on, on
+  // a thread of its own with what the engine published at its latest quiet
+  // point (never from a worker: a slow consumer slows no worker, it only
+  // sees fewer updates). Under MPI, each process's own; the figures are the
+  // whole run's. Must not touch the Simulation.
   std::function<void(const Progress&)> on_progress;
   double progress_interval = 0.5;
+  // Asks the run to stop at its next quiet point (see run_control.hpp);
+  // run() then throws RunStopped.
+  std::stop_token stop;
+  // Consulted at every quiet point; borrowed, must outlive run().
+  RunControl* control = nullptr;
   // Rollback checker: runs sequentially, executing every event, undoing it and
   // executing it again, and compares the entity's state, sends and statistics
   // from both executions (and, for types with reverse handlers, the state the
@@ -83,7 +93,8 @@ class Simulation {
   const RunPlan& plan();
 
   // Runs to the end time. Throws dsim::Error on a model error (the message
-  // names the entity, event type and time). Call once.
+  // names the entity, event type and time), RunStopped when it was stopped
+  // (RunOptions::stop, RunControl). Call once.
   RunResult run(const RunOptions& options = {});
 
   const ModelSpec& spec() const;

@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
@@ -145,17 +146,27 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
 
   RunOptions run_options;
   run_options.check_rollback = options.check_rollback;
+  StopOnInterrupt interrupt(lead ? err : nullptr);
+  run_options.stop = interrupt.token();
   std::unique_ptr<ProgressBar> bar;
   if (lead && !options.quiet && options.progress && is_terminal(err)) {
     bar = std::make_unique<ProgressBar>(err);
     run_options.on_progress = [&bar](const Progress& p) { bar->update(p); };
   }
-  RunResult result = simulation->run(run_options);
+  std::optional<RunResult> result;
+  try {
+    result = simulation->run(run_options);
+  } catch (const RunStopped& stopped) {
+    bar.reset();
+    if (lead)
+      std::fprintf(err, "dsim: interrupted: %s; no results were written\n", stopped.what());
+    return kExitInterrupted;
+  }
   bar.reset();  // clears the line
   if (!lead) return 0;
 
-  output::write_results(out_dir, simulation->spec(), result, DSIM_VERSION);
-  if (!options.quiet) print(out, output::summary_table(result));
+  output::write_results(out_dir, simulation->spec(), *result, DSIM_VERSION);
+  if (!options.quiet) print(out, output::summary_table(*result));
   print(out, fmt::format("results written to {}\n", out_dir.string()));
   std::fflush(out);
   return 0;

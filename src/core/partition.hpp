@@ -222,6 +222,8 @@ class Partition {
   std::vector<Event>& antibox(std::uint32_t partition) { return antiboxes_[partition]; }
 
   Time next_time() const { return queue_.min_time(); }
+  // The time of the event processed last (0 before any).
+  Time now() const { return ctx_.now_; }
   void enqueue(const Event& e) { queue_.push(e); }
   std::vector<Event>& outbox(std::uint32_t partition, unsigned bank = 0) {
     return outboxes_[bank][partition];

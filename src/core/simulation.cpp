@@ -19,6 +19,7 @@
 #include "core/partition.hpp"
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
+#include "sync/quiet_points.hpp"
 #include "sync/synchronizer.hpp"
 #include "transport/cluster.hpp"
 #include "transport/transport.hpp"
@@ -488,19 +489,39 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   } else {
     synchronizer = detail::make_conservative_sync(p.lookahead);
   }
-  detail::SyncRun sr{*model, parts, *transport, options, figures};
+  // Progress goes to its consumer on a thread of its own, from what the
+  // engine publishes at quiet points (the feed joins it when it goes).
+  std::optional<detail::ProgressFeed> feed;
+  if (options.on_progress) feed.emplace(options.on_progress, options.progress_interval);
+  detail::QuietPoints quiet(options, model->end_time(), feed ? &*feed : nullptr);
+  detail::SyncRun sr{*model, parts, *transport, options, figures, quiet};
   sr.processes_here = cluster.local_size();
   auto loop_end = Clock::now();
   try {
     // Sequential under MPI: the other processes have nothing to run.
     if (!parts.empty()) synchronizer->run(sr);
     loop_end = Clock::now();
-    for (auto& p : parts) p->finish();
+    if (!sr.stopped)
+      for (auto& p : parts) p->finish();
   } catch (...) {
     error = std::current_exception();
   }
   transport->finish();
+  feed.reset();
   cluster.agree(error, sr.error_key);
+  // The parallel engines stop every process at one quiet point; sequential
+  // under MPI runs on rank 0 alone, and the others learn of its stop here.
+  if (cluster.distributed()) {
+    const auto at = cluster.gather(sr.stopped ? std::vector<Time>{sr.stopped_at}
+                                              : std::vector<Time>{});
+    if (!at.empty()) {
+      sr.stopped = true;
+      sr.stopped_at = at.front();
+    }
+  }
+  if (sr.stopped)
+    throw RunStopped(sr.stopped_at, fmt::format("the run was stopped at simulated time {} of {}",
+                                                sr.stopped_at, model->end_time()));
 
   Partials partials = collect(parts);
   if (cluster.distributed()) {

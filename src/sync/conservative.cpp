@@ -45,15 +45,17 @@ class ConservativeSync final : public Synchronizer {
     Time gmin = 0;
     bool stop = false;
     std::uint64_t rounds = 0;
-    Progress progress;  // filled by the completion step, read by thread 0
+    Progress progress;  // the completion step's
     progress.end_time = end;
     progress.threads = parts;
 
+    QuietPoints& quiet = run.quiet;
     auto completion = [&]() noexcept {
       gather_progress(run.partitions, progress);
       RoundState local;
       local.min.time = *std::min_element(next.begin(), next.end());
       local.failed = failed.load();
+      local.stop = quiet.stop_wanted();
       local.events = progress.events;
       // Hands the last window's events for other processes over (the bank
       // written in the previous round) and reduces the round state over them.
@@ -64,9 +66,16 @@ class ConservativeSync final : public Synchronizer {
       ++rounds;
       progress.now = gmin;
       progress.events = global.events;
+      if (stop) return;
+      // A quiet point: every event below gmin has run, none at or after it.
+      if (global.stop) {
+        stop = run.stopped = true;
+        run.stopped_at = gmin;
+      } else if (quiet.reached(gmin, global.events)) {
+        quiet.publish(progress);
+      }
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion, parts * run.processes_here);
-    ProgressTicker ticker(run.options);
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];
@@ -79,7 +88,6 @@ class ConservativeSync final : public Synchronizer {
         reduce.arrive_and_wait();
         blocked += seconds_since(t);
         if (stop) break;
-        if (i == 0 && ticker.due()) ticker.report(progress);
         const auto bank = static_cast<unsigned>(round % 2);
         run.transport.deliver(me, bank ^ 1u);
         me.use_bank(bank);

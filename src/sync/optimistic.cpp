@@ -100,6 +100,7 @@ class OptimisticSync final : public Synchronizer {
 
     // Between processes: after A, every event posted anywhere has arrived;
     // after B, the minimum (and failure, events) over processes.
+    QuietPoints& quiet = run.quiet;
     auto drained = [&]() noexcept { run.transport.quiesce(); };
     auto complete = [&]() noexcept {
       gather_progress(run.partitions, progress);
@@ -108,6 +109,7 @@ class OptimisticSync final : public Synchronizer {
       for (std::uint32_t i = 1; i < parts; ++i)
         if (key_less(local_min[i], local.min)) local.min = local_min[i];
       local.failed = failed.load();
+      local.stop = quiet.stop_wanted();
       local.events = progress.events;
       // Cleared before the reduction: a request for the next round that
       // arrives during it must not be lost.
@@ -126,10 +128,17 @@ class OptimisticSync final : public Synchronizer {
       progress.now = std::min(gvt.time, end);
       progress.gvt_rounds = rounds;
       progress.events = global.events;
+      if (done) return;
+      // A quiet point: every event below GVT commits after this round.
+      if (global.stop) {
+        done = run.stopped = true;
+        run.stopped_at = gvt.time;
+      } else if (quiet.reached(gvt.time, global.events)) {
+        quiet.publish(progress);
+      }
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained, parts * run.processes_here);
     SpinBarrier<decltype(complete)> barrier_b(parts, complete, parts * run.processes_here);
-    ProgressTicker ticker(run.options);
     run.transport.watch_rounds(&gvt_wanted);
     // Asks for a GVT round (of every process).
     auto ask = [&]() {
@@ -169,7 +178,8 @@ class OptimisticSync final : public Synchronizer {
           barrier_b.arrive_and_wait();
           blocked += seconds_since(t);
           if (done) {
-            // The last round commits everything below the end time.
+            // The last round commits everything below the end time (or
+            // below GVT, when the run stops here).
             if (!failed.load()) {
               try {
                 me.commit(gvt);
@@ -179,7 +189,6 @@ class OptimisticSync final : public Synchronizer {
             }
             break;
           }
-          if (i == 0 && ticker.due()) ticker.report(progress);
           t = Clock::now();
           try {
             me.commit(gvt);

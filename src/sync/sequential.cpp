@@ -1,28 +1,47 @@
 #include "sync/synchronizer.hpp"
 
+#include <cmath>
+
 namespace dsim::detail {
 namespace {
+
+// Events between quiet points (when anyone watches: a RunControl, a stop
+// token or a progress consumer; otherwise the loop never pauses).
+constexpr std::uint64_t kChunk = 1 << 16;
 
 class SequentialSync final : public Synchronizer {
  public:
   void run(SyncRun& run) override {
     Partition& p = *run.partitions.at(0);
     const Time end = run.model.end_time();
-    ProgressTicker ticker(run.options);
-    constexpr std::uint64_t kChunk = 1 << 16;
+    QuietPoints& quiet = run.quiet;
+    if (!quiet.wanted()) {
+      p.run(end, UINT64_MAX);
+      p.busy_seconds = quiet.elapsed();
+      return;
+    }
+    Progress progress;
+    progress.end_time = end;
     for (;;) {
-      const std::uint64_t n = p.run(end, run.options.on_progress ? kChunk : UINT64_MAX);
-      if (n < kChunk || !run.options.on_progress) break;
-      if (ticker.due()) {
-        Progress progress;
-        progress.now = p.next_time();
-        progress.end_time = end;
+      // A quiet point falls between instants: after a chunk, the events of
+      // the instant it ended in run too.
+      if (p.run(end, kChunk) == kChunk && p.next_time() == p.now())
+        p.run(std::min(end, std::nextafter(p.now(), kTimeInfinity)), UINT64_MAX);
+      const Time safe = std::min(p.next_time(), end);
+      if (!(safe < end)) break;
+      if (quiet.stop_wanted()) {
+        run.stopped = true;
+        run.stopped_at = safe;
+        break;
+      }
+      if (quiet.reached(safe, p.events())) {
+        progress.now = safe;
         progress.events = p.events();
         progress.partition_events = {p.events()};
-        ticker.report(progress);
+        quiet.publish(progress);
       }
     }
-    p.busy_seconds = ticker.elapsed();
+    p.busy_seconds = quiet.elapsed();
   }
 };
 

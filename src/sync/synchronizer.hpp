@@ -10,6 +10,7 @@
 #include "core/partition.hpp"
 #include "dsim/results.hpp"
 #include "dsim/simulation.hpp"
+#include "sync/quiet_points.hpp"
 #include "transport/transport.hpp"
 
 namespace dsim::detail {
@@ -20,39 +21,16 @@ struct SyncRun {
   Transport& transport;
   const RunOptions& options;
   RunFigures& figures;
+  QuietPoints& quiet;
   // Processes of this run on this machine (MPI), whose workers share its cores.
   std::uint32_t processes_here = 1;
   // Set by run() when it throws a model error: that event's key, so that
   // processes can agree on the error the sequential run would report.
   Event error_key = infinite_key();
-};
-
-using Clock = std::chrono::steady_clock;
-
-inline double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// Calls RunOptions::on_progress at most every progress_interval seconds,
-// with the wall time since the ticker was made. Used by one thread.
-class ProgressTicker {
- public:
-  explicit ProgressTicker(const RunOptions& options)
-      : options_(options), start_(Clock::now()), last_(start_) {}
-  // Whether a report is due now (never without a callback).
-  bool due() const {
-    return options_.on_progress && seconds_since(last_) >= options_.progress_interval;
-  }
-  void report(Progress& progress) {
-    last_ = Clock::now();
-    progress.wall_seconds = seconds_since(start_);
-    options_.on_progress(progress);
-  }
-  double elapsed() const { return seconds_since(start_); }
-
- private:
-  const RunOptions& options_;
-  Clock::time_point start_, last_;
+  // Set by run() when it returns at a quiet point because a stop was asked
+  // for (every process agrees): the quiet point's safe time.
+  bool stopped = false;
+  Time stopped_at = 0;
 };
 
 // Fills `progress` (events, per-partition events, blocked share and the
@@ -83,8 +61,8 @@ inline void gather_progress(const std::vector<std::unique_ptr<Partition>>& parti
 class Synchronizer {
  public:
   virtual ~Synchronizer() = default;
-  // Runs initialized partitions to the end time (events with time < end).
-  // Throws the run's first model error (dsim::Error) after all threads stop
+  // Runs initialized partitions to the end time (events with time < end),
+  // or to the quiet point where a stop takes effect (run.stopped). Throws the run's first model error (dsim::Error) after all threads stop
   // (and, with MPI, after every process stopped), setting run.error_key.
   virtual void run(SyncRun& run) = 0;
 };

@@ -25,12 +25,14 @@ struct RoundState {
   Event min = infinite_key();    // smallest pending key (conservative: .time only)
   std::uint64_t events = 0;      // events processed (for progress)
   std::uint8_t failed = 0;       // some partition failed
+  std::uint8_t stop = 0;         // some process asks to stop (QuietPoints::stop_wanted)
 };
 
 inline void merge(RoundState& into, const RoundState& from) {
   if (key_less(from.min, into.min)) into.min = from.min;
   into.events += from.events;
   into.failed |= from.failed;
+  into.stop |= from.stop;
 }
 
 // The partitions rank `rank` runs: [first, last) of `total`, `per_rank` to a

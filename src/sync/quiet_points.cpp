@@ -1,0 +1,94 @@
+#include "sync/quiet_points.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace dsim::detail {
+
+ProgressFeed::ProgressFeed(std::function<void(const Progress&)> consumer, double interval)
+    : consumer_(std::move(consumer)),
+      interval_(std::max(0.0, interval)),
+      thread_([this](std::stop_token stop) { loop(stop); }) {}
+
+ProgressFeed::~ProgressFeed() {
+  thread_.request_stop();  // wakes the wait below
+  thread_.join();
+}
+
+void ProgressFeed::publish(const Progress& progress) noexcept {
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // the feed's thread is copying: skip this one
+  try {
+    latest_ = progress;  // may allocate (per-partition figures) the first time
+  } catch (...) {
+    return;
+  }
+  fresh_ = true;
+  lock.unlock();
+  fresh_cv_.notify_one();
+}
+
+void ProgressFeed::loop(std::stop_token stop) {
+  const auto every = std::chrono::duration_cast<Clock::duration>(interval_);
+  auto next = Clock::now();
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    fresh_cv_.wait(lock, stop, [&] { return fresh_; });
+    // At most one delivery per interval: what is published meanwhile
+    // replaces what waits. (The mutex is free while this waits.)
+    if (!stop.stop_requested() && Clock::now() < next)
+      fresh_cv_.wait_until(lock, stop, next, [] { return false; });
+    if (!fresh_) {
+      if (stop.stop_requested()) return;
+      continue;
+    }
+    Progress copy = latest_;
+    fresh_ = false;
+    lock.unlock();
+    try {
+      consumer_(copy);
+    } catch (...) {
+      return;  // a consumer that throws gets no more updates; the run goes on
+    }
+    next = Clock::now() + every;
+    lock.lock();
+    if (stop.stop_requested() && !fresh_) return;
+  }
+}
+
+QuietPoints::QuietPoints(const RunOptions& options, Time end_time, ProgressFeed* feed)
+    : options_(options),
+      end_time_(end_time),
+      feed_(feed),
+      wanted_(feed != nullptr || options.control != nullptr || options.stop.stop_possible()),
+      start_(Clock::now()),
+      last_publish_(start_),
+      // Publish a few times per delivery, so the consumer sees fresh figures.
+      publish_every_(std::max(0.0, options.progress_interval) / 4) {}
+
+bool QuietPoints::stop_wanted() const {
+  return control_stop_ || options_.stop.stop_requested();
+}
+
+bool QuietPoints::reached(Time safe_time, std::uint64_t events) {
+  ++count_;
+  if (options_.control != nullptr) {
+    QuietPoint point;
+    point.safe_time = std::min(safe_time, end_time_);
+    point.end_time = end_time_;
+    point.events = events;
+    point.index = count_;
+    point.wall_seconds = elapsed();
+    if (options_.control->at_quiet_point(point) == RunControl::Decision::kStop)
+      control_stop_ = true;
+  }
+  return feed_ != nullptr && Clock::now() - last_publish_ >= publish_every_;
+}
+
+void QuietPoints::publish(Progress& progress) {
+  last_publish_ = Clock::now();
+  progress.wall_seconds = elapsed();
+  if (feed_ != nullptr) feed_->publish(progress);
+}
+
+}  // namespace dsim::detail

@@ -1,0 +1,91 @@
+// What every engine does at its quiet points (dsim/run_control.hpp): honour
+// a stop, consult the RunControl, publish progress to the observers' feed.
+//
+// ProgressFeed hands progress to RunOptions::on_progress on a thread of its
+// own. The engine publishes into a double buffer at quiet points; the feed's
+// thread takes the latest copy about every progress_interval seconds and
+// calls the consumer outside any lock, so a consumer that takes seconds
+// costs the workers nothing (it just sees fewer updates).
+//
+// Thread safety: ProgressFeed::publish() may be called by any one thread at
+// a time and never blocks (when the feed's thread is copying, that update is
+// skipped). QuietPoints is used by one thread at a time: a barrier's
+// completion step, or the sequential loop.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "dsim/run_control.hpp"
+#include "dsim/simulation.hpp"
+
+namespace dsim::detail {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+class ProgressFeed {
+ public:
+  // Starts the thread that calls `consumer`.
+  ProgressFeed(std::function<void(const Progress&)> consumer, double interval);
+  // Delivers the last published progress if the consumer has not seen it,
+  // then joins the thread.
+  ~ProgressFeed();
+  ProgressFeed(const ProgressFeed&) = delete;
+  ProgressFeed& operator=(const ProgressFeed&) = delete;
+
+  void publish(const Progress& progress) noexcept;
+
+ private:
+  void loop(std::stop_token stop);
+
+  std::function<void(const Progress&)> consumer_;
+  const std::chrono::duration<double> interval_;
+  std::mutex mutex_;
+  std::condition_variable_any fresh_cv_;
+  Progress latest_;     // guarded by mutex_
+  bool fresh_ = false;  // guarded by mutex_: latest_ not yet delivered
+  std::jthread thread_;
+};
+
+class QuietPoints {
+ public:
+  // `feed` may be null (nobody watches progress).
+  QuietPoints(const RunOptions& options, Time end_time, ProgressFeed* feed);
+
+  // Whether the engine must reach quiet points at all (a stop may come, a
+  // control or an observer is there). The sequential engine runs without
+  // pausing otherwise.
+  bool wanted() const { return wanted_; }
+  // Whether this process asks to stop: the stop token, or a RunControl's
+  // decision at an earlier quiet point. Engines reduce it over processes and
+  // stop at the quiet point where the reduction says so.
+  bool stop_wanted() const;
+  // A quiet point at `safe_time`, `events` committed over the run so far:
+  // consults the RunControl. Returns whether progress should be published
+  // now (then call publish()).
+  bool reached(Time safe_time, std::uint64_t events);
+  // Stamps the wall time and hands `progress` to the feed.
+  void publish(Progress& progress);
+  std::uint64_t count() const { return count_; }
+  double elapsed() const { return seconds_since(start_); }
+
+ private:
+  const RunOptions& options_;
+  const Time end_time_;
+  ProgressFeed* feed_;
+  const bool wanted_;
+  bool control_stop_ = false;
+  std::uint64_t count_ = 0;
+  Clock::time_point start_, last_publish_;
+  std::chrono::duration<double> publish_every_;
+};
+
+}  // namespace dsim::detail

@@ -16,6 +16,7 @@
 #include <stop_token>
 #include <vector>
 
+#include "dsim/environment.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/results.hpp"
@@ -81,8 +82,10 @@ class Simulation {
  public:
   // Validates `spec` against `registry` if it has not been, builds entities,
   // links and partitions. Throws dsim::Error on bad input. `registry` must
-  // outlive the Simulation.
-  Simulation(ModelSpec spec, const Registry& registry);
+  // outlive the Simulation. `environment`: the processes it spans (a
+  // collective over them: every process makes its Simulation together) and
+  // the machine's facts; by default one process on this machine.
+  Simulation(ModelSpec spec, const Registry& registry, const Environment& environment = {});
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <utility>
@@ -14,7 +17,6 @@
 #include "dsim/registry.hpp"
 #include "dsim/simulation.hpp"
 #include "stats/output.hpp"
-#include "transport/cluster.hpp"
 
 #ifndef DSIM_VERSION
 #define DSIM_VERSION "unknown"
@@ -120,29 +122,58 @@ std::string optimistic_plan_text(const RunPlan& plan, const ModelSpec& spec,
   return fmt::format("optimistic  memory_limit={} state_saving={}\n", limit, saving);
 }
 
-}  // namespace
-
-int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err) {
-  // Under mpirun every process runs this; rank 0 alone writes and prints.
-  detail::Cluster& cluster = detail::Cluster::world();
-  const bool lead = cluster.rank() == 0;
-  // The registry holds the plugins' code, so it outlives the simulation.
-  Registry registry;
-  fs::path out_dir;
-  std::optional<Simulation> simulation;
-  // Bad input may show on one process only (a file missing on one machine):
-  // every process learns of it before any waits for the others.
+// Loads and validates the model (then runs `check` on it), and builds its
+// Simulation over `world`. Bad input may show on one process only (a file
+// missing on one machine), and building is a collective (it duplicates the
+// communicator): so every process learns whether any failed before building,
+// and again before planning the run.
+std::unique_ptr<Simulation> build(const ModelOptions& options, Registry& registry,
+                                  const std::shared_ptr<Communicator>& world,
+                                  const std::function<void(const ModelSpec&)>& check = {}) {
+  std::optional<ModelSpec> spec;
+  Environment env;
+  env.communicator = world;
   std::exception_ptr error;
   try {
-    ModelSpec spec = prepare(options.model, registry);
-    out_dir = options.out.empty() ? fs::path(spec.output.directory) : fs::path(options.out);
-    if (lead) output::check_output_directory(out_dir);  // before the run, not after
-    simulation.emplace(std::move(spec), registry);
+    spec = prepare(options, registry);
+    if (check) check(*spec);
+    if (const char* progress = std::getenv("DSIM_MPI_PROGRESS"); progress && *progress) {
+      env.mpi_progress = progress;
+      if (env.mpi_progress != "worker" && env.mpi_progress != "thread")
+        throw Error(fmt::format("environment variable DSIM_MPI_PROGRESS: '{}' is neither "
+                                "'worker' (the default) nor 'thread'",
+                                env.mpi_progress));
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  world->agree(error);
+  std::unique_ptr<Simulation> simulation;
+  try {
+    simulation = std::make_unique<Simulation>(std::move(*spec), registry, env);
     simulation->plan();
   } catch (...) {
     error = std::current_exception();
   }
-  cluster.agree(error);
+  world->agree(error);
+  return simulation;
+}
+
+}  // namespace
+
+int run_command(const RunCommandOptions& options, const std::shared_ptr<Communicator>& world,
+                std::FILE* out, std::FILE* err) {
+  // Under mpirun every process runs this; rank 0 alone writes and prints.
+  Communicator& cluster = *world;
+  const bool lead = cluster.rank() == 0;
+  // The registry holds the plugins' code, so it outlives the simulation.
+  Registry registry;
+  fs::path out_dir;
+  std::unique_ptr<Simulation> simulation =
+      build(options.model, registry, world, [&](const ModelSpec& spec) {
+        out_dir = options.out.empty() ? fs::path(spec.output.directory) : fs::path(options.out);
+        if (lead) output::check_output_directory(out_dir);  // before the run, not after
+      });
 
   RunOptions run_options;
   run_options.check_rollback = options.check_rollback;
@@ -172,14 +203,15 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
   return 0;
 }
 
-int validate_command(const ModelOptions& options, std::FILE* out) {
+int validate_command(const ModelOptions& options, const std::shared_ptr<Communicator>& world,
+                     std::FILE* out) {
   Registry registry;
   // Building the simulation generates the link graph and partitions it, so
   // layout errors (a zero-lookahead link between partitions under
   // conservative sync) are caught here, not only when the run starts.
-  Simulation simulation(prepare(options, registry), registry);
-  const RunPlan& plan = simulation.plan();
-  const ModelSpec& spec = simulation.spec();
+  const std::unique_ptr<Simulation> simulation = build(options, registry, world);
+  const RunPlan& plan = simulation->plan();
+  const ModelSpec& spec = simulation->spec();
   const SimulationSpec& sim = spec.simulation;
 
   std::uint64_t entities = 0;

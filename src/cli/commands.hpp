@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "dsim/environment.hpp"
 
 namespace dsim::cli {
 
@@ -25,10 +28,13 @@ struct RunCommandOptions {
 };
 
 // dsim run: load, validate, run, write the result directory, print a summary.
-int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err);
+// Under mpirun `world` spans every process; rank 0 writes and prints.
+int run_command(const RunCommandOptions& options, const std::shared_ptr<Communicator>& world,
+                std::FILE* out, std::FILE* err);
 
 // dsim validate: load and validate, print the resolved model in short.
-int validate_command(const ModelOptions& options, std::FILE* out);
+int validate_command(const ModelOptions& options, const std::shared_ptr<Communicator>& world,
+                     std::FILE* out);
 
 // dsim list: entity types (all, or the one named) with their parameters.
 int list_command(const std::string& type, const std::vector<std::string>& plugins, std::FILE* out);

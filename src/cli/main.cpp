@@ -3,7 +3,7 @@
 // (arguments, config, parameters, output directory).
 //
 // Under mpirun every process runs main(). An error all processes agreed on
-// (Cluster::agree) is printed once, by rank 0, and every process exits with
+// (Communicator::agree) is printed once, by rank 0, and every process exits with
 // its code; one that only this process met is printed with its rank and ends
 // the whole job (MPI_Abort), so no process is left waiting for it.
 #include <fmt/format.h>
@@ -15,8 +15,9 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "dsim/environment.hpp"
 #include "dsim/types.hpp"
-#include "transport/cluster.hpp"
+#include "transport/cluster.hpp"  // built_with_mpi
 
 #ifndef DSIM_VERSION
 #define DSIM_VERSION "unknown"
@@ -48,8 +49,8 @@ void print_error(const std::string& message) {
 }
 
 // An error every process meets alike (the same arguments): printed by rank 0.
-void print_once(const std::string& message) {
-  if (dsim::detail::Cluster::world().rank() == 0) print_error(message);
+void print_once(const dsim::Communicator& world, const std::string& message) {
+  if (world.rank() == 0) print_error(message);
 }
 
 void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
@@ -63,7 +64,7 @@ void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
       ->allow_extra_args(false);
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world) {
   CLI::App app{"dsim " DSIM_VERSION " - parallel discrete-event simulation", "dsim"};
   app.set_version_flag("--version",
                        fmt::format("dsim {} ({})", DSIM_VERSION,
@@ -136,12 +137,12 @@ int run(int argc, char** argv) {
       ->type_name("PATH")
       ->allow_extra_args(false);
 
-  const bool lead = dsim::detail::Cluster::world().rank() == 0;  // prints under mpirun
+  const bool lead = world->rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list") {
-      print_once(
+      print_once(*world,
           fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
                       "--help')",
                       command));
@@ -157,7 +158,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return lead ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
-    print_once(fmt::format("{} (see 'dsim --help')", e.what()));
+    print_once(*world, fmt::format("{} (see 'dsim --help')", e.what()));
     return kExitInput;
   }
 
@@ -170,10 +171,10 @@ int run(int argc, char** argv) {
       sets.push_back(fmt::format("simulation.partitioner=\"{}\"", partitioner));
     if (seed_opt->count()) sets.push_back(fmt::format("simulation.seed={}", seed));
     if (end_opt->count()) sets.push_back(fmt::format("simulation.end_time={:.17g}", end_time));
-    return dsim::cli::run_command(run_opts, stdout, stderr);
+    return dsim::cli::run_command(run_opts, world, stdout, stderr);
   }
   // Under mpirun: rank 0 prints, and every process agrees on an error.
-  auto& cluster = dsim::detail::Cluster::world();
+  dsim::Communicator& cluster = *world;
   std::FILE* out = cluster.rank() == 0 ? stdout : nullptr;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> sink(nullptr, &std::fclose);
   if (out == nullptr) {
@@ -192,7 +193,7 @@ int run(int argc, char** argv) {
     return code;
   };
   if (validate_cmd->parsed())
-    return agreed([&] { return dsim::cli::validate_command(validate_opts, out); });
+    return agreed([&] { return dsim::cli::validate_command(validate_opts, world, out); });
   if (list_cmd->parsed())
     return agreed([&] { return dsim::cli::list_command(list_type, list_plugins, out); });
   return kExitInput;  // unreachable: a subcommand is required
@@ -203,9 +204,8 @@ int exit_code(const dsim::Error& e) {
 }
 
 // An error of this process alone: under mpirun it ends the whole job.
-int fail(const std::string& message, int code) {
-  auto& cluster = dsim::detail::Cluster::world();
-  if (cluster.distributed()) cluster.abort(code, one_line(message));
+int fail(dsim::Communicator& world, const std::string& message, int code) {
+  if (world.distributed()) world.abort(code, one_line(message));
   print_error(message);
   return code;
 }
@@ -213,17 +213,19 @@ int fail(const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto& cluster = dsim::detail::Cluster::world();  // MPI_Init under mpirun
+  // MPI_Init under mpirun (MPI_Finalize when it goes); one process otherwise.
+  dsim::MpiSession mpi;
+  dsim::Communicator& world = *mpi.world();
   try {
-    return run(argc, argv);
-  } catch (const dsim::detail::AgreedError& e) {
-    if (cluster.rank() == 0) print_error(e.what());
+    return run(argc, argv, mpi.world());
+  } catch (const dsim::AgreedError& e) {
+    if (world.rank() == 0) print_error(e.what());
     return exit_code(e);
   } catch (const dsim::Error& e) {
-    return fail(e.what(), exit_code(e));
+    return fail(world, e.what(), exit_code(e));
   } catch (const std::bad_alloc&) {
-    return fail("out of memory", kExitRuntime);
+    return fail(world, "out of memory", kExitRuntime);
   } catch (const std::exception& e) {
-    return fail(fmt::format("internal error: {}", e.what()), kExitRuntime);
+    return fail(world, fmt::format("internal error: {}", e.what()), kExitRuntime);
   }
 }

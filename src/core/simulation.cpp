@@ -35,21 +35,6 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Half the machine's memory, or of the cgroup's limit when it is smaller.
-std::uint64_t default_memory_limit() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page = sysconf(_SC_PAGESIZE);
-  std::uint64_t total = pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) *
-                                                    static_cast<std::uint64_t>(page)
-                                              : std::uint64_t{8} << 30;
-  if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
-    unsigned long long limit = 0;
-    if (std::fscanf(f, "%llu", &limit) == 1 && limit > 0 && limit < total) total = limit;
-    std::fclose(f);
-  }
-  return total / 2;
-}
-
 std::uint64_t peak_rss_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -296,11 +281,28 @@ struct Simulation::Impl {
   Clock::time_point created;
   ModelSpec spec;
   const Registry& registry;
+  // The run's own duplicate of the host's communicator (or one process).
+  std::unique_ptr<detail::Cluster> cluster;
+  Machine machine;
+  std::string mpi_progress;
   std::unique_ptr<detail::Model> model;
   bool ran = false;
   std::optional<RunPlan> plan;
 
-  Impl(ModelSpec s, const Registry& r) : created(Clock::now()), spec(std::move(s)), registry(r) {
+  Impl(ModelSpec s, const Registry& r, const Environment& env)
+      : created(Clock::now()),
+        spec(std::move(s)),
+        registry(r),
+        cluster(env.communicator ? env.communicator->cluster().duplicate()
+                                 : std::make_unique<detail::Cluster>()),
+        machine(env.machine.cores > 0 ? env.machine : Machine::detect(cluster->local_size())),
+        mpi_progress(env.mpi_progress) {
+    if (mpi_progress != "worker" && mpi_progress != "thread")
+      throw Error(fmt::format("MPI progress mode '{}' is neither 'worker' (the default) nor "
+                              "'thread'",
+                              mpi_progress));
+    if (machine.memory_bytes == 0)
+      machine.memory_bytes = Machine::detect(cluster->local_size()).memory_bytes;
     if (!spec.validated) validate(spec, registry);
     model = std::make_unique<detail::Model>(spec, registry);
   }
@@ -314,15 +316,14 @@ struct Simulation::Impl {
 const RunPlan& Simulation::Impl::make_plan() {
   if (plan) return *plan;
   const SimulationSpec& sim = spec.simulation;
-  detail::Cluster& cluster = detail::Cluster::world();
-  const std::uint32_t ranks = cluster.size();
+  const std::uint32_t ranks = cluster->size();
   const std::uint64_t entities = model->entity_count();
   RunPlan p;
   p.ranks = ranks;
   std::uint32_t threads = sim.threads;
   // One thread per core, the cores of a machine shared by its processes.
   if (threads == 0)
-    threads = std::max(1u, std::thread::hardware_concurrency() / cluster.local_size());
+    threads = std::max(1u, machine.cores);
 
   std::string sync = sim.sync;
   bool optimistic = false;
@@ -332,8 +333,7 @@ const RunPlan& Simulation::Impl::make_plan() {
     sync = "optimistic";
     p.reason = std::move(reason);
     // Per process: the processes on one machine share its default.
-    p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit
-                                          : default_memory_limit() / cluster.local_size();
+    p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit : machine.memory_bytes / 2;
     optimistic = true;
   };
   if (sync == "optimistic") {
@@ -443,7 +443,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
 
   // This process's partitions: rank r runs [r * threads, (r + 1) * threads)
   // of the model's (sequential under MPI: partition 0, on rank 0).
-  detail::Cluster& cluster = detail::Cluster::world();
+  detail::Cluster& cluster = *this->cluster;
   const auto [first, last] = detail::partitions_of(cluster.rank(), threads, model->partitions());
   std::vector<std::unique_ptr<detail::Partition>> parts;
   for (std::uint32_t id = first; id < last; ++id)
@@ -453,7 +453,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   std::unique_ptr<detail::Transport> transport;
   std::exception_ptr error;
   try {
-    transport = detail::make_transport(parts, *model, threads);
+    transport = detail::make_transport(parts, *model, threads, cluster, mpi_progress == "thread");
     for (auto& p : parts) p->init();
   } catch (...) {
     error = std::current_exception();
@@ -620,8 +620,8 @@ RunResult Simulation::Impl::finish(const Partials& partials) const {
   return result;
 }
 
-Simulation::Simulation(ModelSpec spec, const Registry& registry)
-    : impl_(std::make_unique<Impl>(std::move(spec), registry)) {}
+Simulation::Simulation(ModelSpec spec, const Registry& registry, const Environment& environment)
+    : impl_(std::make_unique<Impl>(std::move(spec), registry, environment)) {}
 Simulation::~Simulation() = default;
 RunResult Simulation::run(const RunOptions& options) { return impl_->run(options); }
 const RunPlan& Simulation::plan() { return impl_->make_plan(); }

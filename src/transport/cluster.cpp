@@ -68,42 +68,65 @@ bool built_with_mpi() {
 #endif
 }
 
-Cluster& Cluster::world() {
-  static Cluster cluster;
-  return cluster;
-}
-
-Cluster::Cluster() {
 #ifdef DSIM_WITH_MPI
-  if (!launched_by_mpirun()) return;
-  int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
-  if (provided < MPI_THREAD_SERIALIZED) {
-    std::fprintf(stderr,
-                 "dsim: this MPI library does not support MPI_THREAD_SERIALIZED (it offers "
-                 "level %d); dsim needs it for threads within a rank\n",
-                 provided);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-  }
-  mpi_ = true;
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  rank_ = static_cast<std::uint32_t>(rank);
-  size_ = static_cast<std::uint32_t>(size);
-  MPI_Comm local;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local);
-  int local_size = 1;
-  MPI_Comm_size(local, &local_size);
-  MPI_Comm_free(&local);
-  local_size_ = static_cast<std::uint32_t>(local_size);
+struct Cluster::Mpi {
+  MPI_Comm comm = MPI_COMM_NULL;
+  bool multiple = false;  // MPI_THREAD_MULTIPLE: this Cluster's own lock will do
+};
+
+namespace {
+// Below MPI_THREAD_MULTIPLE, every Cluster of the process shares one lock:
+// MPI then allows one call at a time in the whole process.
+std::mutex& process_mpi_lock() {
+  static std::mutex lock;
+  return lock;
+}
+}  // namespace
 #else
-  // Started by mpirun but built without MPI: every process would run the
-  // whole model alone and write the same results. Say so once per process.
-  if (launched_by_mpirun() && env_number("OMPI_COMM_WORLD_SIZE", 1) > 1)
-    std::fprintf(stderr,
-                 "dsim: warning: started by mpirun, but this dsim was built without MPI "
-                 "(-DDSIM_WITH_MPI=OFF); each process runs the whole model alone\n");
+struct Cluster::Mpi {};
+#endif
+
+Cluster::Cluster() = default;
+
+Cluster::Cluster(const void* mpi_comm) {
+#ifdef DSIM_WITH_MPI
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (!initialized || finalized)
+    throw Error("an MPI communicator was handed to dsim, but MPI is not initialised (the host "
+                "program initialises it, e.g. with mpi4py or MPI_Init_thread)",
+                Error::Kind::kRuntime);
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_SERIALIZED)
+    throw Error(fmt::format("MPI was initialised at thread level {}; dsim needs "
+                            "MPI_THREAD_SERIALIZED or MPI_THREAD_MULTIPLE (threads within a rank)",
+                            level),
+                Error::Kind::kRuntime);
+  auto mpi = std::make_unique<Mpi>();
+  mpi->multiple = level >= MPI_THREAD_MULTIPLE;
+  {
+    std::lock_guard guard(level < MPI_THREAD_MULTIPLE ? process_mpi_lock() : mutex_);
+    MPI_Comm_dup(*static_cast<const MPI_Comm*>(mpi_comm), &mpi->comm);
+    int rank = 0, size = 1;
+    MPI_Comm_rank(mpi->comm, &rank);
+    MPI_Comm_size(mpi->comm, &size);
+    rank_ = static_cast<std::uint32_t>(rank);
+    size_ = static_cast<std::uint32_t>(size);
+    MPI_Comm local;
+    MPI_Comm_split_type(mpi->comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local);
+    int local_size = 1;
+    MPI_Comm_size(local, &local_size);
+    MPI_Comm_free(&local);
+    local_size_ = static_cast<std::uint32_t>(local_size);
+  }
+  mpi_ = std::move(mpi);
+#else
+  static_cast<void>(mpi_comm);
+  throw Error("an MPI communicator was handed to dsim, but this dsim was built without MPI "
+              "(-DDSIM_WITH_MPI=OFF)",
+              Error::Kind::kRuntime);
 #endif
 }
 
@@ -112,9 +135,31 @@ Cluster::~Cluster() {
   if (mpi_) {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Finalize();
+    if (!finalized) {
+      std::lock_guard guard(lock());
+      MPI_Comm_free(&mpi_->comm);
+    }
   }
 #endif
+}
+
+std::unique_ptr<Cluster> Cluster::duplicate() const {
+  if (!mpi_) return std::make_unique<Cluster>();
+  return std::make_unique<Cluster>(mpi_comm());
+}
+
+const void* Cluster::mpi_comm() const {
+#ifdef DSIM_WITH_MPI
+  if (mpi_) return &mpi_->comm;
+#endif
+  return nullptr;
+}
+
+std::mutex& Cluster::lock() {
+#ifdef DSIM_WITH_MPI
+  if (mpi_ && !mpi_->multiple) return process_mpi_lock();
+#endif
+  return mutex_;
 }
 
 std::string Cluster::describe() const {
@@ -126,11 +171,11 @@ std::string Cluster::describe() const {
 std::vector<std::vector<std::byte>> Cluster::allgather(std::span<const std::byte> mine) {
 #ifdef DSIM_WITH_MPI
   if (!mpi_) return {std::vector<std::byte>(mine.begin(), mine.end())};
-  std::lock_guard guard(mutex_);
+  std::lock_guard guard(lock());
   const int n = static_cast<int>(size_);
   int my_size = static_cast<int>(mine.size());
   std::vector<int> sizes(n), offsets(n);
-  MPI_Allgather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  MPI_Allgather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, mpi_->comm);
   std::size_t total = 0;
   for (int r = 0; r < n; ++r) {
     offsets[r] = static_cast<int>(total);
@@ -138,7 +183,7 @@ std::vector<std::vector<std::byte>> Cluster::allgather(std::span<const std::byte
   }
   std::vector<std::byte> all(total);
   MPI_Allgatherv(mine.data(), my_size, MPI_BYTE, all.data(), sizes.data(), offsets.data(),
-                 MPI_BYTE, MPI_COMM_WORLD);
+                 MPI_BYTE, mpi_->comm);
   std::vector<std::vector<std::byte>> out(n);
   for (int r = 0; r < n; ++r)
     out[r].assign(all.begin() + offsets[r], all.begin() + offsets[r] + sizes[r]);
@@ -152,7 +197,7 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
     const std::vector<std::vector<std::byte>>& out) {
 #ifdef DSIM_WITH_MPI
   if (!mpi_) return out;
-  std::lock_guard guard(mutex_);
+  std::lock_guard guard(lock());
   const int n = static_cast<int>(size_);
   std::vector<int> send_sizes(n), send_off(n), recv_sizes(n), recv_off(n);
   std::vector<std::byte> send;
@@ -167,7 +212,7 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
     send_sizes[r] = static_cast<int>(out[r].size());
     send_off[r] = static_cast<int>(send.size() - out[r].size());
   }
-  MPI_Alltoall(send_sizes.data(), 1, MPI_INT, recv_sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  MPI_Alltoall(send_sizes.data(), 1, MPI_INT, recv_sizes.data(), 1, MPI_INT, mpi_->comm);
   std::size_t total = 0;
   for (int r = 0; r < n; ++r) {
     recv_off[r] = static_cast<int>(total);
@@ -175,7 +220,7 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
   }
   std::vector<std::byte> recv(total);
   MPI_Alltoallv(send.data(), send_sizes.data(), send_off.data(), MPI_BYTE, recv.data(),
-                recv_sizes.data(), recv_off.data(), MPI_BYTE, MPI_COMM_WORLD);
+                recv_sizes.data(), recv_off.data(), MPI_BYTE, mpi_->comm);
   std::vector<std::vector<std::byte>> in(n);
   for (int r = 0; r < n; ++r)
     in[r].assign(recv.begin() + recv_off[r], recv.begin() + recv_off[r] + recv_sizes[r]);
@@ -188,9 +233,9 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
 std::vector<std::uint64_t> Cluster::sum(std::vector<std::uint64_t> values) {
 #ifdef DSIM_WITH_MPI
   if (mpi_) {
-    std::lock_guard guard(mutex_);
+    std::lock_guard guard(lock());
     MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
-                  MPI_SUM, MPI_COMM_WORLD);
+                  MPI_SUM, mpi_->comm);
   }
 #endif
   return values;
@@ -248,9 +293,77 @@ void Cluster::abort(int code, std::string_view message) {
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
 #ifdef DSIM_WITH_MPI
-  if (mpi_) MPI_Abort(MPI_COMM_WORLD, code);
+  if (mpi_) MPI_Abort(mpi_->comm, code);
 #endif
   std::exit(code);
 }
 
 }  // namespace dsim::detail
+
+// --- The public face: Communicator and MpiSession -------------------------
+
+namespace dsim {
+
+Communicator::Communicator(std::unique_ptr<detail::Cluster> cluster)
+    : cluster_(std::move(cluster)) {}
+Communicator::~Communicator() = default;
+
+std::shared_ptr<Communicator> Communicator::local() {
+  return std::shared_ptr<Communicator>(new Communicator(std::make_unique<detail::Cluster>()));
+}
+
+std::shared_ptr<Communicator> Communicator::from_mpi(const void* mpi_comm) {
+  return std::shared_ptr<Communicator>(
+      new Communicator(std::make_unique<detail::Cluster>(mpi_comm)));
+}
+
+std::uint32_t Communicator::rank() const { return cluster_->rank(); }
+std::uint32_t Communicator::size() const { return cluster_->size(); }
+std::uint32_t Communicator::local_size() const { return cluster_->local_size(); }
+void Communicator::agree(std::exception_ptr error) { cluster_->agree(std::move(error)); }
+void Communicator::abort(int code, std::string_view message) { cluster_->abort(code, message); }
+
+struct MpiSession::Process {
+  bool initialized = false;
+};
+
+MpiSession::MpiSession() : process_(std::make_unique<Process>()) {
+#ifdef DSIM_WITH_MPI
+  if (detail::launched_by_mpirun()) {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+    process_->initialized = true;
+    if (provided < MPI_THREAD_SERIALIZED) {
+      std::fprintf(stderr,
+                   "dsim: this MPI library does not support MPI_THREAD_SERIALIZED (it offers "
+                   "level %d); dsim needs it for threads within a rank\n",
+                   provided);
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    MPI_Comm world = MPI_COMM_WORLD;
+    world_ = Communicator::from_mpi(&world);
+    return;
+  }
+#else
+  // Started by mpirun but built without MPI: every process would run the
+  // whole model alone and write the same results. Say so once per process.
+  if (detail::launched_by_mpirun() && detail::env_number("OMPI_COMM_WORLD_SIZE", 1) > 1)
+    std::fprintf(stderr,
+                 "dsim: warning: started by mpirun, but this dsim was built without MPI "
+                 "(-DDSIM_WITH_MPI=OFF); each process runs the whole model alone\n");
+#endif
+  world_ = Communicator::local();
+}
+
+MpiSession::~MpiSession() {
+  world_.reset();  // frees its communicator while MPI is still up
+#ifdef DSIM_WITH_MPI
+  if (process_->initialized) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+#endif
+}
+
+}  // namespace dsim

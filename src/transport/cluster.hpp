@@ -1,18 +1,26 @@
-// The processes of one run. Under `mpirun` (and in a build with MPI) every
-// process is one MPI rank of MPI_COMM_WORLD; otherwise the run has one
-// process and every collective is the identity. The engine's own messages
-// between ranks go through MpiTransport (mpi_transport.cpp); what is here are
-// the few collectives the rest of dsim needs (results, errors, plans).
+// The processes of one run: an MPI communicator, or one process alone, in
+// which case every collective is the identity. The engine's own messages
+// between ranks go through MpiTransport (mpi_transport.cpp); what is here
+// are the few collectives the rest of dsim needs (results, errors, plans).
 //
-// Thread safety: MPI is initialized with MPI_THREAD_SERIALIZED, and every MPI
-// call in dsim is made under Cluster::lock(). Collectives must be called by
-// every rank in the same order, each from one thread.
+// No process-wide state: a Cluster is made from the communicator a host
+// hands in (dsim::Communicator), and each Simulation works on a duplicate of
+// it, so two runs (at once, on different communicators) never mix their
+// messages. MPI itself is initialised by the host: the dsim program through
+// MpiSession, a Python script through mpi4py.
+//
+// Thread safety: every MPI call in dsim is made under lock(). With
+// MPI_THREAD_MULTIPLE that lock is the Cluster's own, so runs on different
+// communicators proceed at once; below it, one lock for the process
+// serialises all of dsim's MPI calls. Collectives must be called by every
+// rank in the same order, each from one thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -21,22 +29,29 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "dsim/environment.hpp"
 #include "dsim/types.hpp"
 
 namespace dsim::detail {
 
-// An error every process of the run agreed on (Cluster::agree).
-class AgreedError : public Error {
- public:
-  using Error::Error;
-};
+using dsim::AgreedError;
 
 class Cluster {
  public:
-  // The process-wide cluster. The first call initializes MPI when the
-  // process was started by mpirun (OMPI_COMM_WORLD_SIZE, PMIX_RANK or
-  // PMI_SIZE is set) and the build has MPI; MPI is finalized at exit.
-  static Cluster& world();
+  // One process.
+  Cluster();
+  // The processes of `mpi_comm` (the address of an MPI_Comm), on a duplicate
+  // of it (a collective: every process of it calls this together).
+  // REQUIRES: MPI initialised, at MPI_THREAD_SERIALIZED or above. Throws
+  // dsim::Error in a build without MPI or when MPI is not initialised.
+  explicit Cluster(const void* mpi_comm);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // A Cluster of the same processes on a duplicate communicator (a
+  // collective, as above); one process: another one-process Cluster.
+  std::unique_ptr<Cluster> duplicate() const;
 
   std::uint32_t rank() const { return rank_; }
   std::uint32_t size() const { return size_; }
@@ -84,13 +99,15 @@ class Cluster {
   // "dsim: <message>" and std::exit(code).
   [[noreturn]] void abort(int code, std::string_view message);
 
-  std::mutex& lock() { return mutex_; }
+  std::mutex& lock();
+  // The address of this Cluster's MPI_Comm, for the MPI transport; null in
+  // one process.
+  const void* mpi_comm() const;
 
  private:
-  Cluster();
-  ~Cluster();
+  struct Mpi;  // the communicator (cluster.cpp, which sees mpi.h)
+  std::unique_ptr<Mpi> mpi_;
   std::uint32_t rank_ = 0, size_ = 1, local_size_ = 1;
-  bool mpi_ = false;
   std::mutex mutex_;
 };
 

@@ -56,7 +56,7 @@ constexpr int kTagRound = 2;   // [u64 round wanted]
 class MpiTransport final : public ThreadTransport {
  public:
   MpiTransport(std::vector<std::unique_ptr<Partition>>& partitions, const Model& model,
-               std::uint32_t per_rank, Cluster& cluster)
+               std::uint32_t per_rank, Cluster& cluster, bool progress_thread)
       : ThreadTransport(partitions),
         model_(model),
         cluster_(cluster),
@@ -65,17 +65,8 @@ class MpiTransport final : public ThreadTransport {
         me_(cluster.rank()),
         arrived_(partitions.size()),
         outgoing_(cluster.size()),
-        scratch_(partitions.size()) {
-    const char* mode = std::getenv("DSIM_MPI_PROGRESS");
-    const std::string_view m = mode != nullptr ? mode : "";
-    if (m == "thread") {
-      use_thread_ = true;
-    } else if (!m.empty() && m != "worker") {
-      throw Error(fmt::format("environment variable DSIM_MPI_PROGRESS: '{}' is neither "
-                              "'worker' (the default) nor 'thread'",
-                              m));
-    }
-  }
+        scratch_(partitions.size()),
+        use_thread_(progress_thread) {}
 
   ~MpiTransport() override {
     if (progress_thread_.joinable()) {
@@ -156,7 +147,7 @@ class MpiTransport final : public ThreadTransport {
       send_pending();
       poll();
       std::uint64_t counts[2] = {sent_, received_};
-      MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+      MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_UINT64_T, MPI_SUM, comm());
       if (counts[0] == counts[1]) break;
     }
     reap(false);
@@ -167,7 +158,7 @@ class MpiTransport final : public ThreadTransport {
     send_pending();
     std::vector<RoundState> all(cluster_.size());
     MPI_Allgather(&local, sizeof local, MPI_BYTE, all.data(), sizeof local, MPI_BYTE,
-                  MPI_COMM_WORLD);
+                  comm());
     RoundState global = all[0];
     for (std::size_t r = 1; r < all.size(); ++r) merge(global, all[r]);
     rounds_done_.fetch_add(1, std::memory_order_release);
@@ -276,7 +267,7 @@ class MpiTransport final : public ThreadTransport {
     in_flight_.push_back(InFlight{MPI_REQUEST_NULL, std::move(data)});
     InFlight& f = in_flight_.back();
     MPI_Isend(f.data.data(), static_cast<int>(f.data.size()), MPI_BYTE, static_cast<int>(rank),
-              tag, MPI_COMM_WORLD, &f.request);
+              tag, comm(), &f.request);
     ++sent_;
   }
 
@@ -301,13 +292,13 @@ class MpiTransport final : public ThreadTransport {
     for (;;) {
       int flag = 0;
       MPI_Status status;
-      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm(), &flag, &status);
       if (!flag) break;
       int bytes = 0;
       MPI_Get_count(&status, MPI_BYTE, &bytes);
       buffer_.resize(static_cast<std::size_t>(bytes));
       MPI_Recv(buffer_.data(), bytes, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG,
-               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+               comm(), MPI_STATUS_IGNORE);
       ++received_;
       if (status.MPI_TAG == kTagRound) {
         std::uint64_t round = 0;
@@ -338,6 +329,8 @@ class MpiTransport final : public ThreadTransport {
   }
 
   const Model& model_;
+  MPI_Comm comm() const { return *static_cast<const MPI_Comm*>(cluster_.mpi_comm()); }
+
   Cluster& cluster_;
   const std::uint32_t per_rank_, total_, me_;
   // Conservative: events from other processes for each local partition,
@@ -354,7 +347,7 @@ class MpiTransport final : public ThreadTransport {
   std::atomic<std::uint64_t> rounds_done_{0};
   std::atomic<std::uint64_t> requested_{0};  // the latest round asked for
   std::atomic<bool>* round_flag_ = nullptr;  // guarded by the MPI lock
-  bool use_thread_ = false;  // DSIM_MPI_PROGRESS=thread
+  bool use_thread_;  // a communication thread (Environment::mpi_progress)
   std::jthread progress_thread_;
 };
 
@@ -362,14 +355,17 @@ class MpiTransport final : public ThreadTransport {
 #endif
 
 std::unique_ptr<Transport> make_transport(std::vector<std::unique_ptr<Partition>>& partitions,
-                                          const Model& model, std::uint32_t partitions_per_rank) {
+                                          const Model& model, std::uint32_t partitions_per_rank,
+                                          Cluster& cluster, bool progress_thread) {
 #ifdef DSIM_WITH_MPI
-  Cluster& cluster = Cluster::world();
   if (cluster.distributed())
-    return std::make_unique<MpiTransport>(partitions, model, partitions_per_rank, cluster);
+    return std::make_unique<MpiTransport>(partitions, model, partitions_per_rank, cluster,
+                                          progress_thread);
 #endif
   (void)model;
   (void)partitions_per_rank;
+  (void)cluster;
+  (void)progress_thread;
   return std::make_unique<ThreadTransport>(partitions);
 }
 

@@ -172,9 +172,13 @@ class ThreadTransport : public Transport {
   std::vector<Inbox> inboxes_;
 };
 
+class Cluster;
+
 // The transport for this process's partitions: ThreadTransport in one
-// process, MpiTransport (mpi_transport.cpp) under mpirun.
+// process, MpiTransport (mpi_transport.cpp) across the processes of
+// `cluster`, progressed by the workers or by a communication thread.
 std::unique_ptr<Transport> make_transport(std::vector<std::unique_ptr<Partition>>& partitions,
-                                          const Model& model, std::uint32_t partitions_per_rank);
+                                          const Model& model, std::uint32_t partitions_per_rank,
+                                          Cluster& cluster, bool progress_thread);
 
 }  // namespace dsim::detail

@@ -13,7 +13,7 @@ namespace dsim::detail {
 namespace {
 
 TEST(ClusterAlone, IsOneProcess) {
-  Cluster& c = Cluster::world();
+  Cluster c;
   EXPECT_EQ(c.rank(), 0u);
   EXPECT_EQ(c.size(), 1u);
   EXPECT_FALSE(c.distributed());
@@ -22,7 +22,7 @@ TEST(ClusterAlone, IsOneProcess) {
 }
 
 TEST(ClusterAlone, CollectivesAreTheIdentity) {
-  Cluster& c = Cluster::world();
+  Cluster c;
   const std::vector<std::uint64_t> v{1, 2, 3};
   EXPECT_EQ(c.sum(v), v);
   EXPECT_EQ(c.gather(v), v);
@@ -37,7 +37,7 @@ TEST(ClusterAlone, CollectivesAreTheIdentity) {
 }
 
 TEST(ClusterAlone, AgreeRethrowsTheOwnErrorUnchanged) {
-  Cluster& c = Cluster::world();
+  Cluster c;
   EXPECT_NO_THROW(c.agree(nullptr));
   try {
     c.agree(std::make_exception_ptr(Error("bad key", Error::Kind::kInput)));
@@ -51,3 +51,39 @@ TEST(ClusterAlone, AgreeRethrowsTheOwnErrorUnchanged) {
 
 }  // namespace
 }  // namespace dsim::detail
+
+namespace dsim {
+namespace {
+
+TEST(Environment, LocalCommunicatorIsOneProcess) {
+  auto c = Communicator::local();
+  EXPECT_EQ(c->rank(), 0u);
+  EXPECT_EQ(c->size(), 1u);
+  EXPECT_FALSE(c->distributed());
+  EXPECT_NO_THROW(c->agree(nullptr));
+  EXPECT_THROW(c->agree(std::make_exception_ptr(Error("x"))), Error);
+}
+
+// Outside mpirun nothing initialised MPI: handing dsim a communicator is a
+// clear error, not a crash (in a build without MPI, a clear error too).
+TEST(Environment, CommunicatorWithoutMpiIsAnError) {
+  const int fake = 0;
+  try {
+    Communicator::from_mpi(&fake);
+    FAIL() << "from_mpi() returned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MPI"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Environment, MachineIsDetectedAndShared) {
+  const Machine one = Machine::detect();
+  EXPECT_GE(one.cores, 1u);
+  EXPECT_GT(one.memory_bytes, 0u);
+  const Machine half = Machine::detect(2);
+  EXPECT_EQ(half.memory_bytes, one.memory_bytes / 2);
+  EXPECT_GE(half.cores, 1u);
+}
+
+}  // namespace
+}  // namespace dsim

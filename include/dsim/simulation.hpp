@@ -76,6 +76,8 @@ struct RunPlan {
   std::uint64_t rank_edge_cut = 0;  // declared edges between processes
   std::vector<std::uint64_t> partition_entities;
   std::uint64_t memory_limit = 0;  // optimistic: cap on saved-state memory (bytes)
+  // What works but may disappoint (more threads than cores), one line each.
+  std::vector<std::string> warnings;
 };
 
 class Simulation {

@@ -175,6 +175,10 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
         if (lead) output::check_output_directory(out_dir);  // before the run, not after
       });
 
+  if (lead && !options.quiet)
+    for (const auto& warning : simulation->plan().warnings)
+      std::fprintf(err, "dsim: warning: %s\n", warning.c_str());
+
   RunOptions run_options;
   run_options.check_rollback = options.check_rollback;
   StopOnInterrupt interrupt(lead ? err : nullptr);
@@ -258,6 +262,7 @@ int validate_command(const ModelOptions& options, const std::shared_ptr<Communic
                       plan.sync, ranks, plan.threads, plan.partitioner, plan.edge_cut,
                       join(sizes, " "));
   text += fmt::format("            {}\n", plan.reason);
+  for (const auto& warning : plan.warnings) text += fmt::format("  warning: {}\n", warning);
   if (plan.sync == "optimistic") text += optimistic_plan_text(plan, spec, registry);
   text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),
                       spec.links.size(), entities);

@@ -345,6 +345,15 @@ void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const st
     fail_send(ctx, target, delay, lookahead);
   Event ev;
   ev.time = ctx.now_ + delay;
+  // Far out (1e18, say) a small positive delay is lost to rounding: time
+  // would stop advancing and a self-scheduling entity would loop forever.
+  if (ev.time == ctx.now_ && delay != 0) [[unlikely]]
+    throw Error(fmt::format("entity {} at time {}: sends to {} with delay {}, which does not "
+                            "advance simulated time (at time {} the smallest step is {}); use a "
+                            "larger delay or a smaller time scale",
+                            describe(ctx.self_), ctx.now_, describe(target), delay, ctx.now_,
+                            std::nextafter(ctx.now_, kTimeInfinity) - ctx.now_),
+                Error::Kind::kRuntime);
   ev.depth = delay == 0 ? ctx.depth_ + 1 : 0;
   ev.type = type;
   ev.src = ctx.self_;

@@ -29,6 +29,9 @@ namespace dsim {
 using detail::ExactSum;
 using Clock = std::chrono::steady_clock;
 
+// Most worker threads (partitions) one process may run.
+constexpr std::uint32_t kMaxThreads = 1024;
+
 namespace {
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
@@ -322,8 +325,17 @@ const RunPlan& Simulation::Impl::make_plan() {
   p.ranks = ranks;
   std::uint32_t threads = sim.threads;
   // One thread per core, the cores of a machine shared by its processes.
-  if (threads == 0)
-    threads = std::max(1u, machine.cores);
+  if (threads == 0) threads = std::max(1u, machine.cores);
+  // Partitions keep per-destination buffers: memory and each window's work
+  // grow with the square of the threads. Beyond the cores they only share.
+  if (threads > kMaxThreads)
+    throw Error(fmt::format("simulation.threads = {}: at most {} threads per process (this "
+                            "machine gives this process {} cores)",
+                            threads, kMaxThreads, machine.cores));
+  if (threads > machine.cores && sim.sync != "sequential")
+    p.warnings.push_back(fmt::format("simulation.threads = {} is more than the {} cores this "
+                                     "process has: the threads will take turns on them",
+                                     threads, machine.cores));
 
   std::string sync = sim.sync;
   bool optimistic = false;

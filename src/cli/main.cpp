@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "dsim/message.hpp"
 #include "dsim/types.hpp"
 #include "transport/cluster.hpp"
 
@@ -27,8 +28,18 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitInput = 2;
 
+// Longest line an error prints. Messages clip the values they quote
+// (dsim::clip); this catches any that does not, keeping both ends of the line.
+constexpr std::size_t kMaxLine = 2000;
+
 // A message as one line: multi-line messages (parser diagnostics) are joined.
 std::string one_line(const std::string& message) {
+  if (message.size() > kMaxLine) {
+    const std::size_t head = kMaxLine / 2, tail = kMaxLine / 4;
+    return one_line(message.substr(0, head)) +
+           fmt::format(" ... ({} characters left out) ... ", message.size() - head - tail) +
+           one_line(message.substr(message.size() - tail));
+  }
   std::string line;
   for (char c : message) {
     if (c == '\n') {
@@ -144,7 +155,7 @@ int run(int argc, char** argv) {
       print_once(
           fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
                       "--help')",
-                      command));
+                      dsim::clip(command)));
       return kExitInput;
     }
   }

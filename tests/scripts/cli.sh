@@ -195,6 +195,24 @@ run bad_period validate "$mm1" --set simulation.state_saving_period=0
 expect_rc 2 bad_period
 expect_one_line_error bad_period 'simulation.state_saving_period: must be >= 1 (got 0)'
 [ -e "$tmp/x" ] && fail "a failed run left $tmp/x"
+# A huge value is quoted cut short, saying how long it was. (One argument
+# may hold at most 128 KiB.)
+huge=$(head -c 100000 /dev/zero | tr '\0' z)
+for set in "simulation.seed=$huge" "simulation.sync=$huge" "simulation.$huge=1" \
+  "entities.queue.params.servers=$huge" "entities.queue.params.service=$huge"; do
+  run huge_value validate "$mm1" --set "$set"
+  expect_rc 2 huge_value
+  expect_one_line_error huge_value '[0-9] characters)'
+  [ "$(wc -c <"$tmp/huge_value.err")" -lt 1000 ] ||
+    fail "--set ${set:0:30}...: the message is $(wc -c <"$tmp/huge_value.err") bytes: $(head -c 300 "$tmp/huge_value.err")"
+done
+run huge_command "z$huge"
+[ "$rc" -eq 2 ] || fail "a huge unknown command: exit $rc, want 2"
+[ "$(wc -c <"$tmp/huge_command.err")" -lt 1000 ] || fail "a huge unknown command: a $(wc -c <"$tmp/huge_command.err")-byte message"
+run huge_flag run "$mm1" --threads "$huge"
+[ "$rc" -eq 2 ] || fail "--threads HUGE: exit $rc, want 2"
+[ "$(wc -l <"$tmp/huge_flag.err")" -eq 1 ] && [ "$(wc -c <"$tmp/huge_flag.err")" -lt 2100 ] ||
+  fail "--threads HUGE: the message is $(wc -c <"$tmp/huge_flag.err") bytes"
 
 echo "--- terminal"
 # script(1) gives dsim a terminal. A run too short for a progress update must

@@ -11,6 +11,7 @@
 
 #include "config/names.hpp"
 #include "dsim/dsim.hpp"
+#include "dsim/message.hpp"
 
 namespace {
 
@@ -727,6 +728,23 @@ TEST(SuggestTest, DidYouMean) {
   EXPECT_EQ(dsim::config::did_you_mean("colour", keys), "");
   EXPECT_EQ(dsim::config::did_you_mean("x", keys), "");
   EXPECT_EQ(dsim::config::join_names(keys), "end_time, seed, sync or threads");
+  // A huge word gets no suggestion (and costs no huge distance table).
+  EXPECT_EQ(dsim::config::did_you_mean(std::string(100'000'000, 'e'), keys), "");
+  const std::string long_key(300, 'k');
+  const std::vector<std::string_view> with_long = {long_key, "seed"};
+  EXPECT_EQ(dsim::config::did_you_mean("sede", with_long), " (did you mean 'seed'?)");
+}
+
+TEST(ClipTest, CutsLongValuesAndSaysHowLong) {
+  EXPECT_EQ(dsim::clip(""), "");
+  EXPECT_EQ(dsim::clip(std::string(60, 'a')), std::string(60, 'a'));
+  EXPECT_EQ(dsim::clip(std::string(61, 'a')), std::string(60, 'a') + "... (61 characters)");
+  EXPECT_EQ(dsim::clip("abcdef", 3), "abc... (6 characters)");
+  // Characters, not bytes: a multi-byte character is never cut in two.
+  EXPECT_EQ(dsim::clip("\u00e9\u00e9\u00e9\u00e9", 2), "\u00e9\u00e9... (4 characters)");
+  EXPECT_EQ(dsim::clip("\u00e9\u00e9\u00e9", 3), "\u00e9\u00e9\u00e9");
+  EXPECT_EQ(dsim::clip(std::string(200'000'000, 'x')).size(),
+            std::string(60, 'x').size() + std::string("... (200000000 characters)").size());
 }
 
 }  // namespace

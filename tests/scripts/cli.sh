@@ -195,6 +195,12 @@ run bad_period validate "$mm1" --set simulation.state_saving_period=0
 expect_rc 2 bad_period
 expect_one_line_error bad_period 'simulation.state_saving_period: must be >= 1 (got 0)'
 [ -e "$tmp/x" ] && fail "a failed run left $tmp/x"
+# A block's bad parameter names the group and type once.
+run bad_block_param run "$mm1" --set entities.queue.params.servers=0 --out "$tmp/x"
+expect_rc 2 bad_block_param
+expect_one_line_error bad_block_param "entities 'queue' (type 'queue'): parameter 'servers' = 0 must be between 1 and 64"
+[ "$(grep -o "(type" "$tmp/bad_block_param.err" | wc -l)" -eq 1 ] ||
+  fail "bad block parameter: the prefix repeats: $(cat "$tmp/bad_block_param.err")"
 # A huge value is quoted cut short, saying how long it was. (One argument
 # may hold at most 128 KiB.)
 huge=$(head -c 100000 /dev/zero | tr '\0' z)

@@ -9,7 +9,10 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
@@ -93,7 +96,7 @@ int run(int argc, char** argv) {
   // run
   dsim::cli::RunCommandOptions run_opts;
   std::uint32_t threads = 0;
-  std::uint64_t seed = 0;
+  std::string seed;  // checked here: CLI11 would take -1 as 2^64-1
   double end_time = 0;
   std::string sync, partitioner;
   CLI::App* run_cmd = app.add_subcommand("run", "run a model and write its results");
@@ -118,8 +121,11 @@ int run(int argc, char** argv) {
           ->add_option("--partitioner", partitioner,
                        "block, round_robin or graph (= --set simulation.partitioner=NAME)")
           ->type_name("NAME");
-  auto* seed_opt = run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)")
-                       ->type_name("N");
+  auto* seed_opt =
+      run_cmd
+          ->add_option("--seed", seed,
+                       "random seed, 0 to 18446744073709551615 (= --set simulation.seed=N)")
+          ->type_name("N");
   auto* end_opt =
       run_cmd
           ->add_option("--end-time", end_time, "simulated end time (= --set simulation.end_time=T)")
@@ -173,6 +179,15 @@ int run(int argc, char** argv) {
   }
 
   if (run_cmd->parsed()) {
+    if (seed_opt->count()) {
+      std::uint64_t value = 0;
+      const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), value);
+      if (seed.empty() || ec != std::errc{} || end != seed.data() + seed.size()) {
+        print_once(fmt::format("--seed: expected an integer from 0 to {}, got '{}'",
+                               std::numeric_limits<std::uint64_t>::max(), dsim::clip(seed)));
+        return kExitInput;
+      }
+    }
     // The sugar flags come after --set, so they win.
     auto& sets = run_opts.model.overrides;
     if (threads_opt->count()) sets.push_back(fmt::format("simulation.threads={}", threads));

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -142,6 +143,14 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
     return static_cast<std::uint64_t>(bytes);
   }
   return std::nullopt;
+}
+
+// "0" to "18446744073709551615", decimal digits only; nullopt otherwise.
+std::optional<std::uint64_t> parse_seed(std::string_view text) {
+  std::uint64_t seed = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return seed;
 }
 
 // A value read from the document, with where it was (or, when absent, where
@@ -483,10 +492,7 @@ class Loader {
       end_time.fail(fmt::format("must be > 0 (got {})", to_string(ParamValue(*end_time.value))));
     s.end_time = *end_time.value;
 
-    if (auto seed = get<std::int64_t>(*sim, "simulation", "seed"); seed.value) {
-      if (*seed.value < 0) seed.fail(fmt::format("must be >= 0 (got {})", *seed.value));
-      s.seed = static_cast<std::uint64_t>(*seed.value);
-    }
+    read_seed(*sim, s);
     if (auto sync = get<std::string>(*sim, "simulation", "sync"); sync.value)
       s.sync = one_of(sync, config::kSyncModes, "sync mode");
     if (auto threads = get<std::int64_t>(*sim, "simulation", "threads"); threads.value) {
@@ -511,6 +517,31 @@ class Loader {
     }
     if (const toml::node* plugins = sim->get("plugins"))
       read_plugins(*plugins, "simulation.plugins", spec.plugins);
+  }
+
+  // Any integer from 0 to 2^64-1. TOML integers stop at 2^63-1, so a seed may
+  // also be a string of decimal digits (seed = "18446744073709551615"); --set
+  // and --seed pass a number too large for TOML as such a string.
+  void read_seed(const toml::table& sim, SimulationSpec& s) const {
+    const toml::node* node = sim.get("seed");
+    if (node == nullptr) return;
+    const std::string key = "simulation.seed";
+    if (auto seed = node->value_exact<std::int64_t>()) {
+      if (*seed < 0) fail(where(*node), key, fmt::format("must be >= 0 (got {})", *seed));
+      s.seed = static_cast<std::uint64_t>(*seed);
+      return;
+    }
+    if (auto text = node->value_exact<std::string>()) {
+      if (auto seed = parse_seed(*text)) {
+        s.seed = *seed;
+        return;
+      }
+    }
+    fail(where(*node), key,
+         fmt::format("expected an integer from 0 to {} (above {} also as a string of digits), "
+                     "got {} {}",
+                     std::numeric_limits<std::uint64_t>::max(),
+                     std::numeric_limits<std::int64_t>::max(), type_name(*node), node_text(*node)));
   }
 
   void read_memory_limit(const toml::table& sim, SimulationSpec& s) const {

@@ -113,6 +113,15 @@ cmp -s "$tmp/a/results.csv" "$tmp/seed2/results.csv" && fail "another seed gave 
 run run_seed_flag run "$mm1" "${short[@]}" --seed 2 --out "$tmp/seed2flag" --quiet
 expect_rc 0 run_seed_flag
 cmp -s "$tmp/seed2/results.csv" "$tmp/seed2flag/results.csv" || fail "--seed 2 != --set simulation.seed=2"
+# Every seed from 0 to 2^64-1: above 2^63-1, --set takes the digits too.
+max_seed=18446744073709551615
+run run_seed_max run "$mm1" "${short[@]}" --seed "$max_seed" --out "$tmp/seedmax" --quiet
+expect_rc 0 run_seed_max
+grep -q "\"seed\": $max_seed," "$tmp/seedmax/manifest.json" || fail "--seed $max_seed: manifest seed is not $max_seed"
+run run_seed_max_set run "$mm1" "${short[@]}" --set "simulation.seed=$max_seed" --out "$tmp/seedmaxset" --quiet
+expect_rc 0 run_seed_max_set
+cmp -s "$tmp/seedmax/results.csv" "$tmp/seedmaxset/results.csv" || fail "--seed $max_seed != --set simulation.seed=$max_seed"
+cmp -s "$tmp/a/results.csv" "$tmp/seedmax/results.csv" && fail "seed $max_seed gave the results of seed 1"
 # The same model on one thread and on two, conservatively synchronized.
 run phold1 run "$phold" --end-time 20 --threads 1 --out "$tmp/p1" --quiet
 expect_rc 0 phold1
@@ -195,6 +204,18 @@ run bad_period validate "$mm1" --set simulation.state_saving_period=0
 expect_rc 2 bad_period
 expect_one_line_error bad_period 'simulation.state_saving_period: must be >= 1 (got 0)'
 [ -e "$tmp/x" ] && fail "a failed run left $tmp/x"
+# A seed is shown as typed; 2^64 and negatives are refused.
+for seed in -1 18446744073709551616 1e3 0x10 ''; do
+  run bad_seed run "$mm1" --seed "$seed" --out "$tmp/x"
+  expect_rc 2 bad_seed
+  expect_one_line_error bad_seed "--seed: expected an integer from 0 to 18446744073709551615, got '$seed'"
+done
+run bad_seed_eq run "$mm1" --seed=-1 --out "$tmp/x"
+expect_rc 2 bad_seed_eq
+expect_one_line_error bad_seed_eq "got '-1'"
+run bad_seed_set run "$mm1" --set simulation.seed=-1 --out "$tmp/x"
+expect_rc 2 bad_seed_set
+expect_one_line_error bad_seed_set 'simulation.seed: must be >= 0 (got -1)'
 # A block's bad parameter names the group and type once.
 run bad_block_param run "$mm1" --set entities.queue.params.servers=0 --out "$tmp/x"
 expect_rc 2 bad_block_param

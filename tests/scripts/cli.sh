@@ -222,6 +222,40 @@ expect_rc 2 bad_block_param
 expect_one_line_error bad_block_param "entities 'queue' (type 'queue'): parameter 'servers' = 0 must be between 1 and 64"
 [ "$(grep -o "(type" "$tmp/bad_block_param.err" | wc -l)" -eq 1 ] ||
   fail "bad block parameter: the prefix repeats: $(cat "$tmp/bad_block_param.err")"
+# An output directory that cannot be created is refused before the run (one
+# far too long to finish: refused after it, it would time out), naming the
+# path given. /proc and /sys pass permission checks for root, yet refuse new
+# directories.
+long_run() {  # long_run NAME ARGS...: like run, for a run that must not start
+  local name=$1
+  shift
+  timeout 120 "$DSIM" run "$mm1" --set simulation.end_time=1e12 "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+  rc=$?
+}
+for dir in /proc/dsim_out /sys/dsim_out/deeper; do
+  if mkdir "${dir%/deeper}" 2>/dev/null; then
+    rmdir "${dir%/deeper}"
+    echo "(skipped: $dir can be created here)"
+    continue
+  fi
+  long_run unwritable --out "$dir"
+  expect_rc 2 unwritable
+  expect_one_line_error unwritable "cannot create output directory '$dir'"
+  grep -q '\.tmp-' "$tmp/unwritable.err" && fail "$dir: the message names a temporary path"
+done
+# Too long a path: bad input, and the message cuts it.
+long_name=$(printf 'n%.0s' $(seq 5000))
+long_run long_out --out "$tmp/$long_name"
+expect_rc 2 long_out
+expect_one_line_error long_out "the name 'nnnn.*(5000 characters)' is too long (5000 bytes"
+[ "$(wc -c <"$tmp/long_out.err")" -lt 600 ] || fail "long --out: the message is $(wc -c <"$tmp/long_out.err") bytes"
+deep=$tmp
+while [ "${#deep}" -le 4096 ]; do deep=$deep/$(printf 'd%.0s' $(seq 200)); done
+long_run deep_out --out "$deep"
+expect_rc 2 deep_out
+expect_one_line_error deep_out "the path is too long ([0-9]* bytes as an absolute path"
+[ "$(wc -c <"$tmp/deep_out.err")" -lt 600 ] || fail "deep --out: the message is $(wc -c <"$tmp/deep_out.err") bytes"
 # A huge value is quoted cut short, saying how long it was. (One argument
 # may hold at most 128 KiB.)
 huge=$(head -c 100000 /dev/zero | tr '\0' z)

@@ -155,7 +155,8 @@ int run_command(const RunCommandOptions& options, std::FILE* out, std::FILE* err
   if (!lead) return 0;
 
   output::write_results(out_dir, simulation->spec(), result, DSIM_VERSION);
-  if (!options.quiet) print(out, output::summary_table(result));
+  if (options.quiet) return 0;
+  print(out, output::summary_table(result));
   print(out, fmt::format("results written to {}\n", out_dir.string()));
   std::fflush(out);
   return 0;

@@ -134,7 +134,8 @@ int run(int argc, char** argv) {
                     "execute every event, undo it, execute it again and compare state, sends "
                     "and statistics (checks reverse handlers and state saving; runs "
                     "sequentially)");
-  run_cmd->add_flag("-q,--quiet", run_opts.quiet, "print no summary and no progress");
+  run_cmd->add_flag("-q,--quiet", run_opts.quiet,
+                    "print nothing but errors (no summary, no progress, no 'results written')");
   run_cmd->add_flag("--progress,!--no-progress", run_opts.progress,
                     "show a progress line on stderr when it is a terminal (default: on)");
 

@@ -101,10 +101,10 @@ int run(int argc, char** argv) {
   std::string sync, partitioner;
   CLI::App* run_cmd = app.add_subcommand("run", "run a model and write its results");
   add_model_options(*run_cmd, run_opts.model);
-  run_cmd
-      ->add_option("-o,--out", run_opts.out,
-                   "result directory (default: the config's output.directory)")
-      ->type_name("DIR");
+  auto* out_opt = run_cmd
+                      ->add_option("-o,--out", run_opts.out,
+                                   "result directory (default: the config's output.directory)")
+                      ->type_name("DIR");
   auto* threads_opt = run_cmd
                           ->add_option("-t,--threads", threads,
                                        "worker threads, 0 = one per core "
@@ -180,6 +180,12 @@ int run(int argc, char** argv) {
   }
 
   if (run_cmd->parsed()) {
+    if (out_opt->count() && run_opts.out.empty()) {
+      print_once(
+          "--out: the output directory must not be empty (leave --out out to use the "
+          "config's output.directory)");
+      return kExitInput;
+    }
     if (seed_opt->count()) {
       std::uint64_t value = 0;
       const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), value);

@@ -217,6 +217,17 @@ expect_one_line_error bad_seed_eq "got '-1'"
 run bad_seed_set run "$mm1" --set simulation.seed=-1 --out "$tmp/x"
 expect_rc 2 bad_seed_set
 expect_one_line_error bad_seed_set 'simulation.seed: must be >= 0 (got -1)'
+# An empty --out is a mistake, not "use the default" (mm1's: results/mm1).
+mkdir "$tmp/cwd"
+for out in "--out=" "--out ''"; do
+  (cd "$tmp/cwd" && eval "'$DSIM' run '$mm1' --set simulation.end_time=1000 $out" \
+    >"$tmp/empty_out.out" 2>"$tmp/empty_out.err" </dev/null)
+  rc=$?
+  expect_rc 2 empty_out
+  expect_one_line_error empty_out '--out'
+done
+expect_one_line_error empty_out '--out: the output directory must not be empty'
+[ -z "$(ls -A "$tmp/cwd")" ] || fail "an empty --out wrote into the current directory: $(ls -A "$tmp/cwd")"
 # A block's bad parameter names the group and type once.
 run bad_block_param run "$mm1" --set entities.queue.params.servers=0 --out "$tmp/x"
 expect_rc 2 bad_block_param

@@ -4,6 +4,8 @@
 #            every CTest test.
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/;
 #            unit, integration and CLI tests with DSIM_TEST_SCALE=0.1.
+#            (The sanitizer jobs also set DSIM_TEST_TIMEOUT_FACTOR: the tests'
+#            time limits on one run, meant for a release build, stretch by it.)
 #   tsan     ThreadSanitizer build in build-tsan/; the tests that run threads
 #            (names matching Parallel|Threads|Conservative|Determinism|Optimistic,
 #            and the MPI scripts: ranks with 2 threads each).
@@ -83,13 +85,13 @@ job release build -DCMAKE_BUILD_TYPE=Release -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_
 
 job asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=address \
   -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
-  -- env DSIM_TEST_SCALE=0.1 ctest --test-dir build-asan -j "$ctest_jobs" --output-on-failure \
-  --no-tests=error -E '^script\.plugin_install$'
+  -- env DSIM_TEST_SCALE=0.1 DSIM_TEST_TIMEOUT_FACTOR=3 ctest --test-dir build-asan -j "$ctest_jobs" \
+  --output-on-failure --no-tests=error -E '^script\.plugin_install$'
 
 job tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=thread \
   -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
-  -- env DSIM_TEST_SCALE=0.1 "${no_aslr[@]}" ctest --test-dir build-tsan -j "$ctest_jobs" \
-  --output-on-failure --no-tests=error \
+  -- env DSIM_TEST_SCALE=0.1 DSIM_TEST_TIMEOUT_FACTOR=5 "${no_aslr[@]}" \
+  ctest --test-dir build-tsan -j "$ctest_jobs" --output-on-failure --no-tests=error \
   -R 'Parallel|Threads|Conservative|Determinism|Optimistic|^script\.mpi_'
 
 # A build without MPI must still work exactly as one process always did.

@@ -57,9 +57,9 @@ class Gossip {
         informed_at_(s.tally("informed_at", "time at which a node learned the rumour")),
         pushes_(s.counter("pushes", "rumour messages sent")),
         redundant_(s.counter("redundant", "pushes to a node that already knew")) {
+    // (dsim adds where: the config location, the group and its type.)
     if (seeds_ < 0 || loss_of_interest_ < 1 || !(latency_ > 0))
-      throw dsim::Error("group '" + std::string(s.group()) +
-                        "': need seeds >= 0, loss_of_interest >= 1, latency > 0");
+      throw dsim::Error("need seeds >= 0, loss_of_interest >= 1, latency > 0");
   }
 
   void init(State& s, dsim::Context& ctx) const {

@@ -4,12 +4,12 @@
 #include <span>
 #include <string>
 
+#include "dsim/message.hpp"
+
 namespace dsim::blocks {
 
-void bad_param(const Setup& setup, std::string_view type, std::string_view name,
-               const ParamValue& value, std::string_view requirement) {
-  throw Error("group '" + std::string(setup.group()) + "' (type " + std::string(type) +
-              "): parameter '" + std::string(name) + "' = " + to_string(value) + " " +
+void bad_param(std::string_view name, const ParamValue& value, std::string_view requirement) {
+  throw Error("parameter '" + std::string(name) + "' = " + clip(to_string(value)) + " " +
               std::string(requirement));
 }
 
@@ -18,10 +18,10 @@ void declare_transfer(ParamSpec& params) {
              "delay added to every departure; must be >= the outgoing link's lookahead");
 }
 
-Time read_transfer(const Setup& setup, std::string_view type) {
+Time read_transfer(const Setup& setup) {
   const double transfer = setup.param_real("transfer");
   if (!(transfer >= 0.0 && std::isfinite(transfer)))
-    bad_param(setup, type, "transfer", transfer, "must be finite and >= 0");
+    bad_param("transfer", transfer, "must be finite and >= 0");
   return transfer;
 }
 

@@ -8,12 +8,13 @@
 
 namespace dsim::blocks {
 
-// Throws dsim::Error: "group 'q1' (type queue): parameter 'servers' = 0 must be >= 1".
-[[noreturn]] void bad_param(const Setup& setup, std::string_view type, std::string_view name,
-                            const ParamValue& value, std::string_view requirement);
+// Throws dsim::Error: "parameter 'servers' = 0 must be >= 1". (The engine
+// adds where: the config location, the group and its type.)
+[[noreturn]] void bad_param(std::string_view name, const ParamValue& value,
+                            std::string_view requirement);
 
 // Reads the `transfer` parameter every block declares; it must be finite and >= 0.
-Time read_transfer(const Setup& setup, std::string_view type);
+Time read_transfer(const Setup& setup);
 
 // Declares the `transfer` parameter.
 void declare_transfer(ParamSpec& params);

@@ -11,7 +11,7 @@ void Delay::declare(ParamSpec& params) {
 
 Delay::Delay(Setup& setup)
     : delay_(setup.param_distribution("delay")),
-      transfer_(read_transfer(setup, "delay")),
+      transfer_(read_transfer(setup)),
       passed_(setup.counter("passed", "jobs that finished their delay")),
       delay_tally_(setup.tally("delay", "time each job was held")),
       in_system_(setup.gauge("in_system", "jobs being held")) {}

@@ -21,7 +21,7 @@ Queue::Queue(Setup& setup)
     : servers_(1),
       capacity_(0),
       service_(setup.param_distribution("service")),
-      transfer_(read_transfer(setup, "queue")),
+      transfer_(read_transfer(setup)),
       arrivals_(setup.counter("arrivals", "jobs that arrived, blocked ones included")),
       departures_(setup.counter("departures", "jobs that finished service")),
       blocked_(setup.counter("blocked", "jobs turned away because the station was full")),
@@ -32,14 +32,14 @@ Queue::Queue(Setup& setup)
       in_system_(setup.gauge("in_system", "jobs waiting or in service")) {
   const std::int64_t servers = setup.param_int("servers");
   if (servers < 1 || servers > kMaxServers)
-    bad_param(setup, "queue", "servers", servers,
+    bad_param("servers", servers,
               "must be between 1 and " + std::to_string(kMaxServers) +
                   " (for more parallel servers use a 'delay' block or several queues)");
   servers_ = static_cast<std::uint32_t>(servers);
   const std::int64_t capacity = setup.param_int("capacity");
-  if (capacity < 0) bad_param(setup, "queue", "capacity", capacity, "must be >= 0 (0: unlimited)");
+  if (capacity < 0) bad_param("capacity", capacity, "must be >= 0 (0: unlimited)");
   if (capacity > 0 && capacity < servers)
-    bad_param(setup, "queue", "capacity", capacity,
+    bad_param("capacity", capacity,
               "must be 0 (unlimited) or at least servers (" + std::to_string(servers) + ")");
   capacity_ = static_cast<std::uint64_t>(capacity);
 }

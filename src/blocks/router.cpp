@@ -7,7 +7,7 @@ namespace dsim::blocks {
 void Router::declare(ParamSpec& params) { declare_transfer(params); }
 
 Router::Router(Setup& setup)
-    : transfer_(read_transfer(setup, "router")), routed_(setup.counter("routed", "jobs sent on")) {}
+    : transfer_(read_transfer(setup)), routed_(setup.counter("routed", "jobs sent on")) {}
 
 void Router::init(State&, Context& ctx) const { require_neighbours(ctx); }
 

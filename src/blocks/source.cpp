@@ -17,18 +17,17 @@ Source::Source(Setup& setup)
     : interarrival_(setup.param_distribution("interarrival")),
       limit_(0),
       start_(setup.param_real("start")),
-      transfer_(read_transfer(setup, "source")),
+      transfer_(read_transfer(setup)),
       generated_(setup.counter("generated", "jobs generated")) {
   const std::int64_t limit = setup.param_int("limit");
-  if (limit < 0) bad_param(setup, "source", "limit", limit, "must be >= 0 (0: unlimited)");
+  if (limit < 0) bad_param("limit", limit, "must be >= 0 (0: unlimited)");
   limit_ = static_cast<std::uint64_t>(limit);
   if (!(start_ >= 0.0 && std::isfinite(start_)))
-    bad_param(setup, "source", "start", start_, "must be finite and >= 0");
+    bad_param("start", start_, "must be finite and >= 0");
   // A source whose clock never advances would generate forever at one instant.
   if (limit_ == 0 && interarrival_.kind() == Distribution::Kind::kConst &&
       !(interarrival_.mean() > 0))
-    bad_param(setup, "source", "interarrival", interarrival_.to_string(),
-              "must be > 0 when limit is 0 (unlimited)");
+    bad_param("interarrival", interarrival_.to_string(), "must be > 0 when limit is 0 (unlimited)");
 }
 
 void Source::init(State&, Context& ctx) const {

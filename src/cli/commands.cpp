@@ -201,7 +201,8 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
   if (!lead) return 0;
 
   output::write_results(out_dir, simulation->spec(), *result, DSIM_VERSION);
-  if (!options.quiet) print(out, output::summary_table(*result));
+  if (options.quiet) return 0;
+  print(out, output::summary_table(*result));
   print(out, fmt::format("results written to {}\n", out_dir.string()));
   std::fflush(out);
   return 0;

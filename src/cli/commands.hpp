@@ -20,8 +20,8 @@ struct ModelOptions {
 
 struct RunCommandOptions {
   ModelOptions model;
-  std::string out;  // empty: the config's output.directory
-  bool quiet = false;
+  std::string out;       // empty: the config's output.directory (main refuses an empty --out)
+  bool quiet = false;    // print nothing on success
   bool progress = true;  // still only on a terminal
   // Run the rollback checker (RunOptions::check_rollback) instead of a plain run.
   bool check_rollback = false;

@@ -9,13 +9,17 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
 
 #include "cli/commands.hpp"
 #include "dsim/environment.hpp"
+#include "dsim/message.hpp"
 #include "dsim/types.hpp"
 #include "transport/cluster.hpp"  // built_with_mpi
 
@@ -28,8 +32,18 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitInput = 2;
 
+// Longest line an error prints. Messages clip the values they quote
+// (dsim::clip); this catches any that does not, keeping both ends of the line.
+constexpr std::size_t kMaxLine = 2000;
+
 // A message as one line: multi-line messages (parser diagnostics) are joined.
 std::string one_line(const std::string& message) {
+  if (message.size() > kMaxLine) {
+    const std::size_t head = kMaxLine / 2, tail = kMaxLine / 4;
+    return one_line(message.substr(0, head)) +
+           fmt::format(" ... ({} characters left out) ... ", message.size() - head - tail) +
+           one_line(message.substr(message.size() - tail));
+  }
   std::string line;
   for (char c : message) {
     if (c == '\n') {
@@ -83,15 +97,15 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   // run
   dsim::cli::RunCommandOptions run_opts;
   std::uint32_t threads = 0;
-  std::uint64_t seed = 0;
+  std::string seed;  // checked here: CLI11 would take -1 as 2^64-1
   double end_time = 0;
   std::string sync, partitioner;
   CLI::App* run_cmd = app.add_subcommand("run", "run a model and write its results");
   add_model_options(*run_cmd, run_opts.model);
-  run_cmd
-      ->add_option("-o,--out", run_opts.out,
-                   "result directory (default: the config's output.directory)")
-      ->type_name("DIR");
+  auto* out_opt = run_cmd
+                      ->add_option("-o,--out", run_opts.out,
+                                   "result directory (default: the config's output.directory)")
+                      ->type_name("DIR");
   auto* threads_opt = run_cmd
                           ->add_option("-t,--threads", threads,
                                        "worker threads, 0 = one per core "
@@ -108,8 +122,11 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
           ->add_option("--partitioner", partitioner,
                        "block, round_robin or graph (= --set simulation.partitioner=NAME)")
           ->type_name("NAME");
-  auto* seed_opt = run_cmd->add_option("--seed", seed, "random seed (= --set simulation.seed=N)")
-                       ->type_name("N");
+  auto* seed_opt =
+      run_cmd
+          ->add_option("--seed", seed,
+                       "random seed, 0 to 18446744073709551615 (= --set simulation.seed=N)")
+          ->type_name("N");
   auto* end_opt =
       run_cmd
           ->add_option("--end-time", end_time, "simulated end time (= --set simulation.end_time=T)")
@@ -118,7 +135,8 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
                     "execute every event, undo it, execute it again and compare state, sends "
                     "and statistics (checks reverse handlers and state saving; runs "
                     "sequentially)");
-  run_cmd->add_flag("-q,--quiet", run_opts.quiet, "print no summary and no progress");
+  run_cmd->add_flag("-q,--quiet", run_opts.quiet,
+                    "print nothing but errors (no summary, no progress, no 'results written')");
   run_cmd->add_flag("--progress,!--no-progress", run_opts.progress,
                     "show a progress line on stderr when it is a terminal (default: on)");
 
@@ -145,7 +163,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       print_once(*world,
           fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
                       "--help')",
-                      command));
+                      dsim::clip(command)));
       return kExitInput;
     }
   }
@@ -163,6 +181,21 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   }
 
   if (run_cmd->parsed()) {
+    if (out_opt->count() && run_opts.out.empty()) {
+      print_once(*world,
+          "--out: the output directory must not be empty (leave --out out to use the "
+          "config's output.directory)");
+      return kExitInput;
+    }
+    if (seed_opt->count()) {
+      std::uint64_t value = 0;
+      const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), value);
+      if (seed.empty() || ec != std::errc{} || end != seed.data() + seed.size()) {
+        print_once(*world, fmt::format("--seed: expected an integer from 0 to {}, got '{}'",
+                               std::numeric_limits<std::uint64_t>::max(), dsim::clip(seed)));
+        return kExitInput;
+      }
+    }
     // The sugar flags come after --set, so they win.
     auto& sets = run_opts.model.overrides;
     if (threads_opt->count()) sets.push_back(fmt::format("simulation.threads={}", threads));

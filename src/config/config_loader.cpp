@@ -7,10 +7,12 @@
 // loader remembers which nodes came from which override and reports their
 // location as "<file> (--set <text>)".
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,7 @@
 
 #include "config/names.hpp"
 #include "config/topology.hpp"
+#include "dsim/message.hpp"
 #include "dsim/model_spec.hpp"
 
 namespace dsim {
@@ -79,14 +82,14 @@ std::string with_article(std::string_view noun) {
   return fmt::format("{} {}", vowel ? "an" : "a", noun);
 }
 
-// A scalar as it would be written in the config, for "(got ...)".
+// A scalar as it would be written in the config, for "(got ...)", clipped.
 std::string node_text(const toml::node& node) {
   if (auto v = node.value_exact<std::int64_t>()) return std::to_string(*v);
   if (auto v = node.value_exact<double>()) return to_string(ParamValue(*v));
-  if (auto v = node.value_exact<std::string>()) return to_string(ParamValue(*v));
+  if (auto v = node.value_exact<std::string>()) return clip(to_string(ParamValue(*v)));
   std::ostringstream out;
   node.visit([&](const auto& v) { out << v; });
-  return out.str();
+  return clip(out.str());
 }
 
 std::string child(std::string_view path, std::string_view key) {
@@ -142,6 +145,14 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   return std::nullopt;
 }
 
+// "0" to "18446744073709551615", decimal digits only; nullopt otherwise.
+std::optional<std::uint64_t> parse_seed(std::string_view text) {
+  std::uint64_t seed = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return seed;
+}
+
 // A value read from the document, with where it was (or, when absent, where
 // it would have been) and its full key path for messages.
 template <class T>
@@ -151,7 +162,7 @@ struct Field {
   std::string key;
 
   [[noreturn]] void fail(std::string_view message) const {
-    throw Error(fmt::format("{}: {}: {}", at.str(), key, message));
+    throw Error(fmt::format("{}: {}: {}", at.str(), clip(key), message));
   }
 };
 
@@ -186,7 +197,7 @@ class Loader {
 
   SourceLocation where(const toml::node& node) const {
     if (auto it = overridden_.find(&node); it != overridden_.end())
-      return {fmt::format("{} (--set {})", path_, it->second), 0, 0};
+      return {fmt::format("{} (--set {})", path_, clip(it->second)), 0, 0};
     const toml::source_position& begin = node.source().begin;
     if (begin.line == 0) return file_only();
     return {path_, static_cast<int>(begin.line), static_cast<int>(begin.column)};
@@ -201,7 +212,7 @@ class Loader {
 
   [[noreturn]] static void fail(const SourceLocation& at, std::string_view key,
                                 std::string_view message) {
-    throw Error(fmt::format("{}: {}: {}", at.str(), key, message));
+    throw Error(fmt::format("{}: {}: {}", at.str(), clip(key), message));
   }
 
   // ---- parsing and overrides ----------------------------------------------------
@@ -248,7 +259,7 @@ class Loader {
 
   void apply_override(toml::table& doc, const std::string& text) {
     auto bad = [&](std::string_view message) {
-      throw Error(fmt::format("{}: --set {}: {}", path_, text, message));
+      throw Error(fmt::format("{}: --set {}: {}", path_, clip(text), message));
     };
     const std::size_t eq = text.find('=');
     if (eq == std::string::npos) bad("expected key.path=value");
@@ -259,7 +270,7 @@ class Loader {
     for (std::size_t start = 0;;) {
       const std::size_t dot = key_text.find('.', start);
       parts.emplace_back(trim(key_text.substr(start, dot - start)));
-      if (parts.back().empty()) bad(fmt::format("empty component in key '{}'", key_text));
+      if (parts.back().empty()) bad(fmt::format("empty component in key '{}'", clip(key_text)));
       if (dot == std::string_view::npos) break;
       start = dot + 1;
     }
@@ -270,7 +281,7 @@ class Loader {
       const std::string& part = parts[i];
       if (table == &doc && (part == "entities" || part == "groups" || part == "links")) {
         if (i + 2 >= parts.size())
-          bad(fmt::format("'{}' must be followed by {} and a key, e.g. {}.{}.count", part,
+          bad(fmt::format("'{}' must be followed by {} and a key, e.g. {}.{}.count", clip(part),
                           part == "links" ? "a link index" : "a group name", part,
                           part == "links" ? "0" : "hosts"));
         const bool groups = part != "links";
@@ -286,7 +297,8 @@ class Loader {
       if (next == nullptr) {
         table = table->insert(part, toml::table{}).first->second.as_table();
       } else if ((table = next->as_table()) == nullptr) {
-        bad(fmt::format("'{}' is not a table (it is {})", walked, with_article(type_name(*next))));
+        bad(fmt::format("'{}' is not a table (it is {})", clip(walked),
+                        with_article(type_name(*next))));
       }
     }
 
@@ -324,7 +336,8 @@ class Loader {
       if (t == nullptr) bad(fmt::format("{}[{}] is not a table", array_name, index));
       return t;
     }
-    if (array_name == "links") bad(fmt::format("links are addressed by index, not '{}'", selector));
+    if (array_name == "links")
+      bad(fmt::format("links are addressed by index, not '{}'", clip(selector)));
     std::vector<std::string_view> names;
     if (array != nullptr) {
       for (toml::node& element : *array) {
@@ -336,7 +349,7 @@ class Loader {
         }
       }
     }
-    bad(fmt::format("no entity group named '{}'{}", selector, did_you_mean(selector, names)));
+    bad(fmt::format("no entity group named '{}'{}", clip(selector), did_you_mean(selector, names)));
     return nullptr;
   }
 
@@ -451,7 +464,7 @@ class Loader {
   std::string one_of(const Field<std::string>& f, std::span<const std::string_view> names,
                      std::string_view what) const {
     if (!contains(names, *f.value))
-      f.fail(fmt::format("unknown {} '{}'{} (expected {})", what, *f.value,
+      f.fail(fmt::format("unknown {} '{}'{} (expected {})", what, clip(*f.value),
                          did_you_mean(*f.value, names), join_names(names)));
     return *f.value;
   }
@@ -479,10 +492,7 @@ class Loader {
       end_time.fail(fmt::format("must be > 0 (got {})", to_string(ParamValue(*end_time.value))));
     s.end_time = *end_time.value;
 
-    if (auto seed = get<std::int64_t>(*sim, "simulation", "seed"); seed.value) {
-      if (*seed.value < 0) seed.fail(fmt::format("must be >= 0 (got {})", *seed.value));
-      s.seed = static_cast<std::uint64_t>(*seed.value);
-    }
+    read_seed(*sim, s);
     if (auto sync = get<std::string>(*sim, "simulation", "sync"); sync.value)
       s.sync = one_of(sync, config::kSyncModes, "sync mode");
     if (auto threads = get<std::int64_t>(*sim, "simulation", "threads"); threads.value) {
@@ -507,6 +517,31 @@ class Loader {
     }
     if (const toml::node* plugins = sim->get("plugins"))
       read_plugins(*plugins, "simulation.plugins", spec.plugins);
+  }
+
+  // Any integer from 0 to 2^64-1. TOML integers stop at 2^63-1, so a seed may
+  // also be a string of decimal digits (seed = "18446744073709551615"); --set
+  // and --seed pass a number too large for TOML as such a string.
+  void read_seed(const toml::table& sim, SimulationSpec& s) const {
+    const toml::node* node = sim.get("seed");
+    if (node == nullptr) return;
+    const std::string key = "simulation.seed";
+    if (auto seed = node->value_exact<std::int64_t>()) {
+      if (*seed < 0) fail(where(*node), key, fmt::format("must be >= 0 (got {})", *seed));
+      s.seed = static_cast<std::uint64_t>(*seed);
+      return;
+    }
+    if (auto text = node->value_exact<std::string>()) {
+      if (auto seed = parse_seed(*text)) {
+        s.seed = *seed;
+        return;
+      }
+    }
+    fail(where(*node), key,
+         fmt::format("expected an integer from 0 to {} (above {} also as a string of digits), "
+                     "got {} {}",
+                     std::numeric_limits<std::uint64_t>::max(),
+                     std::numeric_limits<std::int64_t>::max(), type_name(*node), node_text(*node)));
   }
 
   void read_memory_limit(const toml::table& sim, SimulationSpec& s) const {
@@ -547,7 +582,8 @@ class Loader {
       std::error_code ec;
       if (!fs::is_regular_file(plugin, ec))
         fail(where(element), indexed(key, i),
-             fmt::format("plugin file \"{}\" not found (looked for {})", *text, plugin.string()));
+             fmt::format("plugin file \"{}\" not found (looked for {})", clip(*text),
+                         clip(plugin.string())));
       out.push_back(plugin.string());
     }
   }
@@ -570,11 +606,11 @@ class Loader {
         name.fail(
             fmt::format("group name \"{}\" is not an identifier (letters, digits and _, "
                         "not starting with a digit)",
-                        *name.value));
+                        clip(*name.value)));
       for (const GroupSpec& other : spec.groups)
         if (other.name == *name.value)
-          name.fail(fmt::format("duplicate group name '{}' (first defined at {})", *name.value,
-                                other.location.str()));
+          name.fail(fmt::format("duplicate group name '{}' (first defined at {})",
+                                clip(*name.value), other.location.str()));
       g.name = *name.value;
 
       auto type = require<std::string>(t, path, "type");
@@ -627,8 +663,12 @@ class Loader {
     std::vector<std::string_view> names;
     for (const GroupSpec& g : spec.groups) names.push_back(g.name);
     std::string hint = did_you_mean(*f.value, names);
-    if (hint.empty()) hint = fmt::format(" (groups: {})", join_names(names, ", "));
-    f.fail(fmt::format("no entity group named '{}'{}", *f.value, hint));
+    if (hint.empty()) {
+      std::vector<std::string> clipped;
+      for (std::string_view name : names) clipped.push_back(clip(name));
+      hint = fmt::format(" (groups: {})", fmt::join(clipped, ", "));
+    }
+    f.fail(fmt::format("no entity group named '{}'{}", clip(*f.value), hint));
   }
 
   void read_links(const toml::table& doc, ModelSpec& spec) {
@@ -676,8 +716,8 @@ class Loader {
         const fs::path resolved = resolve(*file.value);
         std::error_code ec;
         if (!fs::is_regular_file(resolved, ec))
-          file.fail(fmt::format("edge list file \"{}\" not found (looked for {})", *file.value,
-                                resolved.string()));
+          file.fail(fmt::format("edge list file \"{}\" not found (looked for {})",
+                                clip(*file.value), clip(resolved.string())));
         topo.file = resolved.string();
       }
 
@@ -727,12 +767,12 @@ class Loader {
         const toml::node& element = *t->get("formats")->as_array()->get(i);
         if (!contains(config::kOutputFormats, f))
           fail(where(element), indexed(formats.key, i),
-               fmt::format("unknown output format '{}'{} (expected {})", f,
+               fmt::format("unknown output format '{}'{} (expected {})", clip(f),
                            did_you_mean(f, config::kOutputFormats),
                            join_names(config::kOutputFormats)));
         if (std::find(out.formats.begin(), out.formats.end(), f) != out.formats.end())
           fail(where(element), indexed(formats.key, i),
-               fmt::format("output format '{}' listed twice", f));
+               fmt::format("output format '{}' listed twice", clip(f)));
         out.formats.push_back(f);
       }
     }

@@ -51,9 +51,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+  // The distance costs the product of the lengths in time and memory: a huge
+  // word (a 200 MB --set key) gets no suggestion rather than an out-of-memory.
+  constexpr std::size_t kLongest = 200;
+  if (word.size() > kLongest) return {};
   std::string_view best;
   std::size_t best_distance = 0;
   for (std::string_view c : candidates) {
+    if (c.size() > kLongest) continue;
     const std::size_t d = edit_distance(word, c);
     if (best.empty() || d < best_distance) {
       best = c;

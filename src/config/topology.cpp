@@ -20,6 +20,7 @@
 #include <tuple>
 #include <utility>
 
+#include "dsim/message.hpp"
 #include "dsim/random.hpp"
 #include "dsim/types.hpp"
 
@@ -141,6 +142,8 @@ const KindInfo& find_kind(std::string_view name) {
   for (const KindInfo& info : kKinds) {
     if (!known.empty()) known += ", ";
     known += info.name;
+    // (A huge name is no typo, and its distance would cost its length in memory.)
+    if (name.size() > 200) continue;
     const std::size_t distance = edit_distance(name, info.name);
     if (distance < best_distance) {
       best_distance = distance;
@@ -151,7 +154,7 @@ const KindInfo& find_kind(std::string_view name) {
   if (best_distance <= 2 && best_distance <= name.size() / 2) {
     hint = fmt::format("; did you mean '{}'?", best);
   }
-  throw Error(fmt::format("unknown topology '{}' (known: {}{})", name, known, hint));
+  throw Error(fmt::format("unknown topology '{}' (known: {}{})", clip(name), known, hint));
 }
 
 std::string options_taken(const KindInfo& info) {
@@ -374,12 +377,12 @@ Resolved resolve(const TopologyOptions& options, U64 n_from, U64 n_to, bool same
       }
       std::error_code ec;
       if (std::filesystem::is_directory(options.file, ec)) {
-        fail(info, "cannot read file '{}': it is a directory", options.file);
+        fail(info, "cannot read file '{}': it is a directory", clip(options.file));
       }
       errno = 0;
       std::ifstream in(options.file, std::ios::binary);
       if (!in) {
-        fail(info, "cannot read file '{}': {}", options.file,
+        fail(info, "cannot read file '{}': {}", clip(options.file),
              errno != 0 ? std::strerror(errno) : "cannot open");
       }
       break;
@@ -845,13 +848,13 @@ std::vector<Edge> edge_list(const TopologyOptions& options, const Resolved& r, d
     std::ostringstream buffer;
     if (in) buffer << in.rdbuf();
     if (!in || in.bad()) {
-      throw Error(fmt::format("topology 'edge_list': cannot read file '{}': {}", file,
+      throw Error(fmt::format("topology 'edge_list': cannot read file '{}': {}", clip(file),
                               errno != 0 ? std::strerror(errno) : "read error"));
     }
     text = std::move(buffer).str();
   }
   const auto error = [&](U64 line, const std::string& message) -> Error {
-    return Error(fmt::format("{}:{}: {}", file, line, message));
+    return Error(fmt::format("{}:{}: {}", clip(file), line, message));
   };
   const auto parse_index = [&](U64 line, std::string_view field, std::string_view role,
                                std::string_view group, U64 count) {
@@ -859,10 +862,11 @@ std::vector<Edge> edge_list(const TopologyOptions& options, const Resolved& r, d
     const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
     if (ec == std::errc::result_out_of_range) {
       throw error(line, fmt::format("{} index {} out of range (the {} has {} entities)", role,
-                                    field, group, count));
+                                    clip(field), group, count));
     }
     if (field.empty() || ec != std::errc{} || end != field.data() + field.size()) {
-      throw error(line, fmt::format("{} index '{}' is not a non-negative integer", role, field));
+      throw error(line,
+                  fmt::format("{} index '{}' is not a non-negative integer", role, clip(field)));
     }
     if (value >= count) {
       throw error(line, fmt::format("{} index {} out of range (the {} has {} entities)", role,
@@ -888,7 +892,7 @@ std::vector<Edge> edge_list(const TopologyOptions& options, const Resolved& r, d
     if (first && is_header(fields)) continue;
     if (fields.size() != 2 && fields.size() != 3) {
       throw error(line_number,
-                  fmt::format("expected 'from,to' or 'from,to,weight', got '{}'", line));
+                  fmt::format("expected 'from,to' or 'from,to,weight', got '{}'", clip(line)));
     }
     ListedEdge edge{};
     edge.line = line_number;
@@ -900,11 +904,11 @@ std::vector<Edge> edge_list(const TopologyOptions& options, const Resolved& r, d
       const auto [end, ec] =
           std::from_chars(field.data(), field.data() + field.size(), edge.weight);
       if (field.empty() || ec != std::errc{} || end != field.data() + field.size()) {
-        throw error(line_number, fmt::format("weight '{}' is not a number", field));
+        throw error(line_number, fmt::format("weight '{}' is not a number", clip(field)));
       }
       // The same rule as a link's `weight`.
       if (!std::isfinite(edge.weight) || !(edge.weight > 0.0)) {
-        throw error(line_number, fmt::format("weight {} must be finite and > 0", field));
+        throw error(line_number, fmt::format("weight {} must be finite and > 0", clip(field)));
       }
     }
     if (r.same_group && edge.from == edge.to) {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "config/names.hpp"
+#include "dsim/message.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
 
@@ -18,7 +19,7 @@ using config::did_you_mean;
 using config::join_names;
 
 [[noreturn]] void fail(const SourceLocation& at, std::string_view key, std::string_view message) {
-  throw Error(fmt::format("{}: {}: {}", at.str(), key, message));
+  throw Error(fmt::format("{}: {}: {}", at.str(), clip(key), message));
 }
 
 std::string real_text(double v) { return to_string(ParamValue(v)); }
@@ -40,8 +41,8 @@ void check_name(const SourceLocation& at, std::string_view key, const std::strin
                 std::span<const std::string_view> names, std::string_view what) {
   if (!contains(names, value))
     fail(at, key,
-         fmt::format("unknown {} '{}'{} (expected {})", what, value, did_you_mean(value, names),
-                     join_names(names)));
+         fmt::format("unknown {} '{}'{} (expected {})", what, clip(value),
+                     did_you_mean(value, names), join_names(names)));
 }
 
 void check_simulation(const ModelSpec& spec) {
@@ -67,7 +68,7 @@ ParamValue typed_value(const ParamDecl& decl, ParamValue v, const SourceLocation
   auto wrong = [&] {
     fail(at, key,
          fmt::format("expected {} {}, got {} {}", decl.type == ParamType::kInt ? "an" : "a",
-                     to_string(decl.type), value_type(v), to_string(v)));
+                     to_string(decl.type), value_type(v), clip(to_string(v))));
   };
   switch (decl.type) {
     case ParamType::kBool:
@@ -88,11 +89,14 @@ ParamValue typed_value(const ParamDecl& decl, ParamValue v, const SourceLocation
       if (text == nullptr)
         fail(at, key,
              fmt::format("expected a distribution string such as \"exp(mean=1)\", got {} {}",
-                         value_type(v), to_string(v)));
+                         value_type(v), clip(to_string(v))));
       try {
         (void)Distribution::parse(*text);
       } catch (const Error& e) {
-        fail(at, key, fmt::format("bad distribution {}: {}", to_string(v), e.what()));
+        // (The parser's message may repeat the whole text.)
+        fail(at, key,
+             fmt::format("bad distribution {}: {}", clip(to_string(v)),
+                         clip(e.what(), kClipMessageChars)));
       }
       break;
     }
@@ -108,7 +112,7 @@ void check_group(GroupSpec& g, std::size_t index, const Registry& registry) {
     for (const EntityTypeInfo* t : registry.types()) known.push_back(t->name);
     std::string hint = did_you_mean(g.type, known);
     fail(g.location, path + ".type",
-         fmt::format("unknown entity type '{}'{} (known types: {})", g.type, hint,
+         fmt::format("unknown entity type '{}'{} (known types: {})", clip(g.type), hint,
                      known.empty() ? std::string("none") : join_names(known, ", ")));
   }
 
@@ -127,7 +131,7 @@ void check_group(GroupSpec& g, std::size_t index, const Registry& registry) {
         hint = declared.empty() ? std::string(" (it takes no parameters)")
                                 : fmt::format(" (it takes: {})", join_names(declared, ", "));
       fail(at, key,
-           fmt::format("unknown parameter '{}' for entity type '{}'{}", name, g.type, hint));
+           fmt::format("unknown parameter '{}' for entity type '{}'{}", clip(name), g.type, hint));
     }
     resolved.emplace(name, typed_value(*decl, value, at, key));
   }
@@ -157,7 +161,7 @@ void validate(ModelSpec& spec, const Registry& registry) {
     for (std::size_t j = 0; j < i; ++j)
       if (spec.groups[j].name == g.name)
         fail(g.location, path + ".name",
-             fmt::format("duplicate group name '{}' (first defined at {})", g.name,
+             fmt::format("duplicate group name '{}' (first defined at {})", clip(g.name),
                          spec.groups[j].location.str()));
     if (g.count < 1 || g.count >= kMaxEntities)
       fail(g.location, path + ".count",
@@ -178,7 +182,7 @@ void validate(ModelSpec& spec, const Registry& registry) {
       for (const GroupSpec& g : spec.groups) found = found || g.name == *end;
       if (!found)
         fail(l.location, path + (end == &l.from ? ".from" : ".to"),
-             fmt::format("no entity group named '{}'", *end));
+             fmt::format("no entity group named '{}'", clip(*end)));
     }
     check_name(l.location, path + ".topology", l.topology.kind, config::kTopologies, "topology");
     if (l.lookahead && !(*l.lookahead >= 0 && std::isfinite(*l.lookahead)))

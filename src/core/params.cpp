@@ -6,6 +6,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "dsim/message.hpp"
+
 namespace dsim {
 namespace {
 
@@ -138,7 +140,7 @@ ParamSpec& ParamSpec::add_distribution(std::string name, std::string def, std::s
     (void)Distribution::parse(def);
   } catch (const Error& e) {
     throw Error(fmt::format("parameter '{}': default {} is not a valid distribution: {}", name,
-                            quote(def), e.what()));
+                            clip(quote(def)), clip(e.what(), kClipMessageChars)));
   }
   return push(
       {std::move(name), ParamType::kDistribution, ParamValue(std::move(def)), std::move(doc)});
@@ -165,14 +167,14 @@ const ParamDecl* ParamSpec::find(std::string_view name) const {
 
 const ParamValue& Params::at(std::string_view name) const {
   auto it = values_.find(name);
-  if (it == values_.end()) throw Error(fmt::format("parameter '{}' is not set", name));
+  if (it == values_.end()) throw Error(fmt::format("parameter '{}' is not set", clip(name)));
   return it->second;
 }
 
 namespace {
 [[noreturn]] void wrong_type(std::string_view name, const ParamValue& v, ParamType wanted) {
-  throw Error(fmt::format("parameter '{}' is a {} ({}), not a {}", name, type_of(v), to_string(v),
-                          to_string(wanted)));
+  throw Error(fmt::format("parameter '{}' is a {} ({}), not a {}", name, type_of(v),
+                          clip(to_string(v)), to_string(wanted)));
 }
 }  // namespace
 
@@ -208,7 +210,9 @@ Distribution Params::get_distribution(std::string_view name) const {
   try {
     return Distribution::parse(*s);
   } catch (const Error& e) {
-    throw Error(fmt::format("parameter '{}': {}: {}", name, quote(*s), e.what()));
+    // (The parser's message may repeat the whole text.)
+    throw Error(fmt::format("parameter '{}': {}: {}", name, clip(quote(*s)),
+                            clip(e.what(), kClipMessageChars)));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -20,6 +22,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "dsim/message.hpp"
 
 namespace dsim::output {
 namespace {
@@ -62,15 +66,19 @@ std::vector<std::string> data_files(const ModelSpec& spec, const RunResult& resu
   return files;
 }
 
+// A path in a message: long ones (a path can be 4 KiB) are cut.
+std::string shown(const fs::path& path) { return clip(path.string(), 160); }
+
 Error io_error(const std::string& what, const fs::path& path, int err) {
-  return Error(fmt::format("cannot {} '{}': {}", what, path.string(), std::strerror(err)),
+  return Error(fmt::format("cannot {} '{}': {}", what, shown(path), std::strerror(err)),
                Error::Kind::kRuntime);
 }
 
-// Writes `content` to a new file and flushes it to the disk.
-void write_file(const fs::path& path, std::string_view content) {
+// Writes `content` to a new file `path` and flushes it to the disk. Errors
+// name `as`: the file's final place, not the temporary one it is written in.
+void write_file(const fs::path& path, std::string_view content, const fs::path& as) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw io_error("create", path, errno);
+  if (fd < 0) throw io_error("create", as, errno);
   const char* data = content.data();
   std::size_t left = content.size();
   while (left > 0) {
@@ -79,7 +87,7 @@ void write_file(const fs::path& path, std::string_view content) {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      throw io_error("write", path, err);
+      throw io_error("write", as, err);
     }
     data += n;
     left -= static_cast<std::size_t>(n);
@@ -87,20 +95,20 @@ void write_file(const fs::path& path, std::string_view content) {
   if (::fsync(fd) != 0) {
     const int err = errno;
     ::close(fd);
-    throw io_error("flush", path, err);
+    throw io_error("flush", as, err);
   }
-  if (::close(fd) != 0) throw io_error("close", path, errno);
+  if (::close(fd) != 0) throw io_error("close", as, errno);
 }
 
-// Makes a directory's entries (new files, renames) durable.
-void sync_directory(const fs::path& path) {
+// Makes a directory's entries (new files, renames) durable. Errors name `as`.
+void sync_directory(const fs::path& path, const fs::path& as) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw io_error("open directory", path, errno);
+  if (fd < 0) throw io_error("open directory", as, errno);
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
   // Some file systems cannot sync directories; that is not a write failure.
-  if (rc != 0 && err != EINVAL && err != ENOTSUP) throw io_error("flush directory", path, err);
+  if (rc != 0 && err != EINVAL && err != ENOTSUP) throw io_error("flush directory", as, err);
 }
 
 // What is at `dir` before writing, and whether we may replace it.
@@ -111,7 +119,7 @@ Existing inspect_target(const fs::path& dir) {
   const auto status = fs::symlink_status(dir, ec);
   if (ec || status.type() == fs::file_type::not_found) return Existing::kNone;
   if (status.type() != fs::file_type::directory)
-    throw Error(fmt::format("output directory '{}' exists and is not a directory", dir.string()));
+    throw Error(fmt::format("output directory '{}' exists and is not a directory", shown(dir)));
 
   std::vector<fs::path> entries;
   for (const auto& entry : fs::directory_iterator(dir, ec)) entries.push_back(entry.path());
@@ -121,9 +129,8 @@ Existing inspect_target(const fs::path& dir) {
   // Replace only a directory that dsim wrote: a manifest saying so, and no
   // file the manifest does not list (nothing of the user's is ever removed).
   const auto not_ours = [&](const std::string& why) {
-    return Error(
-        fmt::format("output directory '{}' exists and {}; remove it or choose another --out",
-                    dir.string(), why));
+    return Error(fmt::format(
+        "output directory '{}' exists and {}; remove it or choose another --out", shown(dir), why));
   };
   std::set<std::string> listed = {kManifest};
   {
@@ -139,20 +146,61 @@ Existing inspect_target(const fs::path& dir) {
   for (const auto& path : entries) {
     const auto name = path.filename().string();
     if (!listed.count(name) || !fs::is_regular_file(fs::symlink_status(path)))
-      throw not_ours(fmt::format("holds '{}', which dsim did not write", name));
+      throw not_ours(fmt::format("holds '{}', which dsim did not write", clip(name)));
   }
   return Existing::kPreviousResult;
+}
+
+// Longest name of the result directory: room for the ".tmp-<pid>" and
+// ".old-<pid>" of its temporary siblings.
+constexpr std::size_t kMaxDirName = NAME_MAX - 16;
+// Longest absolute path of the result directory: room for a temporary
+// sibling's suffix and "/manifest.json".
+constexpr std::size_t kMaxDirPath = PATH_MAX - 1 - 16 - 16;
+
+// Refuses a path the system would refuse (ENAMETOOLONG), as bad input.
+void check_path_length(const fs::path& dir, const fs::path& absolute) {
+  const fs::path last =
+      absolute.has_filename() ? absolute.filename() : absolute.parent_path().filename();
+  for (const fs::path& part : absolute) {
+    // The last name leaves room for the suffix of a temporary sibling.
+    const std::size_t limit = part == last ? kMaxDirName : std::size_t{NAME_MAX};
+    if (part.native().size() > limit)
+      throw Error(
+          fmt::format("output directory '{}': the name '{}' is too long ({} bytes, at most {})",
+                      shown(dir), clip(part.native()), part.native().size(), limit));
+  }
+  if (absolute.native().size() > kMaxDirPath)
+    throw Error(fmt::format(
+        "output directory '{}': the path is too long ({} bytes as an absolute path, at most {})",
+        shown(dir), absolute.native().size(), kMaxDirPath));
 }
 
 // The absolute target path, without a trailing separator, symlinks resolved.
 fs::path resolve_target(const fs::path& dir) {
   std::error_code ec;
-  fs::path target = fs::weakly_canonical(fs::absolute(dir), ec);
+  const fs::path absolute = fs::absolute(dir, ec);
+  if (ec) throw io_error("resolve", dir, ec.value());
+  check_path_length(dir, absolute);
+  fs::path target = fs::weakly_canonical(absolute, ec);
   if (ec) throw io_error("resolve", dir, ec.value());
   if (!target.has_filename()) target = target.parent_path();
   if (!target.has_filename() || target == target.root_path())
-    throw Error(fmt::format("'{}' cannot be an output directory", dir.string()));
+    throw Error(fmt::format("'{}' cannot be an output directory", shown(dir)));
   return target;
+}
+
+// Throws unless a directory can be created in the existing directory
+// `parent`. Only trying tells: root passes every permission check (access()),
+// yet /proc and /sys refuse new entries, and so do read-only mounts.
+void probe_directory(const fs::path& dir, const fs::path& parent) {
+  std::string probe = (parent / ".dsim-probe-XXXXXX").string();
+  if (::mkdtemp(probe.data()) == nullptr)
+    throw Error(
+        fmt::format("cannot create output directory '{}': cannot create a directory in "
+                    "'{}': {}",
+                    shown(dir), shown(parent), std::strerror(errno)));
+  ::rmdir(probe.c_str());
 }
 
 std::string utc_timestamp() {
@@ -296,17 +344,16 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
 void check_output_directory(const fs::path& dir) {
   const fs::path target = resolve_target(dir);
   inspect_target(target);
-  // The directory will be created under its nearest existing ancestor.
+  // The result is written beside the target and renamed onto it; missing
+  // parents are created under the nearest existing ancestor.
   fs::path ancestor = target.parent_path();
   std::error_code ec;
   while (!fs::exists(ancestor, ec) && ancestor.has_relative_path())
     ancestor = ancestor.parent_path();
   if (!fs::is_directory(ancestor, ec))
     throw Error(fmt::format("cannot create output directory '{}': '{}' is not a directory",
-                            dir.string(), ancestor.string()));
-  if (::access(ancestor.c_str(), W_OK | X_OK) != 0)
-    throw Error(fmt::format("cannot create output directory '{}': '{}': {}", dir.string(),
-                            ancestor.string(), std::strerror(errno)));
+                            shown(dir), shown(ancestor)));
+  probe_directory(dir, ancestor);
 }
 
 void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& result,
@@ -329,39 +376,41 @@ void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& 
   fs::create_directories(parent, ec);
   if (ec) throw io_error("create directory", parent, ec.value());
 
+  // Errors name `dir` as the user wrote it, never the temporary directory.
   const fs::path tmp = fs::path(target.string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(tmp, ec);  // left by a crashed run whose pid we now have
   if (!fs::create_directory(tmp, ec) || ec)
-    throw io_error("create directory", tmp, ec ? ec.value() : EEXIST);
+    throw io_error("create output directory", dir, ec ? ec.value() : EEXIST);
 
   try {
-    for (const auto& [name, content] : files) write_file(tmp / name, content);
-    sync_directory(tmp);
+    for (const auto& [name, content] : files) write_file(tmp / name, content, dir / name);
+    sync_directory(tmp, dir);
 
     if (existing == Existing::kPreviousResult) {
       // Swap atomically, so readers see the old or the new result, never none.
       if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-        sync_directory(parent);
+        sync_directory(parent, parent);
         fs::remove_all(tmp, ec);  // now holds the previous result
         return;
       }
-      if (errno != EINVAL && errno != ENOSYS) throw io_error("replace", target, errno);
+      if (errno != EINVAL && errno != ENOSYS) throw io_error("replace", dir, errno);
       // The file system cannot exchange: move the old result aside first.
       const fs::path old = fs::path(target.string() + ".old-" + std::to_string(::getpid()));
       fs::remove_all(old, ec);
-      if (::rename(target.c_str(), old.c_str()) != 0) throw io_error("replace", target, errno);
+      if (::rename(target.c_str(), old.c_str()) != 0) throw io_error("replace", dir, errno);
       if (::rename(tmp.c_str(), target.c_str()) != 0) {
         const int err = errno;
         ::rename(old.c_str(), target.c_str());
-        throw io_error("rename to", target, err);
+        throw io_error("replace", dir, err);
       }
-      sync_directory(parent);
+      sync_directory(parent, parent);
       fs::remove_all(old, ec);
       return;
     }
     // Also replaces an empty directory.
-    if (::rename(tmp.c_str(), target.c_str()) != 0) throw io_error("rename to", target, errno);
-    sync_directory(parent);
+    if (::rename(tmp.c_str(), target.c_str()) != 0)
+      throw io_error("create output directory", dir, errno);
+    sync_directory(parent, parent);
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;

@@ -99,8 +99,9 @@ ls -d "$tmp"/a.tmp-* >/dev/null 2>&1 && fail "temporary result directory left be
 echo "--- determinism of the result files"
 run run_b run "$mm1" "${short[@]}" --out "$tmp/b" --quiet
 expect_rc 0 run_b
-has run_b "results written to"
-grep -q 'events/s' "$tmp/run_b.out" && fail "--quiet still printed the summary"
+# Quiet means quiet: not even where the results went.
+[ -s "$tmp/run_b.out" ] && fail "--quiet printed: $(head -c 300 "$tmp/run_b.out")"
+[ -s "$tmp/run_b.err" ] && fail "--quiet printed on stderr: $(head -c 300 "$tmp/run_b.err")"
 for f in results.csv results.json series.csv; do
   cmp -s "$tmp/a/$f" "$tmp/b/$f" || fail "$f differs between two identical runs"
 done
@@ -113,6 +114,15 @@ cmp -s "$tmp/a/results.csv" "$tmp/seed2/results.csv" && fail "another seed gave 
 run run_seed_flag run "$mm1" "${short[@]}" --seed 2 --out "$tmp/seed2flag" --quiet
 expect_rc 0 run_seed_flag
 cmp -s "$tmp/seed2/results.csv" "$tmp/seed2flag/results.csv" || fail "--seed 2 != --set simulation.seed=2"
+# Every seed from 0 to 2^64-1: above 2^63-1, --set takes the digits too.
+max_seed=18446744073709551615
+run run_seed_max run "$mm1" "${short[@]}" --seed "$max_seed" --out "$tmp/seedmax" --quiet
+expect_rc 0 run_seed_max
+grep -q "\"seed\": $max_seed," "$tmp/seedmax/manifest.json" || fail "--seed $max_seed: manifest seed is not $max_seed"
+run run_seed_max_set run "$mm1" "${short[@]}" --set "simulation.seed=$max_seed" --out "$tmp/seedmaxset" --quiet
+expect_rc 0 run_seed_max_set
+cmp -s "$tmp/seedmax/results.csv" "$tmp/seedmaxset/results.csv" || fail "--seed $max_seed != --set simulation.seed=$max_seed"
+cmp -s "$tmp/a/results.csv" "$tmp/seedmax/results.csv" && fail "seed $max_seed gave the results of seed 1"
 # The same model on one thread and on two, conservatively synchronized.
 run phold1 run "$phold" --end-time 20 --threads 1 --out "$tmp/p1" --quiet
 expect_rc 0 phold1
@@ -195,6 +205,87 @@ run bad_period validate "$mm1" --set simulation.state_saving_period=0
 expect_rc 2 bad_period
 expect_one_line_error bad_period 'simulation.state_saving_period: must be >= 1 (got 0)'
 [ -e "$tmp/x" ] && fail "a failed run left $tmp/x"
+# A seed is shown as typed; 2^64 and negatives are refused.
+for seed in -1 18446744073709551616 1e3 0x10 ''; do
+  run bad_seed run "$mm1" --seed "$seed" --out "$tmp/x"
+  expect_rc 2 bad_seed
+  expect_one_line_error bad_seed "--seed: expected an integer from 0 to 18446744073709551615, got '$seed'"
+done
+run bad_seed_eq run "$mm1" --seed=-1 --out "$tmp/x"
+expect_rc 2 bad_seed_eq
+expect_one_line_error bad_seed_eq "got '-1'"
+run bad_seed_set run "$mm1" --set simulation.seed=-1 --out "$tmp/x"
+expect_rc 2 bad_seed_set
+expect_one_line_error bad_seed_set 'simulation.seed: must be >= 0 (got -1)'
+# An empty --out is a mistake, not "use the default" (mm1's: results/mm1).
+mkdir "$tmp/cwd"
+for out in "--out=" "--out ''"; do
+  (cd "$tmp/cwd" && eval "'$DSIM' run '$mm1' --set simulation.end_time=1000 $out" \
+    >"$tmp/empty_out.out" 2>"$tmp/empty_out.err" </dev/null)
+  rc=$?
+  expect_rc 2 empty_out
+  expect_one_line_error empty_out '--out'
+done
+expect_one_line_error empty_out '--out: the output directory must not be empty'
+[ -z "$(ls -A "$tmp/cwd")" ] || fail "an empty --out wrote into the current directory: $(ls -A "$tmp/cwd")"
+# A block's bad parameter names the group and type once.
+run bad_block_param run "$mm1" --set entities.queue.params.servers=0 --out "$tmp/x"
+expect_rc 2 bad_block_param
+expect_one_line_error bad_block_param "entities 'queue' (type 'queue'): parameter 'servers' = 0 must be between 1 and 64"
+[ "$(grep -o "(type" "$tmp/bad_block_param.err" | wc -l)" -eq 1 ] ||
+  fail "bad block parameter: the prefix repeats: $(cat "$tmp/bad_block_param.err")"
+# An output directory that cannot be created is refused before the run (one
+# far too long to finish: refused after it, it would time out), naming the
+# path given. /proc and /sys pass permission checks for root, yet refuse new
+# directories.
+long_run() {  # long_run NAME ARGS...: like run, for a run that must not start
+  local name=$1
+  shift
+  timeout 120 "$DSIM" run "$mm1" --set simulation.end_time=1e12 "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+  rc=$?
+}
+for dir in /proc/dsim_out /sys/dsim_out/deeper; do
+  if mkdir "${dir%/deeper}" 2>/dev/null; then
+    rmdir "${dir%/deeper}"
+    echo "(skipped: $dir can be created here)"
+    continue
+  fi
+  long_run unwritable --out "$dir"
+  expect_rc 2 unwritable
+  expect_one_line_error unwritable "cannot create output directory '$dir'"
+  grep -q '\.tmp-' "$tmp/unwritable.err" && fail "$dir: the message names a temporary path"
+done
+# Too long a path: bad input, and the message cuts it.
+long_name=$(printf 'n%.0s' $(seq 5000))
+long_run long_out --out "$tmp/$long_name"
+expect_rc 2 long_out
+expect_one_line_error long_out "the name 'nnnn.*(5000 characters)' is too long (5000 bytes"
+[ "$(wc -c <"$tmp/long_out.err")" -lt 600 ] || fail "long --out: the message is $(wc -c <"$tmp/long_out.err") bytes"
+deep=$tmp
+while [ "${#deep}" -le 4096 ]; do deep=$deep/$(printf 'd%.0s' $(seq 200)); done
+long_run deep_out --out "$deep"
+expect_rc 2 deep_out
+expect_one_line_error deep_out "the path is too long ([0-9]* bytes as an absolute path"
+[ "$(wc -c <"$tmp/deep_out.err")" -lt 600 ] || fail "deep --out: the message is $(wc -c <"$tmp/deep_out.err") bytes"
+# A huge value is quoted cut short, saying how long it was. (One argument
+# may hold at most 128 KiB.)
+huge=$(head -c 100000 /dev/zero | tr '\0' z)
+for set in "simulation.seed=$huge" "simulation.sync=$huge" "simulation.$huge=1" \
+  "entities.queue.params.servers=$huge" "entities.queue.params.service=$huge"; do
+  run huge_value validate "$mm1" --set "$set"
+  expect_rc 2 huge_value
+  expect_one_line_error huge_value '[0-9] characters)'
+  [ "$(wc -c <"$tmp/huge_value.err")" -lt 1000 ] ||
+    fail "--set ${set:0:30}...: the message is $(wc -c <"$tmp/huge_value.err") bytes: $(head -c 300 "$tmp/huge_value.err")"
+done
+run huge_command "z$huge"
+[ "$rc" -eq 2 ] || fail "a huge unknown command: exit $rc, want 2"
+[ "$(wc -c <"$tmp/huge_command.err")" -lt 1000 ] || fail "a huge unknown command: a $(wc -c <"$tmp/huge_command.err")-byte message"
+run huge_flag run "$mm1" --threads "$huge"
+[ "$rc" -eq 2 ] || fail "--threads HUGE: exit $rc, want 2"
+[ "$(wc -l <"$tmp/huge_flag.err")" -eq 1 ] && [ "$(wc -c <"$tmp/huge_flag.err")" -lt 2100 ] ||
+  fail "--threads HUGE: the message is $(wc -c <"$tmp/huge_flag.err") bytes"
 
 echo "--- terminal"
 # script(1) gives dsim a terminal. A run too short for a progress update must

@@ -62,7 +62,7 @@ phold=$models/phold/phold_remote05.toml
 for sync in conservative optimistic; do
   # Over the loopback interface, which every machine has (OpenMPI leaves it
   # out by default).
-  timeout -k 5 120 "${MPIRUN[@]}" --mca btl tcp,self --mca btl_tcp_if_include lo -np 3 \
+  timeout -k 5 "$(scaled 120)" "${MPIRUN[@]}" --mca btl tcp,self --mca btl_tcp_if_include lo -np 3 \
     "$DSIM" run "$phold" -q --end-time 20 \
     --sync "$sync" --threads 2 --partitioner graph --out "$tmp/tcp.$sync" \
     >"$tmp/last.out" 2>"$tmp/last.err" </dev/null
@@ -70,7 +70,7 @@ for sync in conservative optimistic; do
   same_results "$tmp/tcp.ref" "$tmp/tcp.$sync" "tcp $sync np=3 threads=2"
 done
 echo "--- a communication thread per rank (DSIM_MPI_PROGRESS=thread)"
-timeout -k 5 120 "${MPIRUN[@]}" -x DSIM_MPI_PROGRESS=thread -np 3 "$DSIM" run "$phold" -q \
+timeout -k 5 "$(scaled 120)" "${MPIRUN[@]}" -x DSIM_MPI_PROGRESS=thread -np 3 "$DSIM" run "$phold" -q \
   --end-time 20 --sync optimistic --threads 2 --partitioner graph --out "$tmp/thread" \
   >"$tmp/last.out" 2>"$tmp/last.err" </dev/null
 rc=$?

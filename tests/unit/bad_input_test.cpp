@@ -154,7 +154,21 @@ std::vector<BadCase> cases() {
       {"seed_float",
        with("seed = 1", "seed = 1.5"),
        {},
-       {":3:8: simulation.seed: expected an integer, got float 1.5"}},
+       {":3:8: simulation.seed: expected an integer from 0 to 18446744073709551615 (above "
+        "9223372036854775807 also as a string of digits), got float 1.5"}},
+      {"seed_text",
+       with("seed = 1", "seed = \"lucky\""),
+       {},
+       {":3:8: simulation.seed: expected an integer from 0 to 18446744073709551615",
+        "got string \"lucky\""}},
+      {"seed_above_64_bits",
+       with("seed = 1", "seed = \"18446744073709551616\""),
+       {},
+       {":3:8: simulation.seed: expected an integer", "got string \"18446744073709551616\""}},
+      {"override_seed_negative",
+       good(),
+       {"simulation.seed=-1"},
+       {" (--set simulation.seed=-1): simulation.seed: must be >= 0 (got -1)"}},
       {"unknown_sync",
        with("seed = 1", "sync = \"optimstic\""),
        {},
@@ -524,6 +538,50 @@ TEST(BadInputFile, MessageIsDeterministic) {
     }
   }
   EXPECT_NE(first.find("zzz: unknown key"), std::string::npos) << first;
+  fs::remove(path);
+}
+
+// A huge value (a 200 MB --set) is repeated cut to a readable length, saying
+// how long it was, wherever it is quoted: the --set text, the value, the key.
+TEST(BadInputHugeValue, MessagesClipTheValue) {
+  const fs::path path =
+      fs::temp_directory_path() / ("dsim_bad_input_huge_" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << kGood;
+  const std::string huge(10'000'000, 'z');
+  const std::string long_name = "n" + std::string(9'999'999, 'z');
+  dsim::Registry registry;
+  registry.add<Gadget>("gadget", "test type with parameters");
+  registry.add<Bare>("bare", "test type without parameters");
+  const std::vector<std::string> overrides = {
+      "simulation.seed=" + huge,
+      "simulation.end_time=" + huge,
+      "simulation.sync=" + huge,
+      "simulation." + huge + "=1",
+      "entities." + huge + ".count=1",
+      "entities.hosts.name=" + huge,
+      "entities.hosts.name=" + long_name,
+      "entities.hosts.type=" + huge,
+      "entities.hosts.params.remote=" + huge,
+      "entities.hosts.params.service=" + huge,
+      "entities.hosts.params." + huge + "=1",
+      "links.0.from=" + huge,
+      "output.formats=[\"" + huge + "\"]",
+      huge,
+  };
+  for (const std::string& set : overrides) {
+    SCOPED_TRACE(set.substr(0, 40));
+    std::string message;
+    try {
+      dsim::ModelSpec spec = dsim::load_model(path.string(), {set});
+      dsim::validate(spec, registry);
+    } catch (const dsim::Error& e) {
+      EXPECT_EQ(e.kind(), dsim::Error::Kind::kInput);
+      message = e.what();
+    }
+    EXPECT_FALSE(message.empty());
+    EXPECT_LT(message.size(), 600u) << message.substr(0, 600);
+    EXPECT_NE(message.find(" characters)"), std::string::npos) << message.substr(0, 600);
+  }
   fs::remove(path);
 }
 

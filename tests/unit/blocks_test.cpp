@@ -327,7 +327,7 @@ TEST(Blocks, BadParametersAreRejectedByName) {
        {{"servers", std::int64_t{3}}, {"capacity", std::int64_t{2}}},
        "parameter 'capacity' = 2 must be 0 (unlimited) or at least servers (3)"},
       {"queue", {{"transfer", -1.0}}, "parameter 'transfer' = -1"},
-      {"router", {{"transfer", -0.5}}, "(type router): parameter 'transfer' = -0.5"},
+      {"router", {{"transfer", -0.5}}, "parameter 'transfer' = -0.5"},
       {"source", {{"limit", std::int64_t{-2}}}, "parameter 'limit' = -2 must be >= 0"},
       {"source", {{"start", -1.0}}, "parameter 'start' = -1"},
       {"source",
@@ -346,8 +346,11 @@ TEST(Blocks, BadParametersAreRejectedByName) {
     }
     const std::string error = run_error(model(10, groups, links));
     EXPECT_NE(error.find(c.message), std::string::npos) << error;
-    EXPECT_NE(error.find("group 'x' (type " + std::string(c.type) + ")"), std::string::npos)
+    // Where, once: the group and its type, not repeated by the block.
+    EXPECT_NE(error.find("entities 'x' (type '" + std::string(c.type) + "'): parameter '"),
+              std::string::npos)
         << error;
+    EXPECT_EQ(error.find("group 'x'"), std::string::npos) << error;
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "config/names.hpp"
 #include "dsim/dsim.hpp"
+#include "dsim/message.hpp"
 
 namespace {
 
@@ -415,6 +416,52 @@ TEST_F(ConfigTest, OverriddenValueIsCheckedAndReportedAsOverride) {
   }
 }
 
+// A seed is any integer from 0 to 2^64-1; past TOML's 2^63-1 it is written as a
+// string of digits, and --set passes such a number on as one.
+TEST_F(ConfigTest, SeedTakesTheWholeUnsigned64BitRange) {
+  const std::string path = write("base.toml", kOverrideBase);
+  auto seed_of = [&](const std::string& set) {
+    return dsim::load_model(path, {set}).simulation.seed;
+  };
+  EXPECT_EQ(seed_of("simulation.seed=0"), 0u);
+  EXPECT_EQ(seed_of("simulation.seed=9223372036854775807"), 9223372036854775807u);
+  EXPECT_EQ(seed_of("simulation.seed=9223372036854775808"), 9223372036854775808u);
+  EXPECT_EQ(seed_of("simulation.seed=18446744073709551615"), 18446744073709551615u);
+  EXPECT_EQ(seed_of("simulation.seed=\"18446744073709551615\""), 18446744073709551615u);
+  EXPECT_EQ(seed_of("simulation.seed=\"42\""), 42u);
+  const std::string quoted = write(
+      "quoted.toml",
+      std::string(kOverrideBase)
+          .insert(std::string(kOverrideBase).find("sync"), "seed = \"12345678901234567890\"\n"));
+  EXPECT_EQ(dsim::load_model(quoted).simulation.seed, 12345678901234567890u);
+  // The resolved config (manifest.json) keeps it exact.
+  EXPECT_NE(dsim::to_json(dsim::load_model(quoted)).find("12345678901234567890"),
+            std::string::npos);
+
+  auto message = [&](const std::string& set) {
+    try {
+      (void)dsim::load_model(path, {set});
+    } catch (const dsim::Error& e) {
+      EXPECT_EQ(e.kind(), dsim::Error::Kind::kInput);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("simulation.seed=-1"),
+            path + " (--set simulation.seed=-1): simulation.seed: must be >= 0 (got -1)");
+  EXPECT_EQ(message("simulation.seed=18446744073709551616"),
+            path +
+                " (--set simulation.seed=18446744073709551616): simulation.seed: expected an "
+                "integer from 0 to 18446744073709551615 (above 9223372036854775807 also as a "
+                "string of digits), got string \"18446744073709551616\"");
+  for (const char* bad :
+       {"simulation.seed=\"-1\"", "simulation.seed=\"+1\"", "simulation.seed=\" 1\"",
+        "simulation.seed=\"\"", "simulation.seed=\"0x10\"", "simulation.seed=1.5"})
+    EXPECT_NE(message(bad).find("simulation.seed: expected an integer from 0 to"),
+              std::string::npos)
+        << bad;
+}
+
 // ---- validate --------------------------------------------------------------
 
 class ValidateTest : public ConfigTest {
@@ -727,6 +774,23 @@ TEST(SuggestTest, DidYouMean) {
   EXPECT_EQ(dsim::config::did_you_mean("colour", keys), "");
   EXPECT_EQ(dsim::config::did_you_mean("x", keys), "");
   EXPECT_EQ(dsim::config::join_names(keys), "end_time, seed, sync or threads");
+  // A huge word gets no suggestion (and costs no huge distance table).
+  EXPECT_EQ(dsim::config::did_you_mean(std::string(100'000'000, 'e'), keys), "");
+  const std::string long_key(300, 'k');
+  const std::vector<std::string_view> with_long = {long_key, "seed"};
+  EXPECT_EQ(dsim::config::did_you_mean("sede", with_long), " (did you mean 'seed'?)");
+}
+
+TEST(ClipTest, CutsLongValuesAndSaysHowLong) {
+  EXPECT_EQ(dsim::clip(""), "");
+  EXPECT_EQ(dsim::clip(std::string(60, 'a')), std::string(60, 'a'));
+  EXPECT_EQ(dsim::clip(std::string(61, 'a')), std::string(60, 'a') + "... (61 characters)");
+  EXPECT_EQ(dsim::clip("abcdef", 3), "abc... (6 characters)");
+  // Characters, not bytes: a multi-byte character is never cut in two.
+  EXPECT_EQ(dsim::clip("\u00e9\u00e9\u00e9\u00e9", 2), "\u00e9\u00e9... (4 characters)");
+  EXPECT_EQ(dsim::clip("\u00e9\u00e9\u00e9", 3), "\u00e9\u00e9\u00e9");
+  EXPECT_EQ(dsim::clip(std::string(200'000'000, 'x')).size(),
+            std::string(60, 'x').size() + std::string("... (200000000 characters)").size());
 }
 
 }  // namespace

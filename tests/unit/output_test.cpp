@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -468,6 +470,68 @@ TEST_F(OutputTest, CheckOutputDirectoryRefusesWhatWriteWouldRefuse) {
   EXPECT_EQ(entries(), (std::vector<std::string>{"blocker", "empty", "mine", "previous"}));
 }
 
+// /proc and /sys pass a permission check (root passes them all), yet refuse
+// new directories: the check tries to create one, so a run is refused before
+// it starts, as bad input naming the path as given (not a temporary one), and
+// leaves no probe behind.
+TEST_F(OutputTest, CheckOutputDirectoryTriesCreatingADirectory) {
+  if (::mkdir("/proc/dsim_output_test", 0700) == 0) {
+    ::rmdir("/proc/dsim_output_test");
+    GTEST_SKIP() << "/proc accepts new directories here";
+  }
+  for (const std::string dir : {"/proc/dsim_out", "/proc/dsim_out/deeper"}) {
+    try {
+      output::check_output_directory(dir);
+      FAIL() << "expected dsim::Error for " << dir;
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(e.kind(), Error::Kind::kInput) << message;
+      EXPECT_EQ(message.rfind("cannot create output directory '" + dir + "': ", 0), 0u) << message;
+      EXPECT_EQ(message.find(".tmp-"), std::string::npos) << message;
+    }
+  }
+  output::check_output_directory(root_ / "fine");
+  EXPECT_TRUE(entries().empty());  // the probe is gone
+}
+
+// A path the system would refuse (ENAMETOOLONG) is bad input, refused before
+// anything is written, with the path cut to a readable length.
+TEST_F(OutputTest, TooLongPathIsBadInput) {
+  std::string deep = root_.string();
+  while (deep.size() <= PATH_MAX) deep += "/" + std::string(200, 'd');
+  const std::vector<std::pair<fs::path, std::string>> cases = {
+      {root_ / std::string(5000, 'x'), "is too long (5000 bytes, at most 239)"},
+      {root_ / std::string(300, 'm') / "out", "is too long (300 bytes, at most 255)"},
+      // Fits NAME_MAX, but leaves no room for the ".tmp-<pid>" sibling.
+      {root_ / std::string(250, 'y'), "is too long (250 bytes, at most 239)"},
+      {deep, "the path is too long ("},
+  };
+  for (const auto& [dir, expected] : cases) {
+    for (int write = 0; write < 2; ++write) {
+      try {
+        if (write)
+          output::write_results(dir, make_spec(), make_result(), "1");
+        else
+          output::check_output_directory(dir);
+        FAIL() << "expected dsim::Error";
+      } catch (const Error& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(e.kind(), Error::Kind::kInput) << message;
+        EXPECT_NE(message.find(expected), std::string::npos) << message;
+        EXPECT_NE(message.find(root_.string()), std::string::npos) << message;
+        EXPECT_LT(message.size(), 500u) << message;
+        EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      }
+    }
+  }
+  EXPECT_TRUE(entries().empty());
+  // The longest name that is allowed works.
+  const fs::path longest = root_ / std::string(NAME_MAX - 16, 'z');
+  EXPECT_NO_THROW(output::check_output_directory(longest));
+  output::write_results(longest, make_spec(), make_result(), "1");
+  EXPECT_TRUE(fs::exists(longest / "manifest.json"));
+}
+
 // A full disk, simulated with the file size limit: the write fails half way,
 // and neither the result directory nor the temporary one is left behind.
 TEST_F(OutputTest, FailedWriteLeavesNoPartialResult) {
@@ -499,7 +563,10 @@ TEST_F(OutputTest, FailedWriteLeavesNoPartialResult) {
   ::signal(SIGXFSZ, old_handler);
 
   EXPECT_TRUE(threw_kind_runtime) << message;
-  EXPECT_NE(message.find("results.csv"), std::string::npos) << message;
+  // The file as the user will look for it, not its temporary place.
+  const fs::path file = root_ / "out" / "results.csv";
+  EXPECT_NE(message.find(file.native()), std::string::npos) << message;
+  EXPECT_EQ(message.find(".tmp-"), std::string::npos) << message;
   EXPECT_EQ(entries(), std::vector<std::string>{"previous"});
   EXPECT_EQ(slurp(root_ / "previous" / "results.csv"), previous);
 }

@@ -32,12 +32,16 @@ class Gossip {
     std::uint32_t redundant = 0;  // pushes answered "already knew"
   };
   struct Rumour {
+    static constexpr std::string_view dsim_name = "gossip.rumour";
     dsim::EntityId from;
   };
   struct Answer {
+    static constexpr std::string_view dsim_name = "gossip.answer";
     bool already_knew;
   };
-  struct Push {};  // to itself: time to push again
+  struct Push {  // to itself: time to push again
+    static constexpr std::string_view dsim_name = "gossip.push";
+  };
   using Events = dsim::Events<Rumour, Answer, Push>;
 
   static void declare(dsim::ParamSpec& p) {

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "dsim/payload.hpp"
 #include "dsim/random.hpp"
 #include "dsim/stats.hpp"
 #include "dsim/types.hpp"
@@ -30,31 +31,6 @@ namespace dsim {
 namespace detail {
 class Partition;
 
-// Stable identity of a payload type: FNV-1a of the compiler's spelling of the
-// type. Identical in every process running the same build and in plugins built
-// with the same compiler.
-template <class P>
-constexpr std::string_view pretty_name() {
-  return __PRETTY_FUNCTION__;
-}
-template <class P>
-constexpr std::string_view payload_type_name() {
-  constexpr std::string_view full = pretty_name<P>();
-  constexpr std::string_view marker = "P = ";
-  constexpr auto begin = full.find(marker) + marker.size();
-  constexpr auto end = full.find_first_of(";]", begin);
-  return full.substr(begin, end - begin);
-}
-template <class P>
-constexpr std::uint32_t payload_type_id() {
-  std::uint32_t h = 2166136261u;
-  for (char c : payload_type_name<P>()) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-
 // Per-entity record of a gauge: current level, when it last changed, and the
 // integral of the level over [0, since].
 struct GaugeSlot {
@@ -63,10 +39,6 @@ struct GaugeSlot {
   double area;
 };
 }  // namespace detail
-
-// Concept for event payloads: plain structs carried inline in the envelope.
-template <class P>
-concept Payload = std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxPayloadBytes;
 
 class Context {
  public:
@@ -98,7 +70,8 @@ class Context {
   // The entity's own random stream.
   Random& rng() { return rng_; }
 
-  // Schedules `payload` for `target` at now() + delay.
+  // Schedules `payload` for `target` at now() + delay. The event carries
+  // payload_id<P>() (P must declare a stable name, see dsim/payload.hpp).
   // REQUIRES: delay finite and >= 0, target valid; unless the target is the
   // entity itself, a link from this entity's group to the target's group must
   // be declared and delay >= its lookahead.
@@ -107,7 +80,8 @@ class Context {
   void send(EntityId target, const P& payload, Time delay) {
     alignas(8) std::byte bytes[kMaxPayloadBytes] = {};
     if constexpr (!std::is_empty_v<P>) std::memcpy(bytes, &payload, sizeof(P));
-    send_bytes(target, detail::payload_type_id<P>(), bytes, delay);
+    constexpr std::uint32_t type = payload_id<P>();
+    send_bytes(target, type, bytes, delay);
   }
 
   void add(Counter c, double amount = 1.0) {

@@ -3,7 +3,9 @@
 // An entity type is a class with
 //   - `struct State`: trivially copyable, default-constructible: the whole
 //     per-entity state the engine saves, restores and checkpoints;
-//   - `using Events = dsim::Events<A, B>;`: the payload types it handles;
+//   - `using Events = dsim::Events<A, B>;`: the payload types it handles,
+//     each a plain struct with a stable name (dsim/payload.hpp):
+//     `struct A { static constexpr std::string_view dsim_name = "mymodel.a"; };`
 //   - a constructor `T(dsim::Setup&)` that reads parameters and declares
 //     statistics (one object per group, shared read-only by its entities);
 //   - `void on(State&, const A&, dsim::Context&) const;` for each payload type;
@@ -23,7 +25,7 @@
 //
 //   struct Counter {
 //     struct State { std::uint64_t hits = 0; };
-//     struct Tick {};
+//     struct Tick { static constexpr std::string_view dsim_name = "counter.tick"; };
 //     using Events = dsim::Events<Tick>;
 //     static void declare(dsim::ParamSpec& p) { p.add("period", 1.0, "tick period"); }
 //     explicit Counter(dsim::Setup& s) : period_(s.param_real("period")) {}
@@ -78,13 +80,16 @@ concept EntityType = requires {
 // Type-erased entity type, as the engine sees it.
 struct EntityTypeInfo {
   struct Handler {
-    std::uint32_t type_id;
-    std::string_view type_name;
+    std::uint32_t type_id;       // payload_id<P>(): what events carry
+    std::string_view type_name;  // payload_name<P>(): the stable name
     std::uint32_t payload_size;  // bytes of the payload (0 for an empty struct)
     void (*call)(const void* behaviour, void* state, const void* payload, Context& ctx);
     // Undoes `call` on the state; nullptr when the type has no reverse handler.
     void (*reverse)(const void* behaviour, void* state, const void* payload,
                     const Context& ctx) = nullptr;
+    // The compiler's spelling of P, for error messages only (it changes with
+    // the compiler and with renames: never store it).
+    std::string_view cpp_name = {};
   };
   using BehaviourPtr = std::unique_ptr<void, void (*)(void*)>;
 
@@ -130,14 +135,17 @@ concept ReversesPayload =
 
 template <class T, class P>
 EntityTypeInfo::Handler make_handler() {
-  EntityTypeInfo::Handler h{payload_type_id<P>(), payload_type_name<P>(),
-                            std::is_empty_v<P> ? 0u : static_cast<std::uint32_t>(sizeof(P)),
-                            [](const void* b, void* s, const void* p, Context& c) {
-                              P payload;
-                              std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
-                              static_cast<const T*>(b)->on(state_ref<typename T::State>(s),
-                                                           payload, c);
-                            }};
+  EntityTypeInfo::Handler h{
+      .type_id = payload_id<P>(),
+      .type_name = payload_name<P>(),
+      .payload_size = std::is_empty_v<P> ? 0u : static_cast<std::uint32_t>(sizeof(P)),
+      .call =
+          [](const void* b, void* s, const void* p, Context& c) {
+            P payload;
+            std::memcpy(static_cast<void*>(&payload), p, sizeof(P));
+            static_cast<const T*>(b)->on(state_ref<typename T::State>(s), payload, c);
+          },
+      .cpp_name = cpp_type_name<P>()};
   if constexpr (ReversesPayload<T, P>)
     h.reverse = [](const void* b, void* s, const void* p, const Context& c) {
       P payload;

@@ -1,12 +1,25 @@
-// The set of entity types a simulation can instantiate by name. Owned by the
-// caller and passed explicitly (no global registry, DESIGN.md invariant 8).
+// The set of entity types a simulation can instantiate by name, and the
+// payload types they exchange. Owned by the caller and passed explicitly (no
+// global registry, DESIGN.md invariant 8).
 //
 //   dsim::Registry registry;
 //   dsim::register_builtins(registry);         // blocks + reference models
 //   registry.add<MyEntity>("my_entity", "what it does");
 //   registry.load_plugin("build/libmymodel.so");
+//
+// Stable identities: an entity type is known by its registered name, a payload
+// type by its declared name (dsim/payload.hpp) and the id derived from it.
+// Both are the same in every build and on every machine, so checkpoints and
+// traces store them. Registration refuses what would make an id ambiguous:
+// two payload names with one id, one name with two ids, and one name for
+// payloads of different sizes (the same payload handled by several entity
+// types, like the blocks' "blocks.job", is fine).
+//
+// Thread safety: registration is not thread-safe; once registration is done,
+// const members may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,7 +30,18 @@
 
 namespace dsim {
 
-inline constexpr int kPluginAbiVersion = 1;
+// 2: payload ids derive from declared names (dsim/payload.hpp).
+inline constexpr int kPluginAbiVersion = 2;
+
+// A payload type as the registry knows it, gathered from the handlers of the
+// registered entity types.
+struct PayloadType {
+  std::uint32_t id = 0;    // what events carry: payload_id<P>()
+  std::string name;        // payload_name<P>()
+  std::uint32_t size = 0;  // bytes (0 for an empty struct)
+  // The entity types that handle it, in registration order.
+  std::vector<std::string> entity_types;
+};
 
 class Registry {
  public:
@@ -30,7 +54,11 @@ class Registry {
   void add(std::string name, std::string doc) {
     add_type(make_entity_type<T>(std::move(name), std::move(doc)));
   }
-  // Throws dsim::Error if the name is taken.
+  // Throws dsim::Error, and registers nothing, if the name is taken, or if a
+  // payload it handles conflicts with one already registered (or with another
+  // of its own): two names with one id, one name with two ids, or one name
+  // with two sizes. The message names the payloads, their C++ types and the
+  // entity types.
   void add_type(EntityTypeInfo info);
 
   // Loads a shared library that defines DSIM_PLUGIN and lets it register its
@@ -42,8 +70,22 @@ class Registry {
   // All types, sorted by name.
   std::vector<const EntityTypeInfo*> types() const;
 
+  // The payload type with this id or this name; nullptr if no registered
+  // entity type handles one.
+  const PayloadType* find_payload(std::uint32_t id) const;
+  const PayloadType* find_payload(std::string_view name) const;
+  // All payload types the registered entity types handle, sorted by name.
+  std::vector<const PayloadType*> payloads() const;
+
  private:
+  struct PayloadRecord {
+    PayloadType type;
+    std::string cpp_name;  // of the first registration, for messages
+  };
+
   std::map<std::string, std::unique_ptr<EntityTypeInfo>, std::less<>> types_;
+  std::map<std::uint32_t, PayloadRecord> payloads_;                // by id
+  std::map<std::string, std::uint32_t, std::less<>> payload_ids_;  // name -> id
   std::vector<void*> plugin_handles_;
 };
 

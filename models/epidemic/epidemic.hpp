@@ -43,9 +43,15 @@ class Epidemic {
   struct State {
     Compartment compartment = Compartment::kSusceptible;
   };
-  struct Contact {};     // from an infectious neighbour
-  struct Infectious {};  // to itself: end of incubation (SEIR)
-  struct Recover {};     // to itself: end of the infectious period
+  struct Contact {  // from an infectious neighbour
+    static constexpr std::string_view dsim_name = "epidemic.contact";
+  };
+  struct Infectious {  // to itself: end of incubation (SEIR)
+    static constexpr std::string_view dsim_name = "epidemic.infectious";
+  };
+  struct Recover {  // to itself: end of the infectious period
+    static constexpr std::string_view dsim_name = "epidemic.recover";
+  };
   using Events = dsim::Events<Contact, Infectious, Recover>;
 
   static void declare(ParamSpec& params);

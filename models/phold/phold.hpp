@@ -39,7 +39,9 @@ class Phold {
   // Nothing: the `events` counter is the entity's only fact, and it lives in
   // the engine's statistics (an empty State takes no memory per entity).
   struct State {};
-  struct Ping {};
+  struct Ping {
+    static constexpr std::string_view dsim_name = "phold.ping";
+  };
   using Events = dsim::Events<Ping>;
 
   static void declare(ParamSpec& params);

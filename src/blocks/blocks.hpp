@@ -6,7 +6,8 @@
 // job picks one of its out-neighbours (ctx.neighbours()), with probability
 // proportional to the link weights when there are several, and sends after
 // its `transfer` delay (which must be >= the link's lookahead). A user entity
-// type can take part in a block network by handling and sending Job.
+// type can take part in a block network by handling and sending Job, or its
+// own struct of the same layout named "blocks.job" (dsim/payload.hpp).
 //
 // Parameters and statistics of each block: `dsim list`, or models/queueing/README.md.
 #pragma once
@@ -17,8 +18,10 @@
 
 namespace dsim::blocks {
 
-// A job (customer) travelling through a block network.
+// A job (customer) travelling through a block network. Its name and layout
+// are an interface: plugins may declare their own copy.
 struct Job {
+  static constexpr std::string_view dsim_name = "blocks.job";
   Time created;      // when its source generated it
   std::uint64_t id;  // per-source sequence number, from 0
 };

@@ -17,6 +17,7 @@ class Delay {
   };
   // To self: a job's delay is over.
   struct Release {
+    static constexpr std::string_view dsim_name = "blocks.delay.release";
     Time arrival;
     Time created;
     std::uint64_t id;

@@ -42,6 +42,7 @@ class Queue {
   };
   // To self: a job leaves, at the end of its service.
   struct Done {
+    static constexpr std::string_view dsim_name = "blocks.queue.done";
     Time arrival;  // at this queue
     Time start;    // of service
     Time created;

@@ -15,7 +15,9 @@ class Source {
   struct State {
     std::uint64_t generated = 0;
   };
-  struct Arrive {};  // to self: the next job is due
+  struct Arrive {  // to self: the next job is due
+    static constexpr std::string_view dsim_name = "blocks.source.arrive";
+  };
   using Events = dsim::Events<Arrive>;
 
   static void declare(ParamSpec& params);

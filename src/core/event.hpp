@@ -13,7 +13,7 @@ namespace dsim::detail {
 struct Event {
   Time time;           // when the event happens
   std::uint32_t depth; // zero-delay chain length at `time` (see key_less)
-  std::uint32_t type;  // payload type id (payload_type_id<P>())
+  std::uint32_t type;  // payload id: payload_id<P>(), stable (dsim/payload.hpp)
   EntityId src;        // sending entity
   EntityId dst;        // receiving entity
   std::uint64_t seq;   // sender's send counter at the time of sending

@@ -92,16 +92,17 @@ class ConservativeSync final : public Synchronizer {
         run.transport.deliver(me, bank ^ 1u);
         me.use_bank(bank);
         const Time bound = std::min(gmin + lookahead_, end);
-        if (!failed.load(std::memory_order_relaxed)) {
-          t = Clock::now();
-          try {
-            me.run(bound, UINT64_MAX, bound);
-          } catch (...) {
-            errors[i] = std::current_exception();
-            failed.store(true);
-          }
-          busy += seconds_since(t);
+        // Every partition runs its whole window even when another one
+        // failed in it: of the failures in one window, the smallest key is
+        // the sequential run's first, and it may be this partition's.
+        t = Clock::now();
+        try {
+          me.run(bound, UINT64_MAX, bound);
+        } catch (...) {
+          errors[i] = std::current_exception();
+          failed.store(true);
         }
+        busy += seconds_since(t);
       }
     };
 

@@ -50,6 +50,7 @@ struct Laggard {
     double fingerprint = 0;
   };
   struct Ping {
+    static constexpr std::string_view dsim_name = "laggard.ping";
     std::uint32_t hops;
     EntityId from;
   };
@@ -127,6 +128,7 @@ struct Reversible {
     std::uint64_t mix = 0;
   };
   struct Ping {
+    static constexpr std::string_view dsim_name = "reversible.ping";
     std::uint32_t hops;
     std::uint32_t weight;
   };
@@ -186,8 +188,11 @@ struct Impure {
   struct State {
     std::uint64_t last = 0;
   };
-  struct Tick {};
+  struct Tick {
+    static constexpr std::string_view dsim_name = "impure.tick";
+  };
   struct Note {
+    static constexpr std::string_view dsim_name = "impure.note";
     std::uint64_t calls;
   };
   using Events = dsim::Events<Tick, Note>;
@@ -722,7 +727,7 @@ TEST(RollbackCheckFails, ImpureHandlerState) {
   const std::string what =
       checker_error(checker_spec({"imp", "impure", 2, {{"where", std::string("state")}}, {}, {}}));
   EXPECT_NE(what.find("imp[1] (id 4)"), std::string::npos) << what;
-  EXPECT_NE(what.find("Impure::Tick"), std::string::npos) << what;
+  EXPECT_NE(what.find("event 'impure.tick'"), std::string::npos) << what;
   EXPECT_NE(what.find("at time 0.75:"), std::string::npos) << what;
   EXPECT_NE(what.find("State"), std::string::npos) << what;
 }
@@ -731,7 +736,7 @@ TEST(RollbackCheckFails, ImpureHandlerPayload) {
   const std::string what =
       checker_error(checker_spec({"imp", "impure", 2, {{"where", std::string("payload")}}, {}, {}}));
   EXPECT_NE(what.find("imp[1] (id 4)"), std::string::npos) << what;
-  EXPECT_NE(what.find("Impure::Tick"), std::string::npos) << what;
+  EXPECT_NE(what.find("event 'impure.tick'"), std::string::npos) << what;
   EXPECT_NE(what.find("at time 0.75:"), std::string::npos) << what;
   EXPECT_NE(what.find("sent different events"), std::string::npos) << what;
 }
@@ -741,7 +746,7 @@ TEST(RollbackCheckFails, WrongReverseHandler) {
       checker_spec({"rev", "reversible", 2, {{"forget_weight", true}}, {}, {}}));
   // rev[0] handles the first Ping at 0.5, after the pure group's ids 0-2.
   EXPECT_NE(what.find("rev[0] (id 3)"), std::string::npos) << what;
-  EXPECT_NE(what.find("Reversible::Ping"), std::string::npos) << what;
+  EXPECT_NE(what.find("handling event 'reversible.ping'"), std::string::npos) << what;
   EXPECT_NE(what.find("at time 0.5:"), std::string::npos) << what;
   EXPECT_NE(what.find("reverse handler"), std::string::npos) << what;
 }

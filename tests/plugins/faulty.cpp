@@ -13,7 +13,9 @@ class Faulty {
   struct State {
     std::uint64_t hops = 0;
   };
-  struct Hop {};
+  struct Hop {
+    static constexpr std::string_view dsim_name = "faulty.hop";
+  };
   using Events = dsim::Events<Hop>;
 
   static void declare(dsim::ParamSpec& p) {

@@ -19,7 +19,9 @@ struct Gadget {
   struct State {
     int n = 0;
   };
-  struct Nudge {};
+  struct Nudge {
+    static constexpr std::string_view dsim_name = "gadget.nudge";
+  };
   using Events = dsim::Events<Nudge>;
   static void declare(dsim::ParamSpec& p) {
     p.add("remote", 0.1, "probability of a remote send");
@@ -36,7 +38,9 @@ struct Bare {
   struct State {
     int n = 0;
   };
-  struct Nudge {};
+  struct Nudge {
+    static constexpr std::string_view dsim_name = "bare.nudge";
+  };
   using Events = dsim::Events<Nudge>;
   explicit Bare(dsim::Setup&) {}
   void on(State&, const Nudge&, dsim::Context&) const {}

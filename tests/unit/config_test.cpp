@@ -43,7 +43,9 @@ struct Widget {
   struct State {
     std::uint64_t hits = 0;
   };
-  struct Poke {};
+  struct Poke {
+    static constexpr std::string_view dsim_name = "widget.poke";
+  };
   using Events = dsim::Events<Poke>;
   static void declare(dsim::ParamSpec& p) {
     p.add("rate", 0.5, "pokes per time unit");
@@ -62,7 +64,9 @@ struct Plain {
   struct State {
     int unused = 0;
   };
-  struct Tick {};
+  struct Tick {
+    static constexpr std::string_view dsim_name = "plain.tick";
+  };
   using Events = dsim::Events<Tick>;
   explicit Plain(dsim::Setup&) {}
   void on(State&, const Tick&, dsim::Context&) const {}

@@ -18,7 +18,9 @@ struct Ticker {
   struct State {
     std::uint64_t ticks = 0;
   };
-  struct Tick {};
+  struct Tick {
+    static constexpr std::string_view dsim_name = "ticker.tick";
+  };
   using Events = dsim::Events<Tick>;
   static void declare(dsim::ParamSpec& p) { p.add("period", 1.0, "tick period"); }
   explicit Ticker(Setup& s)
@@ -40,7 +42,9 @@ struct Stepper {
   struct State {
     int step = 0;
   };
-  struct Step {};
+  struct Step {
+    static constexpr std::string_view dsim_name = "stepper.step";
+  };
   using Events = dsim::Events<Step>;
   explicit Stepper(Setup& s) : level_(s.gauge("level")) {}
   void init(State&, Context& ctx) const { ctx.send(ctx.self(), Step{}, 2.0); }
@@ -64,9 +68,12 @@ struct Walker {
     double last = 0;
   };
   struct Token {
+    static constexpr std::string_view dsim_name = "walker.token";
     std::uint64_t hops;
   };
-  struct Stray {};
+  struct Stray {
+    static constexpr std::string_view dsim_name = "walker.stray";
+  };
   using Events = dsim::Events<Token>;
   static void declare(dsim::ParamSpec& p) {
     p.add("lookahead", 1.0, "link lookahead");
@@ -121,6 +128,7 @@ struct Echo {
     std::uint64_t n = 0;
   };
   struct Pulse {
+    static constexpr std::string_view dsim_name = "echo.pulse";
     std::uint32_t hops;
   };
   using Events = dsim::Events<Pulse>;

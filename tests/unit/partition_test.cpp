@@ -25,7 +25,9 @@ using dsim::detail::rank_edge_cut;
 
 struct Node {
   struct State {};
-  struct Ping {};
+  struct Ping {
+    static constexpr std::string_view dsim_name = "node.ping";
+  };
   using Events = dsim::Events<Ping>;
   explicit Node(dsim::Setup&) {}
   void on(State&, const Ping&, dsim::Context&) const {}

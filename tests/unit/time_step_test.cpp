@@ -14,7 +14,9 @@ struct Leaper {
   struct State {
     std::uint64_t ticks = 0;
   };
-  struct Tick {};
+  struct Tick {
+    static constexpr std::string_view dsim_name = "test.leaper_tick";
+  };
   using Events = dsim::Events<Tick>;
   static void declare(dsim::ParamSpec& p) { p.add("step", 1.0, "delay after the leap"); }
   explicit Leaper(dsim::Setup& s) : step_(s.param_real("step")) {}
@@ -51,7 +53,7 @@ TEST_F(TimeStep, ADelayLostToRoundingIsAnErrorOnEveryEngine) {
     } catch (const dsim::Error& e) {
       const std::string what = e.what();
       EXPECT_EQ(e.kind(), dsim::Error::Kind::kRuntime) << sync;
-      EXPECT_NE(what.find("entity l[0] (id 0) at time 1e+18"), std::string::npos) << what;
+      EXPECT_NE(what.find("entity l[0] (id 0) at time 1e+18"), std::string::npos) << sync << ": " << what;
       EXPECT_NE(what.find("with delay 1, which does not advance simulated time"),
                 std::string::npos)
           << what;

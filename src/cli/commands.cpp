@@ -10,9 +10,9 @@
 
 #include "cli/progress.hpp"
 #include "dsim/model_spec.hpp"
+#include "dsim/output.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/simulation.hpp"
-#include "stats/output.hpp"
 #include "transport/cluster.hpp"
 
 #ifndef DSIM_VERSION

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
-#include "stats/output.hpp"
+#include "dsim/output.hpp"
 
 namespace {
 

@@ -1,4 +1,12 @@
 // Result writers: the files a run leaves behind, and the terminal summary.
+// What the `dsim` program does with a RunResult, for any host that wants the
+// same files:
+//
+//   dsim::Simulation sim(dsim::load_model("models/queueing/mm1.toml"), registry);
+//   dsim::output::check_output_directory(sim.spec().output.directory);  // fail early
+//   const dsim::RunResult result = sim.run();
+//   dsim::output::write_results(sim.spec().output.directory, sim.spec(), result, "my-host 1.0");
+//   std::fputs(dsim::output::summary_table(result).c_str(), stdout);
 //
 // A result directory holds
 //   manifest.json  what ran and how: dsim version, config file, seed, end time,
@@ -22,6 +30,11 @@
 // same double: CSV with `{:.17g}` ("nan", "inf", "-inf" for non-finite
 // values), JSON in shortest round-trip form (non-finite values as null).
 //
+// Ownership: the functions read their arguments during the call and keep
+// nothing; text comes back as a new std::string.
+//
+// Errors: dsim::Error, as each function says; the message names the path.
+//
 // Thread safety: the functions share no state; two calls may run at once as
 // long as they write to different directories.
 #pragma once
@@ -29,6 +42,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "dsim/model_spec.hpp"
 #include "dsim/results.hpp"
@@ -39,7 +53,8 @@ namespace dsim::output {
 // temporary sibling `DIR.tmp-<pid>`, each is fsynced, then the temporary
 // directory is renamed to `dir` (atomically exchanged with it if `dir` holds
 // the result of an earlier run, which is then removed). Missing parent
-// directories are created.
+// directories are created. `version` is recorded in manifest.json as the
+// version of the program that wrote the results.
 //
 // Throws dsim::Error (kind kInput) if `dir` exists and is not an empty
 // directory or an earlier dsim result directory (a manifest.json written by

@@ -1,5 +1,6 @@
 // Everything a model author needs, and what a host needs to run models and
-// write their results.
+// write their results (libdsim). The reference models have their own header
+// and library: dsim/reference_models.hpp, libdsim_models.
 #pragma once
 
 #include "dsim/context.hpp"

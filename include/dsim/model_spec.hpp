@@ -5,6 +5,7 @@
 //
 //   dsim::Registry registry;
 //   dsim::register_builtins(registry);
+//   dsim::register_reference_models(registry);  // dsim/reference_models.hpp
 //   dsim::ModelSpec spec = dsim::load_model("models/phold/phold.toml", {"simulation.end_time=500"});
 //   dsim::validate(spec, registry);
 #pragma once

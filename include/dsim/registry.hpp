@@ -2,7 +2,7 @@
 // caller and passed explicitly (no global registry, DESIGN.md invariant 8).
 //
 //   dsim::Registry registry;
-//   dsim::register_builtins(registry);         // blocks + reference models
+//   dsim::register_builtins(registry);         // the built-in blocks
 //   registry.add<MyEntity>("my_entity", "what it does");
 //   registry.load_plugin("build/libmymodel.so");
 #pragma once
@@ -47,8 +47,9 @@ class Registry {
   std::vector<void*> plugin_handles_;
 };
 
-// Registers the built-in blocks (source, queue, delay, router, sink) and the
-// reference models (phold, epidemic).
+// Registers the built-in blocks (source, queue, delay, router, sink). The
+// reference models (phold, epidemic) are in libdsim_models:
+// register_reference_models() in dsim/reference_models.hpp.
 void register_builtins(Registry& registry);
 
 }  // namespace dsim

@@ -20,6 +20,7 @@
 
 #include "dsim/dsim.hpp"
 #include "dsim/output.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
@@ -210,6 +211,7 @@ struct Impure {
 
 void register_types(dsim::Registry& registry) {
   dsim::register_builtins(registry);
+  dsim::register_reference_models(registry);
   registry.add<Laggard>("laggard", "test: PHOLD-like traffic, slow first half");
   registry.add<Reversible>("reversible", "test: Laggard-like, with reverse handlers");
   registry.add<Impure>("impure", "test: handler with a static counter");

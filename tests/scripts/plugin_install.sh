@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install dsim into a fresh prefix, build examples/plugin_model against it
-# with find_package(dsim) as an outside project would, and run the installed
-# dsim with the plugin: named in the config, named with --plugin, and both.
+# Install dsim into a fresh prefix, check that it has the reference models'
+# library, build examples/plugin_model against it with find_package(dsim) as
+# an outside project would, and run the installed dsim with the plugin: named
+# in the config, named with --plugin, and both.
 # Env (set by CTest): DSIM_SOURCE_DIR, DSIM_BUILD_DIR, optionally CMAKE_COMMAND.
 set -euo pipefail
 : "${DSIM_SOURCE_DIR:?}" "${DSIM_BUILD_DIR:?}"
@@ -23,6 +24,13 @@ dsim=$tmp/prefix/bin/dsim
 [ -x "$dsim" ] || fail "no bin/dsim in the prefix"
 ls "$tmp"/prefix/lib*/cmake/dsim/dsimConfig.cmake >/dev/null || fail "no dsimConfig.cmake"
 [ -f "$tmp/prefix/include/dsim/dsim.hpp" ] || fail "no include/dsim/dsim.hpp"
+[ -f "$tmp/prefix/include/dsim/reference_models.hpp" ] || fail "no include/dsim/reference_models.hpp"
+
+echo "--- the installed program has the reference models (libdsim_models)"
+"$dsim" list >"$tmp/list-all.txt" || fail "dsim list"
+for type in phold epidemic source queue sink; do
+  grep -qw "$type" "$tmp/list-all.txt" || fail "dsim list does not show '$type'"
+done
 
 echo "--- build the example against the prefix"
 cp -r "$DSIM_SOURCE_DIR/examples/plugin_model" "$tmp/src"

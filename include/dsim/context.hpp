@@ -21,6 +21,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "dsim/export.hpp"
 #include "dsim/random.hpp"
 #include "dsim/stats.hpp"
 #include "dsim/types.hpp"
@@ -68,7 +69,7 @@ struct GaugeSlot {
 template <class P>
 concept Payload = std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxPayloadBytes;
 
-class Context {
+class DSIM_API Context {
  public:
   Time now() const { return now_; }
   EntityId self() const { return self_; }

@@ -6,6 +6,7 @@
 #include "dsim/context.hpp"
 #include "dsim/distribution.hpp"
 #include "dsim/entity.hpp"
+#include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/output.hpp"
 #include "dsim/params.hpp"

@@ -44,6 +44,7 @@
 #include <string>
 #include <string_view>
 
+#include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/results.hpp"
 
@@ -62,23 +63,23 @@ namespace dsim::output {
 // Throws dsim::Error (kind kRuntime) naming the path and the system's reason
 // on an I/O failure (full disk, no permission); the temporary directory is
 // then removed and `dir` is left as it was: never a partial result.
-void write_results(const std::filesystem::path& dir, const ModelSpec& spec, const RunResult& result,
-                   const std::string& version);
+DSIM_API void write_results(const std::filesystem::path& dir, const ModelSpec& spec,
+                            const RunResult& result, const std::string& version);
 
 // Throws the dsim::Error write_results() would throw for what is at `dir`
 // now (a file, or a directory dsim did not write); nothing is written. Lets a
 // caller refuse a bad output directory before a long run rather than after.
-void check_output_directory(const std::filesystem::path& dir);
+DSIM_API void check_output_directory(const std::filesystem::path& dir);
 
 // The file contents, as write_results() writes them.
-std::string manifest_json(const ModelSpec& spec, const RunResult& result,
-                          const std::string& version);
-std::string results_csv(const RunResult& result);
-std::string results_json(const RunResult& result);
-std::string series_csv(const RunResult& result);
+DSIM_API std::string manifest_json(const ModelSpec& spec, const RunResult& result,
+                                   const std::string& version);
+DSIM_API std::string results_csv(const RunResult& result);
+DSIM_API std::string results_json(const RunResult& result);
+DSIM_API std::string series_csv(const RunResult& result);
 
 // "counter", "tally", "gauge", "histogram".
-std::string_view kind_name(StatKind kind);
+DSIM_API std::string_view kind_name(StatKind kind);
 
 // A table for the terminal: one aligned row per statistic (group, stat, kind
 // and its main fields), then one line of run figures (events, events/s, wall
@@ -87,10 +88,10 @@ std::string_view kind_name(StatKind kind);
 // efficiency, rollbacks, GVT rounds, peak saved state against the memory
 // limit); --check-rollback runs add a line with the number of events checked.
 // Ends with a newline.
-std::string summary_table(const RunResult& result);
+DSIM_API std::string summary_table(const RunResult& result);
 
 // A byte count for people, in binary units: "512 B", "2 GiB", "12.3 MiB"
 // (a whole number of units without decimals, otherwise one decimal).
-std::string byte_size(std::uint64_t bytes);
+DSIM_API std::string byte_size(std::uint64_t bytes);
 
 }  // namespace dsim::output

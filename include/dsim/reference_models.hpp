@@ -11,12 +11,13 @@
 // The `dsim` program registers both, so every config under models/ runs.
 #pragma once
 
+#include "dsim/export.hpp"
 #include "dsim/registry.hpp"
 
 namespace dsim {
 
 // Registers the types "phold" and "epidemic". Throws dsim::Error if either
 // name is already taken in `registry`.
-void register_reference_models(Registry& registry);
+DSIM_MODELS_API void register_reference_models(Registry& registry);
 
 }  // namespace dsim

@@ -14,12 +14,13 @@
 #include <vector>
 
 #include "dsim/entity.hpp"
+#include "dsim/export.hpp"
 
 namespace dsim {
 
 inline constexpr int kPluginAbiVersion = 1;
 
-class Registry {
+class DSIM_API Registry {
  public:
   Registry();
   ~Registry();
@@ -50,12 +51,14 @@ class Registry {
 // Registers the built-in blocks (source, queue, delay, router, sink). The
 // reference models (phold, epidemic) are in libdsim_models:
 // register_reference_models() in dsim/reference_models.hpp.
-void register_builtins(Registry& registry);
+DSIM_API void register_builtins(Registry& registry);
 
 }  // namespace dsim
 
 // Entry point of a plugin library:
 //   DSIM_PLUGIN(registry) { registry.add<MyEntity>("my_entity", "doc"); }
-#define DSIM_PLUGIN(registry_name)                                        \
-  extern "C" int dsim_plugin_abi_version() { return ::dsim::kPluginAbiVersion; } \
-  extern "C" void dsim_plugin_register(::dsim::Registry& registry_name)
+// Both functions are exported (DSIM_API) even when the plugin is compiled
+// with hidden symbols.
+#define DSIM_PLUGIN(registry_name)                                                        \
+  extern "C" DSIM_API int dsim_plugin_abi_version() { return ::dsim::kPluginAbiVersion; } \
+  extern "C" DSIM_API void dsim_plugin_register(::dsim::Registry& registry_name)

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/results.hpp"
@@ -72,21 +73,21 @@ class Simulation {
   // Validates `spec` against `registry` if it has not been, builds entities,
   // links and partitions. Throws dsim::Error on bad input. `registry` must
   // outlive the Simulation.
-  Simulation(ModelSpec spec, const Registry& registry);
-  ~Simulation();
+  DSIM_API Simulation(ModelSpec spec, const Registry& registry);
+  DSIM_API ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
   // Decides threads, sync engine and partitioning without running anything.
   // Throws dsim::Error for a layout that cannot run, naming the cause (e.g.
   // conservative sync with a zero-lookahead link between partitions).
-  const RunPlan& plan();
+  DSIM_API const RunPlan& plan();
 
   // Runs to the end time. Throws dsim::Error on a model error (the message
   // names the entity, event type and time). Call once.
-  RunResult run(const RunOptions& options = {});
+  DSIM_API RunResult run(const RunOptions& options = {});
 
-  const ModelSpec& spec() const;
+  DSIM_API const ModelSpec& spec() const;
 
  private:
   struct Impl;

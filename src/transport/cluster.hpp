@@ -21,17 +21,20 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "dsim/export.hpp"
 #include "dsim/types.hpp"
 
 namespace dsim::detail {
 
 // An error every process of the run agreed on (Cluster::agree).
-class AgreedError : public Error {
+class DSIM_API AgreedError : public Error {
  public:
   using Error::Error;
 };
 
-class Cluster {
+// Exported from libdsim (DSIM_API) for the dsim program only, until a public
+// run environment replaces it; not part of the public API.
+class DSIM_API Cluster {
  public:
   // The process-wide cluster. The first call initializes MPI when the
   // process was started by mpirun (OMPI_COMM_WORLD_SIZE, PMIX_RANK or
@@ -95,6 +98,6 @@ class Cluster {
 };
 
 // Whether this build can run across processes (DSIM_WITH_MPI).
-bool built_with_mpi();
+DSIM_API bool built_with_mpi();
 
 }  // namespace dsim::detail

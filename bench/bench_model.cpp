@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> overrides(argv + 2, argv + argc);
     dsim::Registry registry;
     dsim::register_builtins(registry);
+    dsim::register_reference_models(registry);
     const double cpu_start = cpu_seconds();
     dsim::Simulation sim(dsim::load_model(argv[1], overrides), registry);
     const dsim::RunResult r = sim.run();

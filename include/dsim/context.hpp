@@ -21,6 +21,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "dsim/export.hpp"
 #include "dsim/payload.hpp"
 #include "dsim/random.hpp"
 #include "dsim/stats.hpp"
@@ -40,7 +41,7 @@ struct GaugeSlot {
 };
 }  // namespace detail
 
-class Context {
+class DSIM_API Context {
  public:
   Time now() const { return now_; }
   EntityId self() const { return self_; }

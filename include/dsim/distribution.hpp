@@ -13,11 +13,12 @@
 #include <string>
 #include <string_view>
 
+#include "dsim/export.hpp"
 #include "dsim/random.hpp"
 
 namespace dsim {
 
-class Distribution {
+class DSIM_API Distribution {
  public:
   enum class Kind { kConst, kExponential, kUniform, kNormal, kLognormal, kErlang,
                     kGamma, kWeibull, kTriangular };

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "dsim/export.hpp"
 #include "dsim/types.hpp"
 
 namespace dsim {
@@ -33,7 +34,7 @@ class Cluster;
 
 // An error every process of a run agreed on (Communicator::agree): every
 // process throws it, so one (rank 0) reports it.
-class AgreedError : public Error {
+class DSIM_API AgreedError : public Error {
  public:
   using Error::Error;
 };
@@ -46,7 +47,7 @@ class AgreedError : public Error {
 //
 // Thread safety: agree() and abort() are collectives / process-wide; call
 // them from one thread, in the same order on every process.
-class Communicator {
+class DSIM_API Communicator {
  public:
   // One process: every collective is the identity.
   static std::shared_ptr<Communicator> local();
@@ -87,7 +88,7 @@ class Communicator {
 // was built with MPI, and finalises it when destroyed. Make one, first thing
 // in main(), and no more; a library host whose process is owned by someone
 // else (Python with mpi4py) makes none and uses Communicator::from_mpi.
-class MpiSession {
+class DSIM_API MpiSession {
  public:
   MpiSession();
   ~MpiSession();
@@ -108,8 +109,11 @@ struct Machine {
   std::uint64_t memory_bytes = 0;     // memory this process may use
   // This machine's cores and memory (the cgroup's limit when lower), shared
   // out evenly among `processes` processes of one run on it.
-  static Machine detect(std::uint32_t processes = 1);
+  DSIM_API static Machine detect(std::uint32_t processes = 1);
 };
+
+// Whether this build can run across processes (built with MPI).
+DSIM_API bool built_with_mpi();
 
 struct Environment {
   // The processes of the run; null: one process.

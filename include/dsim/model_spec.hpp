@@ -5,6 +5,7 @@
 //
 //   dsim::Registry registry;
 //   dsim::register_builtins(registry);
+//   dsim::register_reference_models(registry);  // dsim/reference_models.hpp
 //   dsim::ModelSpec spec = dsim::load_model("models/phold/phold.toml", {"simulation.end_time=500"});
 //   dsim::validate(spec, registry);
 #pragma once
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dsim/export.hpp"
 #include "dsim/params.hpp"
 #include "dsim/types.hpp"
 
@@ -27,7 +29,7 @@ struct SourceLocation {
   std::string file;  // empty for specs built in code
   int line = 0;
   int column = 0;
-  std::string str() const;  // "file:line:column", "file", or "<code>"
+  DSIM_API std::string str() const;  // "file:line:column", "file", or "<code>"
 };
 
 struct SimulationSpec {
@@ -126,15 +128,16 @@ struct ModelSpec {
 // --set). Throws dsim::Error naming file, line and key for any mistake that
 // does not need the registry (syntax, unknown key, wrong type, bad count,
 // unknown group in a link, bad topology options).
-ModelSpec load_model(const std::string& path, const std::vector<std::string>& overrides = {});
+DSIM_API ModelSpec load_model(const std::string& path,
+                              const std::vector<std::string>& overrides = {});
 
 // Checks `spec` against `registry`: known entity types, parameters present and
 // well typed (distributions parsed), lookaheads >= 0. Fills in defaults so
 // every declared parameter is present with its declared type. Throws
 // dsim::Error naming the file, line and key.
-void validate(ModelSpec& spec, const Registry& registry);
+DSIM_API void validate(ModelSpec& spec, const Registry& registry);
 
 // The resolved spec as JSON text (for manifests and `dsim validate`).
-std::string to_json(const ModelSpec& spec);
+DSIM_API std::string to_json(const ModelSpec& spec);
 
 }  // namespace dsim

@@ -12,19 +12,20 @@
 #include <vector>
 
 #include "dsim/distribution.hpp"
+#include "dsim/export.hpp"
 #include "dsim/types.hpp"
 
 namespace dsim {
 
 enum class ParamType { kBool, kInt, kReal, kString, kDistribution };
 
-std::string_view to_string(ParamType type);
+DSIM_API std::string_view to_string(ParamType type);
 
 // A parameter value as written in a config. Distributions are kept as text and
 // parsed when read (the loader parses them once at validation to report errors).
 using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
 
-std::string to_string(const ParamValue& value);
+DSIM_API std::string to_string(const ParamValue& value);
 
 struct ParamDecl {
   std::string name;
@@ -39,7 +40,7 @@ struct ParamDecl {
 //     p.add_distribution("service", "exp(mean=1)", "service time");
 //     p.required<std::int64_t>("servers", "number of servers");
 //   }
-class ParamSpec {
+class DSIM_API ParamSpec {
  public:
   ParamSpec& add(std::string name, bool def, std::string doc);
   ParamSpec& add(std::string name, std::int64_t def, std::string doc);
@@ -64,7 +65,7 @@ class ParamSpec {
 
 // Resolved parameter values of one group: every declared parameter present,
 // each with the declared type (ints given for reals are widened by the loader).
-class Params {
+class DSIM_API Params {
  public:
   Params() = default;
   explicit Params(std::map<std::string, ParamValue, std::less<>> values)

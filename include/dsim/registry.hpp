@@ -3,7 +3,7 @@
 // global registry, DESIGN.md invariant 8).
 //
 //   dsim::Registry registry;
-//   dsim::register_builtins(registry);         // blocks + reference models
+//   dsim::register_builtins(registry);         // the built-in blocks
 //   registry.add<MyEntity>("my_entity", "what it does");
 //   registry.load_plugin("build/libmymodel.so");
 //
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "dsim/entity.hpp"
+#include "dsim/export.hpp"
 
 namespace dsim {
 
@@ -43,7 +44,7 @@ struct PayloadType {
   std::vector<std::string> entity_types;
 };
 
-class Registry {
+class DSIM_API Registry {
  public:
   Registry();
   ~Registry();
@@ -89,14 +90,17 @@ class Registry {
   std::vector<void*> plugin_handles_;
 };
 
-// Registers the built-in blocks (source, queue, delay, router, sink) and the
-// reference models (phold, epidemic).
-void register_builtins(Registry& registry);
+// Registers the built-in blocks (source, queue, delay, router, sink). The
+// reference models (phold, epidemic) are in libdsim_models:
+// register_reference_models() in dsim/reference_models.hpp.
+DSIM_API void register_builtins(Registry& registry);
 
 }  // namespace dsim
 
 // Entry point of a plugin library:
 //   DSIM_PLUGIN(registry) { registry.add<MyEntity>("my_entity", "doc"); }
-#define DSIM_PLUGIN(registry_name)                                        \
-  extern "C" int dsim_plugin_abi_version() { return ::dsim::kPluginAbiVersion; } \
-  extern "C" void dsim_plugin_register(::dsim::Registry& registry_name)
+// Both functions are exported (DSIM_API) even when the plugin is compiled
+// with hidden symbols.
+#define DSIM_PLUGIN(registry_name)                                                        \
+  extern "C" DSIM_API int dsim_plugin_abi_version() { return ::dsim::kPluginAbiVersion; } \
+  extern "C" DSIM_API void dsim_plugin_register(::dsim::Registry& registry_name)

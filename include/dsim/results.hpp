@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "dsim/export.hpp"
 #include "dsim/stats.hpp"
 #include "dsim/types.hpp"
 
@@ -91,8 +92,9 @@ struct RunResult {
   RunFigures figures;
 
   // The value of `field` of statistic `stat` of `group`; dsim::Error if absent.
-  double value(std::string_view group, std::string_view stat, std::string_view field) const;
-  const StatResult* find(std::string_view group, std::string_view stat) const;
+  DSIM_API double value(std::string_view group, std::string_view stat,
+                        std::string_view field) const;
+  DSIM_API const StatResult* find(std::string_view group, std::string_view stat) const;
 };
 
 }  // namespace dsim

@@ -8,12 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "dsim/export.hpp"
 #include "dsim/params.hpp"
 #include "dsim/stats.hpp"
 
 namespace dsim {
 
-class Setup {
+class DSIM_API Setup {
  public:
   Setup(std::string_view group, std::uint64_t count, const Params& params,
         std::vector<StatDecl>* stats)

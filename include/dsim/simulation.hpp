@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dsim/environment.hpp"
+#include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/results.hpp"
@@ -87,22 +88,23 @@ class Simulation {
   // outlive the Simulation. `environment`: the processes it spans (a
   // collective over them: every process makes its Simulation together) and
   // the machine's facts; by default one process on this machine.
-  Simulation(ModelSpec spec, const Registry& registry, const Environment& environment = {});
-  ~Simulation();
+  DSIM_API Simulation(ModelSpec spec, const Registry& registry,
+                      const Environment& environment = {});
+  DSIM_API ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
   // Decides threads, sync engine and partitioning without running anything.
   // Throws dsim::Error for a layout that cannot run, naming the cause (e.g.
   // conservative sync with a zero-lookahead link between partitions).
-  const RunPlan& plan();
+  DSIM_API const RunPlan& plan();
 
   // Runs to the end time. Throws dsim::Error on a model error (the message
   // names the entity, event type and time), RunStopped when it was stopped
   // (RunOptions::stop, RunControl). Call once.
-  RunResult run(const RunOptions& options = {});
+  DSIM_API RunResult run(const RunOptions& options = {});
 
-  const ModelSpec& spec() const;
+  DSIM_API const ModelSpec& spec() const;
 
  private:
   struct Impl;

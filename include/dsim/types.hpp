@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "dsim/export.hpp"
+
 namespace dsim {
 
 // Simulated time. Plain double: every engine computes `now + delay` the same
@@ -34,7 +36,7 @@ __extension__ typedef unsigned __int128 UInt128;
 // An expected failure: bad config, bad parameter, model error, I/O problem.
 // The message names the file, key, value or entity; the CLI prints it as one
 // line and exits non-zero (2 for bad input, 1 for run-time failures).
-class Error : public std::runtime_error {
+class DSIM_API Error : public std::runtime_error {
  public:
   enum class Kind { kInput, kRuntime };
   explicit Error(const std::string& message, Kind kind = Kind::kInput)

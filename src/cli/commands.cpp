@@ -14,9 +14,10 @@
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
 #include "dsim/model_spec.hpp"
+#include "dsim/output.hpp"
+#include "dsim/reference_models.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/simulation.hpp"
-#include "stats/output.hpp"
 
 #ifndef DSIM_VERSION
 #define DSIM_VERSION "unknown"
@@ -51,6 +52,7 @@ void load_plugins(Registry& registry, const std::vector<std::string>& from_confi
 // Load, plugins, validate: what run and validate share.
 ModelSpec prepare(const ModelOptions& options, Registry& registry) {
   register_builtins(registry);
+  register_reference_models(registry);
   ModelSpec spec = load_model(options.config, options.overrides);
   load_plugins(registry, spec.plugins, options.plugins);
   validate(spec, registry);
@@ -274,6 +276,7 @@ int validate_command(const ModelOptions& options, const std::shared_ptr<Communic
 int list_command(const std::string& type, const std::vector<std::string>& plugins, std::FILE* out) {
   Registry registry;
   register_builtins(registry);
+  register_reference_models(registry);
   load_plugins(registry, {}, plugins);
 
   std::vector<const EntityTypeInfo*> types;

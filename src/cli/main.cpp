@@ -21,7 +21,6 @@
 #include "dsim/environment.hpp"
 #include "dsim/message.hpp"
 #include "dsim/types.hpp"
-#include "transport/cluster.hpp"  // built_with_mpi
 
 #ifndef DSIM_VERSION
 #define DSIM_VERSION "unknown"
@@ -82,7 +81,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   CLI::App app{"dsim " DSIM_VERSION " - parallel discrete-event simulation", "dsim"};
   app.set_version_flag("--version",
                        fmt::format("dsim {} ({})", DSIM_VERSION,
-                                   dsim::detail::built_with_mpi()
+                                   dsim::built_with_mpi()
                                        ? "with MPI: runs under mpirun across processes"
                                        : "without MPI: one process"));
   app.require_subcommand(1);

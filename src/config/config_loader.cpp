@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 using config::contains;
 using config::did_you_mean;
 using config::join_names;
+using config::trim;
 
 // "groups" is accepted as another name for "entities" (the spec calls them
 // groups; some configs do too).
@@ -103,12 +104,6 @@ bool is_identifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // "2GiB", "512 MiB", "1.5GB", "4096" -> bytes; nullopt if not a size.
@@ -689,9 +684,9 @@ class Loader {
       TopologyOptions& topo = link.topology;
       topo.kind = "one_to_one";
       if (auto kind = get<std::string>(t, path, "topology"); kind.value)
-        topo.kind = one_of(kind, config::kTopologies, "topology");
+        topo.kind = one_of(kind, config::topology_kinds(), "topology");
       const auto applicable = config::topology_option_keys(topo.kind);
-      for (std::string_view option : config::kTopologyOptionKeys) {
+      for (std::string_view option : config::topology_option_keys()) {
         const toml::node* node = t.get(option);
         if (node == nullptr || contains(applicable, option)) continue;
         fail(where(*node), child(path, option),

@@ -1,32 +1,10 @@
 #include "config/names.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <vector>
 
 namespace dsim::config {
-namespace {
-
-constexpr std::array<std::string_view, 1> kRingOptions = {"k"};
-constexpr std::array<std::string_view, 2> kGridOptions = {"rows", "cols"};
-constexpr std::array<std::string_view, 2> kErdosRenyiOptions = {"p", "edges"};
-constexpr std::array<std::string_view, 1> kDegreeOptions = {"degree"};
-constexpr std::array<std::string_view, 2> kSmallWorldOptions = {"k", "p"};
-constexpr std::array<std::string_view, 1> kScaleFreeOptions = {"m"};
-constexpr std::array<std::string_view, 2> kEdgeListOptions = {"file", "symmetric"};
-
-}  // namespace
-
-std::span<const std::string_view> topology_option_keys(std::string_view kind) {
-  if (kind == "ring") return kRingOptions;
-  if (kind == "grid" || kind == "torus") return kGridOptions;
-  if (kind == "erdos_renyi") return kErdosRenyiOptions;
-  if (kind == "random_regular" || kind == "random") return kDegreeOptions;
-  if (kind == "small_world") return kSmallWorldOptions;
-  if (kind == "scale_free") return kScaleFreeOptions;
-  if (kind == "edge_list") return kEdgeListOptions;
-  return {};
-}
-
 bool contains(std::span<const std::string_view> names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
@@ -71,6 +49,13 @@ std::string did_you_mean(std::string_view word, std::span<const std::string_view
   if (best.empty() || best_distance == 0 || best_distance > allowed || best_distance >= word.size())
     return {};
   return " (did you mean '" + std::string(best) + "'?)";
+}
+
+std::string_view trim(std::string_view s) {
+  const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 std::string join_names(std::span<const std::string_view> names, std::string_view last_sep) {

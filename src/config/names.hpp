@@ -1,5 +1,6 @@
 // Names the config schema accepts, and "did you mean" suggestions for the ones
-// it does not. Shared by the loader (load_model) and the checker (validate).
+// it does not. Shared by the loader (load_model), the checker (validate) and
+// the topology generators (which own the topology kinds: config/topology.hpp).
 #pragma once
 
 #include <array>
@@ -19,18 +20,6 @@ inline constexpr std::array<std::string_view, 2> kStateSavings = {"every_event",
 // simulation.state_saving_period: 1 (= every event) to this many events.
 inline constexpr std::int64_t kMaxStateSavingPeriod = 1'000'000;
 inline constexpr std::array<std::string_view, 2> kOutputFormats = {"csv", "json"};
-inline constexpr std::array<std::string_view, 13> kTopologies = {
-    "one_to_one",  "all_to_all",     "any",         "ring",       "grid",   "torus",    "complete",
-    "erdos_renyi", "random_regular", "small_world", "scale_free", "random", "edge_list"};
-
-// Link keys that are options of some topology kind.
-inline constexpr std::array<std::string_view, 9> kTopologyOptionKeys = {
-    "k", "degree", "m", "edges", "rows", "cols", "p", "file", "symmetric"};
-
-// The option keys `kind` accepts (empty for unknown kinds and kinds without
-// options).
-std::span<const std::string_view> topology_option_keys(std::string_view kind);
-
 bool contains(std::span<const std::string_view> names, std::string_view name);
 
 // Edit distance: insertions, deletions, substitutions and swaps of adjacent
@@ -40,6 +29,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // " (did you mean 'x'?)" naming the candidate closest to `word`, or "" if none
 // is close enough to be a plausible typo.
 std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
+
+// `s` without leading and trailing white space (std::isspace).
+std::string_view trim(std::string_view s);
 
 // "a, b or c".
 std::string join_names(std::span<const std::string_view> names, std::string_view last_sep = " or ");

@@ -20,6 +20,7 @@
 #include <tuple>
 #include <utility>
 
+#include "config/names.hpp"
 #include "dsim/message.hpp"
 #include "dsim/random.hpp"
 #include "dsim/types.hpp"
@@ -100,6 +101,32 @@ constexpr std::array<KindInfo, 13> kKinds = {{
     {"edge_list", Kind::kEdgeList, kOptFile | kOptSymmetric, false},
 }};
 
+// The kinds' names, each kind's option names and all option names, as the
+// spans topology_kinds() and topology_option_keys() hand to the loader.
+constexpr auto kKindNames = [] {
+  std::array<std::string_view, kKinds.size()> names{};
+  for (std::size_t i = 0; i < kKinds.size(); ++i) names[i] = kKinds[i].name;
+  return names;
+}();
+struct KindOptions {
+  std::array<std::string_view, kOptionNames.size()> names{};
+  std::size_t count = 0;
+};
+constexpr auto kKindOptions = [] {
+  std::array<KindOptions, kKinds.size()> options{};
+  for (std::size_t i = 0; i < kKinds.size(); ++i) {
+    for (const OptionName& option : kOptionNames) {
+      if (kKinds[i].options & option.bit) options[i].names[options[i].count++] = option.name;
+    }
+  }
+  return options;
+}();
+constexpr auto kOptionKeys = [] {
+  std::array<std::string_view, kOptionNames.size()> names{};
+  for (std::size_t i = 0; i < kOptionNames.size(); ++i) names[i] = kOptionNames[i].name;
+  return names;
+}();
+
 // One dsim::Random stream per generator, all with entity id 0.
 enum Stream : U32 {
   kStreamErdosRenyi = 1,
@@ -115,46 +142,12 @@ template <typename... Args>
                           fmt::format(format, std::forward<Args>(args)...)));
 }
 
-// Optimal string alignment distance (Levenshtein plus adjacent transposition).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 const KindInfo& find_kind(std::string_view name) {
   for (const KindInfo& info : kKinds) {
     if (info.name == name) return info;
   }
-  std::string known;
-  std::string_view best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const KindInfo& info : kKinds) {
-    if (!known.empty()) known += ", ";
-    known += info.name;
-    // (A huge name is no typo, and its distance would cost its length in memory.)
-    if (name.size() > 200) continue;
-    const std::size_t distance = edit_distance(name, info.name);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = info.name;
-    }
-  }
-  std::string hint;
-  if (best_distance <= 2 && best_distance <= name.size() / 2) {
-    hint = fmt::format("; did you mean '{}'?", best);
-  }
-  throw Error(fmt::format("unknown topology '{}' (known: {}{})", clip(name), known, hint));
+  throw Error(fmt::format("unknown topology '{}'{} (known: {})", clip(name),
+                          did_you_mean(name, kKindNames), join_names(kKindNames, ", ")));
 }
 
 std::string options_taken(const KindInfo& info) {
@@ -800,15 +793,6 @@ std::vector<Edge> random_targets(const Resolved& r, Random& rng, double weight) 
 // ---------------------------------------------------------------------------
 // edge_list
 
-std::string_view trim(std::string_view s) {
-  const auto space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-  };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 std::vector<std::string_view> split_fields(std::string_view line) {
   std::vector<std::string_view> fields;
   for (;;) {
@@ -1016,6 +1000,17 @@ std::vector<Edge> generate_topology(const TopologyOptions& options, std::uint64_
     }
     case Kind::kEdgeList:
       return edge_list(options, r, weight);
+  }
+  return {};
+}
+
+std::span<const std::string_view> topology_kinds() { return kKindNames; }
+
+std::span<const std::string_view> topology_option_keys() { return kOptionKeys; }
+
+std::span<const std::string_view> topology_option_keys(std::string_view kind) {
+  for (std::size_t i = 0; i < kKinds.size(); ++i) {
+    if (kKinds[i].name == kind) return {kKindOptions[i].names.data(), kKindOptions[i].count};
   }
   return {};
 }

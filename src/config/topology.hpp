@@ -19,6 +19,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "dsim/model_spec.hpp"
@@ -34,6 +36,15 @@ struct Edge {
 
   friend bool operator==(const Edge&, const Edge&) = default;
 };
+
+// The topology kinds (TopologyOptions::kind), in the order model_spec.hpp
+// lists them. This file is their one home: names, options and generators.
+std::span<const std::string_view> topology_kinds();
+// Every link key that is an option of some kind ("k", "degree", ... "symmetric").
+std::span<const std::string_view> topology_option_keys();
+// The option keys `kind` accepts (empty for unknown kinds and kinds without
+// options).
+std::span<const std::string_view> topology_option_keys(std::string_view kind);
 
 // The most edges one link may have (16 bytes each in memory).
 inline constexpr std::uint64_t kMaxTopologyEdges = std::uint64_t{1} << 32;

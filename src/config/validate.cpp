@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "config/names.hpp"
+#include "config/topology.hpp"
 #include "dsim/message.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
@@ -184,7 +185,8 @@ void validate(ModelSpec& spec, const Registry& registry) {
         fail(l.location, path + (end == &l.from ? ".from" : ".to"),
              fmt::format("no entity group named '{}'", clip(*end)));
     }
-    check_name(l.location, path + ".topology", l.topology.kind, config::kTopologies, "topology");
+    check_name(l.location, path + ".topology", l.topology.kind, config::topology_kinds(),
+               "topology");
     if (l.lookahead && !(*l.lookahead >= 0 && std::isfinite(*l.lookahead)))
       fail(l.location, path + ".lookahead",
            fmt::format("must be a finite number >= 0 (got {})", real_text(*l.lookahead)));

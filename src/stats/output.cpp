@@ -1,4 +1,4 @@
-#include "stats/output.hpp"
+#include "dsim/output.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

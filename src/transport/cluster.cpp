@@ -60,13 +60,6 @@ struct Verdict {
 
 }  // namespace
 
-bool built_with_mpi() {
-#ifdef DSIM_WITH_MPI
-  return true;
-#else
-  return false;
-#endif
-}
 
 #ifdef DSIM_WITH_MPI
 struct Cluster::Mpi {
@@ -303,6 +296,14 @@ void Cluster::abort(int code, std::string_view message) {
 // --- The public face: Communicator and MpiSession -------------------------
 
 namespace dsim {
+
+bool built_with_mpi() {
+#ifdef DSIM_WITH_MPI
+  return true;
+#else
+  return false;
+#endif
+}
 
 Communicator::Communicator(std::unique_ptr<detail::Cluster> cluster)
     : cluster_(std::move(cluster)) {}

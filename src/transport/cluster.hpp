@@ -35,6 +35,7 @@
 namespace dsim::detail {
 
 using dsim::AgreedError;
+using dsim::built_with_mpi;
 
 class Cluster {
  public:
@@ -111,7 +112,5 @@ class Cluster {
   std::mutex mutex_;
 };
 
-// Whether this build can run across processes (DSIM_WITH_MPI).
-bool built_with_mpi();
 
 }  // namespace dsim::detail

@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
-#include "stats/output.hpp"
+#include "dsim/output.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
@@ -76,6 +77,7 @@ Files run_case(const ModelCase& c, const std::vector<std::string>& layout) {
   overrides.insert(overrides.end(), layout.begin(), layout.end());
   dsim::Registry registry;
   dsim::register_builtins(registry);
+  dsim::register_reference_models(registry);
   auto spec = dsim::load_model(std::string(DSIM_SOURCE_DIR) + "/" + c.config, overrides);
   if (c.transfer > 0) {
     for (auto& link : spec.links) link.lookahead = c.transfer;

@@ -10,12 +10,16 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
 class ParallelEnvironment : public ::testing::Test {
  protected:
-  void SetUp() override { dsim::register_builtins(registry_); }
+  void SetUp() override {
+    dsim::register_builtins(registry_);
+    dsim::register_reference_models(registry_);
+  }
   dsim::ModelSpec phold(std::uint64_t seed, std::string sync, std::uint32_t threads) const {
     auto spec = dsim::load_model(std::string(DSIM_SOURCE_DIR) + "/models/phold/phold.toml",
                                  {"entities.phold.count=1024", "simulation.end_time=100",

@@ -19,7 +19,8 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
-#include "stats/output.hpp"
+#include "dsim/output.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
@@ -215,6 +216,7 @@ struct Impure {
 
 void register_types(dsim::Registry& registry) {
   dsim::register_builtins(registry);
+  dsim::register_reference_models(registry);
   registry.add<Laggard>("laggard", "test: PHOLD-like traffic, slow first half");
   registry.add<Reversible>("reversible", "test: Laggard-like, with reverse handlers");
   registry.add<Impure>("impure", "test: handler with a static counter");

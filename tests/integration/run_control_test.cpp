@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
@@ -23,7 +24,10 @@ std::string name_of(const Layout& l) { return l.sync + "_" + std::to_string(l.th
 
 class ThreadsRunControl : public ::testing::TestWithParam<Layout> {
  protected:
-  void SetUp() override { dsim::register_builtins(registry_); }
+  void SetUp() override {
+    dsim::register_builtins(registry_);
+    dsim::register_reference_models(registry_);
+  }
 
   // PHOLD: 2,048 entities, 10% remote, lookahead 1, to `end_time`.
   dsim::ModelSpec phold(double end_time) const {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "dsim/dsim.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace {
 
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   try {
     dsim::Registry registry;
     dsim::register_builtins(registry);
+    dsim::register_reference_models(registry);
     // The results each run gives alone, in one process.
     const int color = rank % 2;
     const auto alone_half =

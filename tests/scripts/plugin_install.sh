@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install dsim into a fresh prefix, build examples/plugin_model against it
-# with find_package(dsim) as an outside project would, and run the installed
-# dsim with the plugin: named in the config, named with --plugin, and both.
+# Install dsim into a fresh prefix, check what it holds (the reference models'
+# library, libdsim's exports), build examples/plugin_model against it with
+# find_package(dsim) as an outside project would, and run the installed dsim
+# with the plugin: named in the config, named with --plugin, and both.
 # Env (set by CTest): DSIM_SOURCE_DIR, DSIM_BUILD_DIR, optionally CMAKE_COMMAND.
 set -euo pipefail
 : "${DSIM_SOURCE_DIR:?}" "${DSIM_BUILD_DIR:?}"
@@ -23,14 +24,35 @@ dsim=$tmp/prefix/bin/dsim
 [ -x "$dsim" ] || fail "no bin/dsim in the prefix"
 ls "$tmp"/prefix/lib*/cmake/dsim/dsimConfig.cmake >/dev/null || fail "no dsimConfig.cmake"
 [ -f "$tmp/prefix/include/dsim/dsim.hpp" ] || fail "no include/dsim/dsim.hpp"
+[ -f "$tmp/prefix/include/dsim/reference_models.hpp" ] || fail "no include/dsim/reference_models.hpp"
+
+echo "--- the installed program has the reference models (libdsim_models)"
+"$dsim" list >"$tmp/list-all.txt" || fail "dsim list"
+for type in phold epidemic source queue sink; do
+  grep -qw "$type" "$tmp/list-all.txt" || fail "dsim list does not show '$type'"
+done
+
+echo "--- libdsim exports its public API, not the engine's internals"
+if command -v nm >/dev/null && command -v c++filt >/dev/null; then
+  lib=$(ls "$tmp"/prefix/lib*/libdsim.so | head -n 1)
+  nm -D --defined-only "$lib" | c++filt >"$tmp/exports.txt"
+  grep -q 'dsim::Registry::add_type' "$tmp/exports.txt" || fail "libdsim does not export Registry"
+  internal=$(grep 'dsim::detail::' "$tmp/exports.txt" || true)
+  [ -z "$internal" ] || fail "libdsim exports internals: $(head -n 5 <<<"$internal")"
+else
+  echo "(no nm: skipped)"
+fi
 
 echo "--- build the example against the prefix"
 cp -r "$DSIM_SOURCE_DIR/examples/plugin_model" "$tmp/src"
 rm -rf "$tmp/src/build" "$tmp/src/results"  # a developer's own build, if any
 generator=()
 if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+# With hidden symbols, as many projects build: DSIM_PLUGIN exports its entry
+# points all the same.
 "$cmake" -S "$tmp/src" -B "$tmp/src/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/configure.log" ||
+  -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_VISIBILITY_PRESET=hidden \
+  -DCMAKE_VISIBILITY_INLINES_HIDDEN=ON >"$tmp/configure.log" ||
   { cat "$tmp/configure.log"; fail "configuring the example"; }
 "$cmake" --build "$tmp/src/build" >"$tmp/build.log" ||
   { cat "$tmp/build.log"; fail "building the example"; }

@@ -1,7 +1,7 @@
 // Result writers: file contents read back exactly, atomic directory writes,
 // refusal to clobber what dsim did not write, and no partial result on failure;
 // the terminal summary and the progress line.
-#include "stats/output.hpp"
+#include "dsim/output.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -637,9 +637,9 @@ TEST(Topology, InapplicableOptionsAreRejected) {
 
 TEST(Topology, UnknownKindSuggestsTheNearest) {
   expect_check_error(kind("rnig"), 10, 10, true,
-                     "unknown topology 'rnig' (known: one_to_one, all_to_all, any, ring, grid, "
-                     "torus, complete, erdos_renyi, random_regular, small_world, scale_free, "
-                     "random, edge_list; did you mean 'ring'?)");
+                     "unknown topology 'rnig' (did you mean 'ring'?) (known: one_to_one, "
+                     "all_to_all, any, ring, grid, torus, complete, erdos_renyi, random_regular, "
+                     "small_world, scale_free, random, edge_list)");
   expect_check_error(kind("smallworld"), 10, 10, true, "did you mean 'small_world'?");
   try {
     check_topology(kind("hypercube"), 8, 8, true);

@@ -1,4 +1,12 @@
 // Result writers: the files a run leaves behind, and the terminal summary.
+// What the `dsim` program does with a RunResult, for any host that wants the
+// same files:
+//
+//   dsim::Simulation sim(dsim::load_model("models/queueing/mm1.toml"), registry);
+//   dsim::output::check_output_directory(sim.spec().output.directory);  // fail early
+//   const dsim::RunResult result = sim.run();
+//   dsim::output::write_results(sim.spec().output.directory, sim.spec(), result, "my-host 1.0");
+//   std::fputs(dsim::output::summary_table(result).c_str(), stdout);
 //
 // A result directory holds
 //   manifest.json  what ran and how: dsim version, config file, seed, end time,
@@ -22,6 +30,11 @@
 // same double: CSV with `{:.17g}` ("nan", "inf", "-inf" for non-finite
 // values), JSON in shortest round-trip form (non-finite values as null).
 //
+// Ownership: the functions read their arguments during the call and keep
+// nothing; text comes back as a new std::string.
+//
+// Errors: dsim::Error, as each function says; the message names the path.
+//
 // Thread safety: the functions share no state; two calls may run at once as
 // long as they write to different directories.
 #pragma once
@@ -29,7 +42,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
+#include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/results.hpp"
 
@@ -39,7 +54,8 @@ namespace dsim::output {
 // temporary sibling `DIR.tmp-<pid>`, each is fsynced, then the temporary
 // directory is renamed to `dir` (atomically exchanged with it if `dir` holds
 // the result of an earlier run, which is then removed). Missing parent
-// directories are created.
+// directories are created. `version` is recorded in manifest.json as the
+// version of the program that wrote the results.
 //
 // Throws dsim::Error (kind kInput) if `dir` exists and is not an empty
 // directory or an earlier dsim result directory (a manifest.json written by
@@ -47,23 +63,23 @@ namespace dsim::output {
 // Throws dsim::Error (kind kRuntime) naming the path and the system's reason
 // on an I/O failure (full disk, no permission); the temporary directory is
 // then removed and `dir` is left as it was: never a partial result.
-void write_results(const std::filesystem::path& dir, const ModelSpec& spec, const RunResult& result,
-                   const std::string& version);
+DSIM_API void write_results(const std::filesystem::path& dir, const ModelSpec& spec,
+                            const RunResult& result, const std::string& version);
 
 // Throws the dsim::Error write_results() would throw for what is at `dir`
 // now (a file, or a directory dsim did not write); nothing is written. Lets a
 // caller refuse a bad output directory before a long run rather than after.
-void check_output_directory(const std::filesystem::path& dir);
+DSIM_API void check_output_directory(const std::filesystem::path& dir);
 
 // The file contents, as write_results() writes them.
-std::string manifest_json(const ModelSpec& spec, const RunResult& result,
-                          const std::string& version);
-std::string results_csv(const RunResult& result);
-std::string results_json(const RunResult& result);
-std::string series_csv(const RunResult& result);
+DSIM_API std::string manifest_json(const ModelSpec& spec, const RunResult& result,
+                                   const std::string& version);
+DSIM_API std::string results_csv(const RunResult& result);
+DSIM_API std::string results_json(const RunResult& result);
+DSIM_API std::string series_csv(const RunResult& result);
 
 // "counter", "tally", "gauge", "histogram".
-std::string_view kind_name(StatKind kind);
+DSIM_API std::string_view kind_name(StatKind kind);
 
 // A table for the terminal: one aligned row per statistic (group, stat, kind
 // and its main fields), then one line of run figures (events, events/s, wall
@@ -72,10 +88,10 @@ std::string_view kind_name(StatKind kind);
 // efficiency, rollbacks, GVT rounds, peak saved state against the memory
 // limit); --check-rollback runs add a line with the number of events checked.
 // Ends with a newline.
-std::string summary_table(const RunResult& result);
+DSIM_API std::string summary_table(const RunResult& result);
 
 // A byte count for people, in binary units: "512 B", "2 GiB", "12.3 MiB"
 // (a whole number of units without decimals, otherwise one decimal).
-std::string byte_size(std::uint64_t bytes);
+DSIM_API std::string byte_size(std::uint64_t bytes);
 
 }  // namespace dsim::output

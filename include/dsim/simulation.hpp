@@ -16,6 +16,7 @@
 #include <stop_token>
 #include <vector>
 
+#include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
 #include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
@@ -67,7 +68,8 @@ struct RunOptions {
 // How a run will be laid out: decided from the spec, the machine and the
 // link graph before any event runs.
 struct RunPlan {
-  std::string sync;    // "sequential", "conservative" or "optimistic"
+  Engine engine = Engine::kSequential;  // never kAuto: the engine auto chose
+  std::string sync;    // engine_name(engine), as the result files write it
   std::string reason;  // why that engine
   std::string partitioner;
   std::uint32_t threads = 1;  // partitions (worker threads) per process

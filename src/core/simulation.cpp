@@ -332,51 +332,57 @@ const RunPlan& Simulation::Impl::make_plan() {
     throw Error(fmt::format("simulation.threads = {}: at most {} threads per process (this "
                             "machine gives this process {} cores)",
                             threads, kMaxThreads, machine.cores));
-  if (threads > machine.cores && sim.sync != "sequential")
+  const std::optional<Engine> asked = engine_from_name(sim.sync);
+  if (!asked)
+    throw Error(fmt::format("simulation.sync: unknown sync mode '{}'", sim.sync));
+  if (threads > machine.cores && *asked != Engine::kSequential)
     p.warnings.push_back(fmt::format("simulation.threads = {} is more than the {} cores this "
                                      "process has: the threads will take turns on them",
                                      threads, machine.cores));
 
-  std::string sync = sim.sync;
+  Engine engine = *asked;
   bool optimistic = false;
   auto go_optimistic = [&](std::string reason) {
     // Any lookahead will do, zero included; one thread is Time Warp on one
     // partition (no rollbacks, but the same commit path).
-    sync = "optimistic";
+    engine = Engine::kOptimistic;
     p.reason = std::move(reason);
     // Per process: the processes on one machine share its default.
     p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit : machine.memory_bytes / 2;
     optimistic = true;
   };
-  if (sync == "optimistic") {
+  if (engine == Engine::kOptimistic) {
     go_optimistic("sync = \"optimistic\" was asked for");
-  } else if (sync == "sequential") {
+  } else if (engine == Engine::kSequential) {
     p.reason = ranks > 1 ? fmt::format("sync = \"sequential\" was asked for (rank 0 runs the "
                                        "model; the other {} processes wait)",
                                        ranks - 1)
                          : std::string("sync = \"sequential\" was asked for");
     threads = 1;
-  } else if (sync == "auto" && threads == 1 && ranks == 1) {
-    sync = "sequential";
+  } else if (engine == Engine::kAuto && threads == 1 && ranks == 1) {
+    engine = Engine::kSequential;
     p.reason = "one thread";
   }
   // Sequential under MPI: one partition, on rank 0.
-  const std::uint32_t layout_ranks = sync == "sequential" ? 1 : ranks;
+  const std::uint32_t layout_ranks = engine == Engine::kSequential ? 1 : ranks;
   // Every partition gets an entity where there are enough; with fewer
   // entities than processes, some processes run one empty partition.
   threads = static_cast<std::uint32_t>(
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, entities / layout_ranks)));
 
-  auto partitioner = detail::make_partitioner(sim.partitioner);
+  const std::optional<Partitioning> partitioning = partitioning_from_name(sim.partitioner);
+  if (!partitioning)
+    throw Error(fmt::format("simulation.partitioner: unknown partitioner '{}'", sim.partitioner));
+  auto partitioner = detail::make_partitioner(*partitioning);
   // Between processes a better cut pays for more METIS tries.
-  if (layout_ranks > 1 && sim.partitioner == "graph")
+  if (layout_ranks > 1 && *partitioning == Partitioning::kGraph)
     partitioner = std::make_unique<detail::GraphPartitioner>(4);
   auto assign = [&](std::uint32_t r, std::uint32_t t) {
     model->assign(detail::assign_two_level(*partitioner, *model, r, t), r * t);
   };
   assign(layout_ranks, threads);
 
-  if (sync == "conservative" || sync == "auto") {
+  if (engine == Engine::kConservative || engine == Engine::kAuto) {
     const CrossingLookahead cl = crossing_lookahead(*model);
     if (cl.zero_link >= 0) {
       const LinkSpec& l = spec.links[cl.zero_link];
@@ -384,7 +390,7 @@ const RunPlan& Simulation::Impl::make_plan() {
           "{}: links[{}] ({} -> {}) has lookahead {} and connects entities in different "
           "partitions",
           l.location.str(), cl.zero_link, l.from, l.to, l.lookahead ? *l.lookahead : 0.0);
-      if (sync == "conservative")
+      if (engine == Engine::kConservative)
         throw Error(which + "; conservative sync needs a lookahead > 0 on every link between "
                             "partitions (set the link's lookahead, or use sync = \"optimistic\", "
                             "which needs none, or \"sequential\")");
@@ -392,14 +398,14 @@ const RunPlan& Simulation::Impl::make_plan() {
         // Across processes, Time Warp rather than one process doing it all.
         go_optimistic(which + "; conservative sync is impossible, so it runs optimistically");
       } else {
-        sync = "sequential";
+        engine = Engine::kSequential;
         p.reason = which + "; conservative sync is impossible, so it runs sequentially";
         threads = 1;
         assign(1, 1);
       }
     } else {
-      if (sync == "auto") {
-        sync = "conservative";
+      if (engine == Engine::kAuto) {
+        engine = Engine::kConservative;
         p.reason = ranks > 1 ? fmt::format("{} processes x {} threads and lookahead {} > 0 on "
                                            "every link between partitions",
                                            ranks, threads, cl.min)
@@ -417,12 +423,13 @@ const RunPlan& Simulation::Impl::make_plan() {
     // state saving (partition_optimistic.cpp, execute_safe).
     p.lookahead = crossing_lookahead(*model).min;
   }
-  p.sync = sync;
+  p.engine = engine;
+  p.sync = engine_name(engine);
   model->lay_out_blocks(optimistic);
   p.partitioner = sim.partitioner;
   p.threads = threads;
   p.edge_cut = detail::edge_cut(*model);
-  p.rank_edge_cut = ranks > 1 && sync != "sequential" ? detail::rank_edge_cut(*model, threads) : 0;
+  p.rank_edge_cut = ranks > 1 && engine != Engine::kSequential ? detail::rank_edge_cut(*model, threads) : 0;
   p.partition_entities.assign(model->partitions(), 0);
   for (const auto& w : model->where()) ++p.partition_entities[w.partition];
   plan = std::move(p);
@@ -434,6 +441,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   ran = true;
   const RunPlan& p = make_plan();
   RunFigures figures;
+  figures.engine = p.engine;
   figures.sync = p.sync;
   figures.sync_reason = p.reason;
   figures.partitioner = p.partitioner;
@@ -446,7 +454,8 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     // The checker runs every event twice on one partition.
     threads = 1;
     model->assign(std::vector<std::uint32_t>(model->entity_count(), 0), 1);
-    figures.sync = "sequential";
+    figures.engine = Engine::kSequential;
+    figures.sync = engine_name(Engine::kSequential);
     figures.sync_reason = "--check-rollback runs sequentially";
     figures.threads = 1;
     figures.edge_cut = 0;
@@ -480,7 +489,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   if (options.check_rollback) {
     for (auto& part : parts) part->start_check();
     synchronizer = detail::make_sequential_sync();
-  } else if (p.sync == "optimistic") {
+  } else if (p.engine == Engine::kOptimistic) {
     detail::OptimisticOptions o;
     o.period = spec.simulation.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
     o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
@@ -496,7 +505,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
                                    : std::string("every_event"));
     }
     figures.state_saving = modes;
-  } else if (p.sync == "sequential") {
+  } else if (p.engine == Engine::kSequential) {
     synchronizer = detail::make_sequential_sync();
   } else {
     synchronizer = detail::make_conservative_sync(p.lookahead);
@@ -571,7 +580,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   figures.rollback_checks = sums[5];
   const std::uint64_t executed = sums[6];
   figures.partitions = cluster.gather(mine);
-  figures.events_executed = figures.sync == "optimistic" ? executed : figures.events_processed;
+  figures.events_executed = figures.engine == Engine::kOptimistic ? executed : figures.events_processed;
   figures.efficiency = figures.events_executed > 0
                            ? static_cast<double>(figures.events_processed) /
                                  static_cast<double>(figures.events_executed)

@@ -4,13 +4,24 @@
 
 namespace dsim::detail {
 
+std::unique_ptr<Partitioner> make_partitioner(Partitioning partitioning) {
+  switch (partitioning) {
+    case Partitioning::kBlock:
+      return std::make_unique<BlockPartitioner>();
+    case Partitioning::kRoundRobin:
+      return std::make_unique<RoundRobinPartitioner>();
+    case Partitioning::kGraph:
+      return std::make_unique<GraphPartitioner>();
+  }
+  throw Error("simulation.partitioner: unknown partitioner", Error::Kind::kRuntime);
+}
+
 std::unique_ptr<Partitioner> make_partitioner(std::string_view name) {
-  if (name == "block") return std::make_unique<BlockPartitioner>();
-  if (name == "round_robin") return std::make_unique<RoundRobinPartitioner>();
-  if (name == "graph") return std::make_unique<GraphPartitioner>();
-  throw Error(fmt::format("simulation.partitioner: unknown partitioner '{}' (known: block, "
-                          "round_robin, graph)",
-                          name));
+  if (const auto p = partitioning_from_name(name)) return make_partitioner(*p);
+  std::string known;
+  for (const auto n : kPartitioningNames) known += fmt::format("{}{}", known.empty() ? "" : ", ", n);
+  throw Error(fmt::format("simulation.partitioner: unknown partitioner '{}' (known: {})", name,
+                          known));
 }
 
 std::vector<std::uint32_t> contiguous_parts(std::uint64_t count, std::uint32_t parts) {

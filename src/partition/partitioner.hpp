@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "dsim/engine.hpp"
 
 namespace dsim::detail {
 
@@ -36,7 +37,9 @@ class Partitioner {
                                                    std::uint32_t parts) const = 0;
 };
 
-// "block", "round_robin" or "graph"; dsim::Error naming the value otherwise.
+std::unique_ptr<Partitioner> make_partitioner(Partitioning partitioning);
+// A name of kPartitionings (dsim/engine.hpp); dsim::Error naming the value
+// otherwise.
 std::unique_ptr<Partitioner> make_partitioner(std::string_view name);
 
 // Item k of `count` to part k * parts / count: contiguous runs of (almost)

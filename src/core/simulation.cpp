@@ -9,16 +9,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <optional>
-#include <span>
-#include <type_traits>
 #include <thread>
 
 #include "core/model.hpp"
 #include "core/partition.hpp"
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
+#include "stats/partials.hpp"
 #include "sync/quiet_points.hpp"
 #include "sync/synchronizer.hpp"
 #include "transport/cluster.hpp"
@@ -27,6 +25,8 @@
 namespace dsim {
 
 using detail::ExactSum;
+using detail::Partials;
+using detail::StatPartial;
 using Clock = std::chrono::steady_clock;
 
 // Most worker threads (partitions) one process may run.
@@ -89,84 +89,6 @@ CrossingLookahead crossing_lookahead(const detail::Model& model) {
     if (l.lookahead <= 0 && out.zero_link < 0) out.zero_link = static_cast<int>(i);
   }
   return out;
-}
-
-// One process's share of the statistics, combined over processes in any
-// order with the same result (ExactSum, min, max and integer sums), then
-// turned into StatResults. Per statistic: counter total (a); tally sum (a),
-// sum of squares (b) and count; gauge area (a) and final level (b);
-// histogram bins. Series: one sum per (row, sample).
-struct StatPartial {
-  ExactSum a, b;
-  double min = kTimeInfinity, max = -kTimeInfinity;
-  std::uint64_t count = 0;
-  std::vector<std::uint64_t> bins;
-};
-
-struct Partials {
-  std::vector<StatPartial> stats;  // groups' stats in declaration order
-  std::vector<ExactSum> series;    // per group, counter/gauge stat, sample
-};
-
-static_assert(std::is_trivially_copyable_v<ExactSum>);
-
-void merge(Partials& into, const Partials& from) {
-  for (std::size_t i = 0; i < into.stats.size(); ++i) {
-    StatPartial& x = into.stats[i];
-    const StatPartial& y = from.stats[i];
-    x.a.merge(y.a);
-    x.b.merge(y.b);
-    x.min = std::min(x.min, y.min);
-    x.max = std::max(x.max, y.max);
-    x.count += y.count;
-    for (std::size_t k = 0; k < x.bins.size(); ++k) x.bins[k] += y.bins[k];
-  }
-  for (std::size_t i = 0; i < into.series.size(); ++i) into.series[i].merge(from.series[i]);
-}
-
-// The bytes of `p` (the layout follows from the model, the same everywhere),
-// and back. REQUIRES: every process runs the same binary.
-template <class T>
-void put(std::vector<std::byte>& out, const T& value) {
-  const auto* b = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), b, b + sizeof value);
-}
-template <class T>
-void take(const std::byte*& in, T& value) {
-  std::memcpy(&value, in, sizeof value);
-  in += sizeof value;
-}
-
-std::vector<std::byte> serialize(const Partials& p) {
-  std::vector<std::byte> out;
-  for (const auto& s : p.stats) {
-    put(out, s.a);
-    put(out, s.b);
-    put(out, s.min);
-    put(out, s.max);
-    put(out, s.count);
-    for (auto bin : s.bins) put(out, bin);
-  }
-  for (const auto& e : p.series) put(out, e);
-  return out;
-}
-
-// REQUIRES: `into` has the shape of the serialized Partials.
-void deserialize(std::span<const std::byte> bytes, Partials& into) {
-  const std::byte* in = bytes.data();
-  for (auto& s : into.stats) {
-    take(in, s.a);
-    take(in, s.b);
-    take(in, s.min);
-    take(in, s.max);
-    take(in, s.count);
-    for (auto& bin : s.bins) take(in, bin);
-  }
-  for (auto& e : into.series) take(in, e);
-  if (in != bytes.data() + bytes.size())
-    throw Error("results from another process do not match this one's model (is every "
-                "process running the same dsim binary and config?)",
-                Error::Kind::kRuntime);
 }
 
 StatPartial collect_stat(const detail::GroupRuntime& g, const StatDecl& d,
@@ -546,12 +468,11 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
 
   Partials partials = collect(parts);
   if (cluster.distributed()) {
-    const auto all = cluster.allgather(serialize(partials));
+    const auto all = cluster.allgather(detail::encode(partials));
+    const Partials shape = partials;
     for (std::uint32_t r = 0; r < all.size(); ++r) {
       if (r == cluster.rank()) continue;
-      Partials theirs = partials;
-      deserialize(all[r], theirs);
-      merge(partials, theirs);
+      detail::merge(partials, detail::decode(all[r], shape));
     }
   }
   RunResult result = finish(partials);

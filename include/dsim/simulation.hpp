@@ -77,7 +77,8 @@ struct RunPlan {
   Time lookahead = kTimeInfinity;  // conservative window (smallest cross-partition lookahead)
   std::uint64_t edge_cut = 0;      // declared edges between partitions
   std::uint64_t rank_edge_cut = 0;  // declared edges between processes
-  std::vector<std::uint64_t> partition_entities;
+  std::vector<std::uint64_t> partition_entities;  // entities of each partition
+  std::vector<std::uint32_t> partition_of;        // partition of each entity, by id
   std::uint64_t memory_limit = 0;  // optimistic: cap on saved-state memory (bytes)
   // What works but may disappoint (more threads than cores), one line each.
   std::vector<std::string> warnings;

@@ -42,15 +42,23 @@ std::vector<std::uint32_t> BlockPartitioner::assign_subset(const Model&,
   return contiguous_parts(members.size(), parts);
 }
 
-std::uint64_t edge_cut(const Model& model) {
+std::uint64_t edge_cut(const Model& model, std::span<const std::uint32_t> partition_of) {
   const auto& off = model.nb_offsets();
   const auto& ids = model.nb_ids();
-  const auto& where = model.where();
   std::uint64_t cut = 0;
   for (std::uint64_t v = 0; v + 1 < off.size(); ++v)
     for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
-      if (where[v].partition != where[ids[k]].partition) ++cut;
+      if (partition_of[v] != partition_of[ids[k]]) ++cut;
   return cut;
 }
+
+std::vector<std::uint32_t> assignment_of(const Model& model) {
+  std::vector<std::uint32_t> out;
+  out.reserve(model.where().size());
+  for (const auto& w : model.where()) out.push_back(w.partition);
+  return out;
+}
+
+std::uint64_t edge_cut(const Model& model) { return edge_cut(model, assignment_of(model)); }
 
 }  // namespace dsim::detail

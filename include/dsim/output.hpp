@@ -45,6 +45,7 @@
 #include <string_view>
 
 #include "dsim/export.hpp"
+#include "dsim/file_system.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/results.hpp"
 
@@ -63,8 +64,11 @@ namespace dsim::output {
 // Throws dsim::Error (kind kRuntime) naming the path and the system's reason
 // on an I/O failure (full disk, no permission); the temporary directory is
 // then removed and `dir` is left as it was: never a partial result.
+// Every write, flush, rename and removal goes through `files` (the real file
+// system unless a test injects failures).
 DSIM_API void write_results(const std::filesystem::path& dir, const ModelSpec& spec,
-                            const RunResult& result, const std::string& version);
+                            const RunResult& result, const std::string& version,
+                            FileSystem& files = FileSystem::local());
 
 // Throws the dsim::Error write_results() would throw for what is at `dir`
 // now (a file, or a directory dsim did not write); nothing is written. Lets a

@@ -76,40 +76,73 @@ Error io_error(const std::string& what, const fs::path& path, int err) {
 
 // Writes `content` to a new file `path` and flushes it to the disk. Errors
 // name `as`: the file's final place, not the temporary one it is written in.
-void write_file(const fs::path& path, std::string_view content, const fs::path& as) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw io_error("create", as, errno);
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, data, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw io_error("write", as, err);
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw io_error("flush", as, err);
-  }
-  if (::close(fd) != 0) throw io_error("close", as, errno);
+void write_file(FileSystem& files, const fs::path& path, std::string_view content,
+                const fs::path& as) {
+  if (const int err = files.write_file(path, content); err != 0) throw io_error("write", as, err);
 }
 
 // Makes a directory's entries (new files, renames) durable. Errors name `as`.
-void sync_directory(const fs::path& path, const fs::path& as) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw io_error("open directory", as, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  // Some file systems cannot sync directories; that is not a write failure.
-  if (rc != 0 && err != EINVAL && err != ENOTSUP) throw io_error("flush directory", as, err);
+void sync_directory(FileSystem& files, const fs::path& path, const fs::path& as) {
+  if (const int err = files.sync_directory(path); err != 0)
+    throw io_error("flush directory", as, err);
 }
+
+// The machine's own file system, through POSIX calls.
+class LocalFileSystem final : public FileSystem {
+ public:
+  int write_file(const fs::path& path, std::string_view content) override {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return errno;
+    const char* data = content.data();
+    std::size_t left = content.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fd, data, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        return err;
+      }
+      data += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return err;
+    }
+    return ::close(fd) != 0 ? errno : 0;
+  }
+  int sync_directory(const fs::path& path) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    // Some file systems cannot sync directories; that is not a write failure.
+    return rc != 0 && err != EINVAL && err != ENOTSUP ? err : 0;
+  }
+  int create_directory(const fs::path& path) override {
+    return ::mkdir(path.c_str(), 0777) != 0 ? errno : 0;
+  }
+  int create_directories(const fs::path& path) override {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    return ec.value();
+  }
+  int remove_all(const fs::path& path) override {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    return ec.value();
+  }
+  int rename(const fs::path& from, const fs::path& to) override {
+    return ::rename(from.c_str(), to.c_str()) != 0 ? errno : 0;
+  }
+  int exchange(const fs::path& a, const fs::path& b) override {
+    return ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0 ? errno
+                                                                                       : 0;
+  }
+};
 
 // What is at `dir` before writing, and whether we may replace it.
 enum class Existing { kNone, kEmpty, kPreviousResult };
@@ -357,62 +390,61 @@ void check_output_directory(const fs::path& dir) {
 }
 
 void write_results(const fs::path& dir, const ModelSpec& spec, const RunResult& result,
-                   const std::string& version) {
+                   const std::string& version, FileSystem& files) {
   // Everything is rendered before the first byte is written, so a bad result
   // fails without touching the disk.
-  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<std::pair<std::string, std::string>> contents;
   for (const auto& name : data_files(spec, result)) {
-    if (name == "results.csv") files.emplace_back(name, results_csv(result));
-    if (name == "results.json") files.emplace_back(name, results_json(result));
-    if (name == "series.csv") files.emplace_back(name, series_csv(result));
+    if (name == "results.csv") contents.emplace_back(name, results_csv(result));
+    if (name == "results.json") contents.emplace_back(name, results_json(result));
+    if (name == "series.csv") contents.emplace_back(name, series_csv(result));
   }
-  files.emplace_back(kManifest, manifest_json(spec, result, version));
+  contents.emplace_back(kManifest, manifest_json(spec, result, version));
 
   const fs::path target = resolve_target(dir);
   const fs::path parent = target.parent_path();
   const Existing existing = inspect_target(target);
 
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) throw io_error("create directory", parent, ec.value());
+  if (const int err = files.create_directories(parent); err != 0)
+    throw io_error("create directory", parent, err);
 
   // Errors name `dir` as the user wrote it, never the temporary directory.
   const fs::path tmp = fs::path(target.string() + ".tmp-" + std::to_string(::getpid()));
-  fs::remove_all(tmp, ec);  // left by a crashed run whose pid we now have
-  if (!fs::create_directory(tmp, ec) || ec)
-    throw io_error("create output directory", dir, ec ? ec.value() : EEXIST);
+  files.remove_all(tmp);  // left by a crashed run whose pid we now have
+  if (const int err = files.create_directory(tmp); err != 0)
+    throw io_error("create output directory", dir, err);
 
   try {
-    for (const auto& [name, content] : files) write_file(tmp / name, content, dir / name);
-    sync_directory(tmp, dir);
+    for (const auto& [name, content] : contents) write_file(files, tmp / name, content, dir / name);
+    sync_directory(files, tmp, dir);
 
     if (existing == Existing::kPreviousResult) {
       // Swap atomically, so readers see the old or the new result, never none.
-      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-        sync_directory(parent, parent);
-        fs::remove_all(tmp, ec);  // now holds the previous result
+      const int err = files.exchange(tmp, target);
+      if (err == 0) {
+        sync_directory(files, parent, parent);
+        files.remove_all(tmp);  // now holds the previous result
         return;
       }
-      if (errno != EINVAL && errno != ENOSYS) throw io_error("replace", dir, errno);
+      if (err != EINVAL && err != ENOSYS) throw io_error("replace", dir, err);
       // The file system cannot exchange: move the old result aside first.
       const fs::path old = fs::path(target.string() + ".old-" + std::to_string(::getpid()));
-      fs::remove_all(old, ec);
-      if (::rename(target.c_str(), old.c_str()) != 0) throw io_error("replace", dir, errno);
-      if (::rename(tmp.c_str(), target.c_str()) != 0) {
-        const int err = errno;
-        ::rename(old.c_str(), target.c_str());
-        throw io_error("replace", dir, err);
+      files.remove_all(old);
+      if (const int e = files.rename(target, old); e != 0) throw io_error("replace", dir, e);
+      if (const int e = files.rename(tmp, target); e != 0) {
+        files.rename(old, target);
+        throw io_error("replace", dir, e);
       }
-      sync_directory(parent, parent);
-      fs::remove_all(old, ec);
+      sync_directory(files, parent, parent);
+      files.remove_all(old);
       return;
     }
     // Also replaces an empty directory.
-    if (::rename(tmp.c_str(), target.c_str()) != 0)
-      throw io_error("create output directory", dir, errno);
-    sync_directory(parent, parent);
+    if (const int err = files.rename(tmp, target); err != 0)
+      throw io_error("create output directory", dir, err);
+    sync_directory(files, parent, parent);
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    files.remove_all(tmp);
     throw;
   }
 }
@@ -539,3 +571,12 @@ std::string summary_table(const RunResult& result) {
 }
 
 }  // namespace dsim::output
+
+namespace dsim {
+
+FileSystem& FileSystem::local() {
+  static output::LocalFileSystem files;
+  return files;
+}
+
+}  // namespace dsim

@@ -54,6 +54,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/backoff.hpp"
 #include "sync/spin_barrier.hpp"
 #include "sync/synchronizer.hpp"
 
@@ -155,6 +156,7 @@ class OptimisticSync final : public Synchronizer {
       // so one that keeps asking (over its memory share) cannot starve the
       // partition that holds GVT.
       bool fresh = false;
+      Backoff idle;  // out of work: yield, then nap
       auto fail = [&]() {
         errors[i] = std::current_exception();
         error_keys[i] = me.fault_key();
@@ -203,6 +205,7 @@ class OptimisticSync final : public Synchronizer {
           }
           busy += seconds_since(t);
           since_gvt = 0;
+          idle.reset();
           fresh = true;
           continue;
         }
@@ -222,6 +225,7 @@ class OptimisticSync final : public Synchronizer {
         }
         busy += seconds_since(t);
         since_gvt += n;
+        if (n != 0) idle.reset();
         // Past the safe window (GVT + lookahead), events need records: a new
         // GVT round moves the window on, as a conservative window would.
         const bool beyond = me.take_beyond_window() && since_gvt >= kWindowRoundEvents;
@@ -232,7 +236,7 @@ class OptimisticSync final : public Synchronizer {
           // again only after a pause, not to stop busy partitions at every batch.
           if (seconds_since(last_round.load(std::memory_order_relaxed)) > kIdleGvtSeconds)
             ask();
-          std::this_thread::yield();
+          idle.idle();
         }
       }
     };

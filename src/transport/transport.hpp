@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/backoff.hpp"
 #include "core/partition.hpp"
 
 namespace dsim::detail {
@@ -47,17 +48,46 @@ inline PartitionRange partitions_of(std::uint32_t rank, std::uint32_t per_rank,
   return {first, std::min(first + per_rank, total)};
 }
 
-// A test-and-set lock for critical sections of a few appends.
+// A lock for critical sections of a few appends: one compare-and-swap to take
+// it free, one exchange to give it back. A thread that finds it taken spins,
+// then yields (core/backoff.hpp), then blocks (std::atomic::wait) until the
+// holder, seeing someone blocked, wakes one waiter: a holder that is
+// descheduled (an oversubscribed or busy machine) costs its waiters no CPU.
+//
+// Thread safety: any thread may lock; unlock() only by the holder.
+// Invariants: `state_` is kFree, kTaken (held, nobody blocked) or kContended
+// (held, and a thread may be blocked on it). A thread blocks only after it
+// stored kContended, so the holder's unlock() sees kContended and notifies.
+// A woken thread takes the lock as kContended (others may still sleep), so a
+// last unlock may notify nobody: a rare, harmless system call.
 class SpinLock {
  public:
   void lock() {
-    while (busy_.test_and_set(std::memory_order_acquire))
-      while (busy_.test(std::memory_order_relaxed)) std::this_thread::yield();
+    std::uint32_t seen = kFree;
+    if (state_.compare_exchange_strong(seen, kTaken, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+      return;
+    Backoff backoff(kSpins, kYields);
+    while (backoff.spin()) {
+      seen = state_.load(std::memory_order_relaxed);
+      if (seen == kFree && state_.compare_exchange_weak(seen, kTaken, std::memory_order_acquire,
+                                                        std::memory_order_relaxed))
+        return;
+    }
+    while (state_.exchange(kContended, std::memory_order_acquire) != kFree)
+      state_.wait(kContended, std::memory_order_relaxed);
   }
-  void unlock() { busy_.clear(std::memory_order_release); }
+  void unlock() {
+    if (state_.exchange(kFree, std::memory_order_release) == kContended) state_.notify_one();
+  }
 
  private:
-  std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+  static constexpr std::uint32_t kFree = 0, kTaken = 1, kContended = 2;
+  // A critical section is a few appends: 32 pauses (about 2 µs) outlast it
+  // unless the holder was descheduled; yields then let a holder that shares
+  // the core run.
+  static constexpr std::uint32_t kSpins = 32, kYields = 16;
+  std::atomic<std::uint32_t> state_{kFree};
 };
 
 class Transport {

@@ -775,3 +775,108 @@ TEST(RenderProgress, OptimisticFiguresWhenThereIsRoom) {
 
 }  // namespace
 }  // namespace dsim
+
+namespace dsim {
+namespace {
+
+// --- Faults injected through the FileSystem seam ---------------------------
+
+namespace faults {
+
+// The real file system, with one fault armed: a full disk when writing the
+// file named `full` (after half of it is written), or an error on rename /
+// exchange.
+class Faulty final : public dsim::FileSystem {
+ public:
+  std::string full;       // file name whose write fails with ENOSPC
+  int exchange_error = 0;  // returned by exchange() when non-zero
+  int rename_error = 0;    // returned by the next rename onto `target`, once
+  fs::path target;         // what rename_error applies to (as the destination)
+
+  int write_file(const fs::path& path, std::string_view content) override {
+    if (path.filename() == full) {
+      local().write_file(path, content.substr(0, content.size() / 2));
+      return ENOSPC;
+    }
+    return local().write_file(path, content);
+  }
+  int sync_directory(const fs::path& path) override { return local().sync_directory(path); }
+  int create_directory(const fs::path& path) override { return local().create_directory(path); }
+  int create_directories(const fs::path& path) override {
+    return local().create_directories(path);
+  }
+  int remove_all(const fs::path& path) override { return local().remove_all(path); }
+  int rename(const fs::path& from, const fs::path& to) override {
+    if (rename_error != 0 && to == target) return std::exchange(rename_error, 0);
+    return local().rename(from, to);
+  }
+  int exchange(const fs::path& a, const fs::path& b) override {
+    return exchange_error != 0 ? exchange_error : local().exchange(a, b);
+  }
+};
+
+}  // namespace faults
+
+TEST_F(OutputTest, FullDiskThroughTheSeamLeavesNothingAndNamesTheFile) {
+  faults::Faulty files;
+  files.full = "results.json";
+  try {
+    output::write_results(root_ / "out", make_spec(), make_result(), "1", files);
+    FAIL() << "wrote on a full disk";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::kRuntime);
+    EXPECT_EQ(std::string(e.what()),
+              "cannot write '" + (root_ / "out" / "results.json").string() +
+                  "': No space left on device");
+  }
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(OutputTest, FullDiskKeepsThePreviousResult) {
+  output::write_results(root_ / "out", make_spec(), make_result(), "1");
+  const std::string before = slurp(root_ / "out" / "manifest.json");
+  faults::Faulty files;
+  files.full = "manifest.json";
+  EXPECT_THROW(output::write_results(root_ / "out", make_spec(), make_result(), "2", files), Error);
+  EXPECT_EQ(entries(), std::vector<std::string>{"out"});
+  EXPECT_EQ(slurp(root_ / "out" / "manifest.json"), before);
+}
+
+TEST_F(OutputTest, FailingExchangeKeepsThePreviousResult) {
+  output::write_results(root_ / "out", make_spec(), make_result(), "1");
+  const std::string before = slurp(root_ / "out" / "manifest.json");
+  faults::Faulty files;
+  files.exchange_error = EIO;
+  try {
+    output::write_results(root_ / "out", make_spec(), make_result(), "2", files);
+    FAIL() << "replaced despite the failure";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot replace '" + (root_ / "out").string()),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(entries(), std::vector<std::string>{"out"});
+  EXPECT_EQ(slurp(root_ / "out" / "manifest.json"), before);
+}
+
+// A file system that cannot exchange: the old result moves aside, and when
+// the new one cannot take its place, the old one comes back.
+TEST_F(OutputTest, FailingRenameAfterMovingAsideRestoresThePreviousResult) {
+  output::write_results(root_ / "out", make_spec(), make_result(), "1");
+  const std::string before = slurp(root_ / "out" / "manifest.json");
+  faults::Faulty files;
+  files.exchange_error = EINVAL;
+  files.rename_error = EIO;
+  files.target = root_ / "out";
+  files.full = "";  // no full disk
+  EXPECT_THROW(output::write_results(root_ / "out", make_spec(), make_result(), "2", files), Error);
+  EXPECT_EQ(entries(), std::vector<std::string>{"out"});
+  EXPECT_EQ(slurp(root_ / "out" / "manifest.json"), before);
+  // Without the fault the same path replaces it.
+  output::write_results(root_ / "out", make_spec(), make_result(), "2", files);
+  EXPECT_NE(slurp(root_ / "out" / "manifest.json"), before);
+  EXPECT_EQ(entries(), std::vector<std::string>{"out"});
+}
+
+}  // namespace
+}  // namespace dsim

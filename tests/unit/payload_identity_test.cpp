@@ -11,6 +11,7 @@
 
 #include "blocks/blocks.hpp"
 #include "dsim/dsim.hpp"
+#include "dsim/reference_models.hpp"
 #include "models/epidemic/epidemic.hpp"
 #include "models/phold/phold.hpp"
 
@@ -149,6 +150,7 @@ TEST(PayloadIdentity, NameRules) {
 TEST(PayloadRegistry, ListsTheBuiltinPayloads) {
   dsim::Registry registry;
   dsim::register_builtins(registry);
+  dsim::register_reference_models(registry);
   std::vector<std::string> names;
   for (const dsim::PayloadType* p : registry.payloads()) names.push_back(p->name);
   EXPECT_EQ(names,

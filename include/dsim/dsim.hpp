@@ -5,6 +5,7 @@
 
 #include "dsim/context.hpp"
 #include "dsim/distribution.hpp"
+#include "dsim/engine.hpp"
 #include "dsim/entity.hpp"
 #include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "dsim/engine.hpp"
 #include "dsim/export.hpp"
 #include "dsim/stats.hpp"
 #include "dsim/types.hpp"
@@ -58,7 +59,8 @@ struct RunFigures {
   double run_seconds = 0;  // the event loop
   double wall_seconds = 0;
   std::uint64_t peak_rss_bytes = 0;
-  std::string sync;         // the engine that ran
+  Engine engine = Engine::kSequential;  // the engine that ran
+  std::string sync;         // its name (engine_name(engine)), as the result files write it
   std::string sync_reason;  // why it was chosen
   std::string partitioner;
   std::uint32_t threads = 1;   // worker threads (partitions) per process

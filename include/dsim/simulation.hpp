@@ -16,6 +16,7 @@
 #include <stop_token>
 #include <vector>
 
+#include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
 #include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
@@ -67,7 +68,8 @@ struct RunOptions {
 // How a run will be laid out: decided from the spec, the machine and the
 // link graph before any event runs.
 struct RunPlan {
-  std::string sync;    // "sequential", "conservative" or "optimistic"
+  Engine engine = Engine::kSequential;  // never kAuto: the engine auto chose
+  std::string sync;    // engine_name(engine), as the result files write it
   std::string reason;  // why that engine
   std::string partitioner;
   std::uint32_t threads = 1;  // partitions (worker threads) per process
@@ -75,7 +77,8 @@ struct RunPlan {
   Time lookahead = kTimeInfinity;  // conservative window (smallest cross-partition lookahead)
   std::uint64_t edge_cut = 0;      // declared edges between partitions
   std::uint64_t rank_edge_cut = 0;  // declared edges between processes
-  std::vector<std::uint64_t> partition_entities;
+  std::vector<std::uint64_t> partition_entities;  // entities of each partition
+  std::vector<std::uint32_t> partition_of;        // partition of each entity, by id
   std::uint64_t memory_limit = 0;  // optimistic: cap on saved-state memory (bytes)
   // What works but may disappoint (more threads than cores), one line each.
   std::vector<std::string> warnings;

@@ -266,7 +266,7 @@ int validate_command(const ModelOptions& options, const std::shared_ptr<Communic
                       join(sizes, " "));
   text += fmt::format("            {}\n", plan.reason);
   for (const auto& warning : plan.warnings) text += fmt::format("  warning: {}\n", warning);
-  if (plan.sync == "optimistic") text += optimistic_plan_text(plan, spec, registry);
+  if (plan.engine == dsim::Engine::kOptimistic) text += optimistic_plan_text(plan, spec, registry);
   text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),
                       spec.links.size(), entities);
   print(out, text);

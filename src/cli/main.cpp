@@ -15,9 +15,12 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.hpp"
+#include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
 #include "dsim/message.hpp"
 #include "dsim/types.hpp"
@@ -64,6 +67,14 @@ void print_error(const std::string& message) {
 // An error every process meets alike (the same arguments): printed by rank 0.
 void print_once(const dsim::Communicator& world, const std::string& message) {
   if (world.rank() == 0) print_error(message);
+}
+
+// "a, b or c": the names of a table in dsim/engine.hpp.
+std::string names_text(std::span<const std::string_view> names) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    text += fmt::format("{}{}", i == 0 ? "" : i + 1 == names.size() ? " or " : ", ", names[i]);
+  return text;
 }
 
 void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
@@ -114,12 +125,13 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       run_cmd
           ->add_option(
               "--sync", sync,
-              "auto, sequential, conservative or optimistic (= --set simulation.sync=NAME)")
+              fmt::format("{} (= --set simulation.sync=NAME)", names_text(dsim::kEngineNames)))
           ->type_name("NAME");
   auto* part_opt =
       run_cmd
           ->add_option("--partitioner", partitioner,
-                       "block, round_robin or graph (= --set simulation.partitioner=NAME)")
+                       fmt::format("{} (= --set simulation.partitioner=NAME)",
+                                   names_text(dsim::kPartitioningNames)))
           ->type_name("NAME");
   auto* seed_opt =
       run_cmd

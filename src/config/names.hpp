@@ -10,11 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "dsim/engine.hpp"
+
 namespace dsim::config {
 
-inline constexpr std::array<std::string_view, 4> kSyncModes = {"auto", "sequential", "conservative",
-                                                               "optimistic"};
-inline constexpr std::array<std::string_view, 3> kPartitioners = {"block", "round_robin", "graph"};
+// The engines' and partitioners' names: one table each, in dsim/engine.hpp.
+inline constexpr const auto& kSyncModes = kEngineNames;
+inline constexpr const auto& kPartitioners = kPartitioningNames;
 inline constexpr std::array<std::string_view, 2> kQueues = {"binary_heap", "quad_heap"};
 inline constexpr std::array<std::string_view, 2> kStateSavings = {"every_event", "periodic"};
 // simulation.state_saving_period: 1 (= every event) to this many events.

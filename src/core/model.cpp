@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "config/topology.hpp"
+#include "dsim/engine.hpp"
 #include "dsim/registry.hpp"
 
 namespace dsim::detail {
@@ -63,7 +64,7 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
         align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
     groups_.push_back(std::move(g));
   }
-  lay_out_blocks(spec.simulation.sync == "optimistic");
+  lay_out_blocks(engine_from_name(spec.simulation.sync) == Engine::kOptimistic);
   entity_count_ = next_id;
   std::size_t payload = 0;
   for (const GroupRuntime& g : groups_)

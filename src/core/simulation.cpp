@@ -9,16 +9,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <optional>
-#include <span>
-#include <type_traits>
 #include <thread>
 
 #include "core/model.hpp"
 #include "core/partition.hpp"
+#include "core/planner.hpp"
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
+#include "stats/partials.hpp"
 #include "sync/quiet_points.hpp"
 #include "sync/synchronizer.hpp"
 #include "transport/cluster.hpp"
@@ -27,10 +26,9 @@
 namespace dsim {
 
 using detail::ExactSum;
+using detail::Partials;
+using detail::StatPartial;
 using Clock = std::chrono::steady_clock;
-
-// Most worker threads (partitions) one process may run.
-constexpr std::uint32_t kMaxThreads = 1024;
 
 namespace {
 
@@ -42,131 +40,6 @@ std::uint64_t peak_rss_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
-}
-
-// Smallest lookahead over links whose events may cross partitions, and the
-// first such link with zero lookahead (or -1).
-struct CrossingLookahead {
-  double min = kTimeInfinity;
-  int zero_link = -1;
-};
-
-CrossingLookahead crossing_lookahead(const detail::Model& model) {
-  const auto& groups = model.groups();
-  const std::size_t ng = groups.size();
-  const auto& where = model.where();
-  auto part = [&](std::uint64_t id) { return where[id].partition; };
-  // Which partitions each group spans.
-  std::vector<std::uint32_t> first_part(ng), spans(ng, 0);
-  for (std::size_t g = 0; g < ng; ++g) {
-    if (groups[g].count == 0) continue;
-    first_part[g] = part(groups[g].first);
-    for (std::uint64_t i = 0; i < groups[g].count; ++i)
-      if (part(groups[g].first + i) != first_part[g]) {
-        spans[g] = 1;
-        break;
-      }
-  }
-  // Group pairs with a declared edge between partitions.
-  std::vector<char> edge_crosses(ng * ng, 0);
-  const auto& off = model.nb_offsets();
-  const auto& ids = model.nb_ids();
-  for (std::uint64_t v = 0; v + 1 < off.size(); ++v)
-    for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
-      if (part(v) != part(ids[k]))
-        edge_crosses[model.group_of(static_cast<EntityId>(v)) * ng +
-                     model.group_of(ids[k])] = 1;
-  CrossingLookahead out;
-  const auto& links = model.links();
-  for (std::size_t i = 0; i < links.size(); ++i) {
-    const auto& l = links[i];
-    const bool crosses =
-        edge_crosses[l.from_group * ng + l.to_group] ||
-        (l.implicit && (spans[l.from_group] || spans[l.to_group] ||
-                        first_part[l.from_group] != first_part[l.to_group]));
-    if (!crosses) continue;
-    out.min = std::min(out.min, l.lookahead);
-    if (l.lookahead <= 0 && out.zero_link < 0) out.zero_link = static_cast<int>(i);
-  }
-  return out;
-}
-
-// One process's share of the statistics, combined over processes in any
-// order with the same result (ExactSum, min, max and integer sums), then
-// turned into StatResults. Per statistic: counter total (a); tally sum (a),
-// sum of squares (b) and count; gauge area (a) and final level (b);
-// histogram bins. Series: one sum per (row, sample).
-struct StatPartial {
-  ExactSum a, b;
-  double min = kTimeInfinity, max = -kTimeInfinity;
-  std::uint64_t count = 0;
-  std::vector<std::uint64_t> bins;
-};
-
-struct Partials {
-  std::vector<StatPartial> stats;  // groups' stats in declaration order
-  std::vector<ExactSum> series;    // per group, counter/gauge stat, sample
-};
-
-static_assert(std::is_trivially_copyable_v<ExactSum>);
-
-void merge(Partials& into, const Partials& from) {
-  for (std::size_t i = 0; i < into.stats.size(); ++i) {
-    StatPartial& x = into.stats[i];
-    const StatPartial& y = from.stats[i];
-    x.a.merge(y.a);
-    x.b.merge(y.b);
-    x.min = std::min(x.min, y.min);
-    x.max = std::max(x.max, y.max);
-    x.count += y.count;
-    for (std::size_t k = 0; k < x.bins.size(); ++k) x.bins[k] += y.bins[k];
-  }
-  for (std::size_t i = 0; i < into.series.size(); ++i) into.series[i].merge(from.series[i]);
-}
-
-// The bytes of `p` (the layout follows from the model, the same everywhere),
-// and back. REQUIRES: every process runs the same binary.
-template <class T>
-void put(std::vector<std::byte>& out, const T& value) {
-  const auto* b = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), b, b + sizeof value);
-}
-template <class T>
-void take(const std::byte*& in, T& value) {
-  std::memcpy(&value, in, sizeof value);
-  in += sizeof value;
-}
-
-std::vector<std::byte> serialize(const Partials& p) {
-  std::vector<std::byte> out;
-  for (const auto& s : p.stats) {
-    put(out, s.a);
-    put(out, s.b);
-    put(out, s.min);
-    put(out, s.max);
-    put(out, s.count);
-    for (auto bin : s.bins) put(out, bin);
-  }
-  for (const auto& e : p.series) put(out, e);
-  return out;
-}
-
-// REQUIRES: `into` has the shape of the serialized Partials.
-void deserialize(std::span<const std::byte> bytes, Partials& into) {
-  const std::byte* in = bytes.data();
-  for (auto& s : into.stats) {
-    take(in, s.a);
-    take(in, s.b);
-    take(in, s.min);
-    take(in, s.max);
-    take(in, s.count);
-    for (auto& bin : s.bins) take(in, bin);
-  }
-  for (auto& e : into.series) take(in, e);
-  if (in != bytes.data() + bytes.size())
-    throw Error("results from another process do not match this one's model (is every "
-                "process running the same dsim binary and config?)",
-                Error::Kind::kRuntime);
 }
 
 StatPartial collect_stat(const detail::GroupRuntime& g, const StatDecl& d,
@@ -318,113 +191,10 @@ struct Simulation::Impl {
 
 const RunPlan& Simulation::Impl::make_plan() {
   if (plan) return *plan;
-  const SimulationSpec& sim = spec.simulation;
-  const std::uint32_t ranks = cluster->size();
-  const std::uint64_t entities = model->entity_count();
-  RunPlan p;
-  p.ranks = ranks;
-  std::uint32_t threads = sim.threads;
-  // One thread per core, the cores of a machine shared by its processes.
-  if (threads == 0) threads = std::max(1u, machine.cores);
-  // Partitions keep per-destination buffers: memory and each window's work
-  // grow with the square of the threads. Beyond the cores they only share.
-  if (threads > kMaxThreads)
-    throw Error(fmt::format("simulation.threads = {}: at most {} threads per process (this "
-                            "machine gives this process {} cores)",
-                            threads, kMaxThreads, machine.cores));
-  if (threads > machine.cores && sim.sync != "sequential")
-    p.warnings.push_back(fmt::format("simulation.threads = {} is more than the {} cores this "
-                                     "process has: the threads will take turns on them",
-                                     threads, machine.cores));
-
-  std::string sync = sim.sync;
-  bool optimistic = false;
-  auto go_optimistic = [&](std::string reason) {
-    // Any lookahead will do, zero included; one thread is Time Warp on one
-    // partition (no rollbacks, but the same commit path).
-    sync = "optimistic";
-    p.reason = std::move(reason);
-    // Per process: the processes on one machine share its default.
-    p.memory_limit = sim.memory_limit > 0 ? sim.memory_limit : machine.memory_bytes / 2;
-    optimistic = true;
-  };
-  if (sync == "optimistic") {
-    go_optimistic("sync = \"optimistic\" was asked for");
-  } else if (sync == "sequential") {
-    p.reason = ranks > 1 ? fmt::format("sync = \"sequential\" was asked for (rank 0 runs the "
-                                       "model; the other {} processes wait)",
-                                       ranks - 1)
-                         : std::string("sync = \"sequential\" was asked for");
-    threads = 1;
-  } else if (sync == "auto" && threads == 1 && ranks == 1) {
-    sync = "sequential";
-    p.reason = "one thread";
-  }
-  // Sequential under MPI: one partition, on rank 0.
-  const std::uint32_t layout_ranks = sync == "sequential" ? 1 : ranks;
-  // Every partition gets an entity where there are enough; with fewer
-  // entities than processes, some processes run one empty partition.
-  threads = static_cast<std::uint32_t>(
-      std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, entities / layout_ranks)));
-
-  auto partitioner = detail::make_partitioner(sim.partitioner);
-  // Between processes a better cut pays for more METIS tries.
-  if (layout_ranks > 1 && sim.partitioner == "graph")
-    partitioner = std::make_unique<detail::GraphPartitioner>(4);
-  auto assign = [&](std::uint32_t r, std::uint32_t t) {
-    model->assign(detail::assign_two_level(*partitioner, *model, r, t), r * t);
-  };
-  assign(layout_ranks, threads);
-
-  if (sync == "conservative" || sync == "auto") {
-    const CrossingLookahead cl = crossing_lookahead(*model);
-    if (cl.zero_link >= 0) {
-      const LinkSpec& l = spec.links[cl.zero_link];
-      const std::string which = fmt::format(
-          "{}: links[{}] ({} -> {}) has lookahead {} and connects entities in different "
-          "partitions",
-          l.location.str(), cl.zero_link, l.from, l.to, l.lookahead ? *l.lookahead : 0.0);
-      if (sync == "conservative")
-        throw Error(which + "; conservative sync needs a lookahead > 0 on every link between "
-                            "partitions (set the link's lookahead, or use sync = \"optimistic\", "
-                            "which needs none, or \"sequential\")");
-      if (ranks > 1) {
-        // Across processes, Time Warp rather than one process doing it all.
-        go_optimistic(which + "; conservative sync is impossible, so it runs optimistically");
-      } else {
-        sync = "sequential";
-        p.reason = which + "; conservative sync is impossible, so it runs sequentially";
-        threads = 1;
-        assign(1, 1);
-      }
-    } else {
-      if (sync == "auto") {
-        sync = "conservative";
-        p.reason = ranks > 1 ? fmt::format("{} processes x {} threads and lookahead {} > 0 on "
-                                           "every link between partitions",
-                                           ranks, threads, cl.min)
-                             : fmt::format("{} threads and lookahead {} > 0 on every link "
-                                           "between partitions",
-                                           threads, cl.min);
-      } else {
-        p.reason = "sync = \"conservative\" was asked for";
-      }
-      p.lookahead = cl.min;
-    }
-  }
-  if (optimistic) {
-    // Not a requirement, a gift: events below GVT + this lookahead need no
-    // state saving (partition_optimistic.cpp, execute_safe).
-    p.lookahead = crossing_lookahead(*model).min;
-  }
-  p.sync = sync;
-  model->lay_out_blocks(optimistic);
-  p.partitioner = sim.partitioner;
-  p.threads = threads;
-  p.edge_cut = detail::edge_cut(*model);
-  p.rank_edge_cut = ranks > 1 && sync != "sequential" ? detail::rank_edge_cut(*model, threads) : 0;
-  p.partition_entities.assign(model->partitions(), 0);
-  for (const auto& w : model->where()) ++p.partition_entities[w.partition];
+  RunPlan p = detail::plan_run(spec, *model, machine, cluster->size());
+  // The run lays the model out as planned.
+  model->assign(p.partition_of, static_cast<std::uint32_t>(p.partition_entities.size()));
+  model->lay_out_blocks(p.engine == Engine::kOptimistic);
   plan = std::move(p);
   return *plan;
 }
@@ -434,6 +204,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   ran = true;
   const RunPlan& p = make_plan();
   RunFigures figures;
+  figures.engine = p.engine;
   figures.sync = p.sync;
   figures.sync_reason = p.reason;
   figures.partitioner = p.partitioner;
@@ -446,7 +217,8 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     // The checker runs every event twice on one partition.
     threads = 1;
     model->assign(std::vector<std::uint32_t>(model->entity_count(), 0), 1);
-    figures.sync = "sequential";
+    figures.engine = Engine::kSequential;
+    figures.sync = engine_name(Engine::kSequential);
     figures.sync_reason = "--check-rollback runs sequentially";
     figures.threads = 1;
     figures.edge_cut = 0;
@@ -480,7 +252,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   if (options.check_rollback) {
     for (auto& part : parts) part->start_check();
     synchronizer = detail::make_sequential_sync();
-  } else if (p.sync == "optimistic") {
+  } else if (p.engine == Engine::kOptimistic) {
     detail::OptimisticOptions o;
     o.period = spec.simulation.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
     o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
@@ -496,7 +268,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
                                    : std::string("every_event"));
     }
     figures.state_saving = modes;
-  } else if (p.sync == "sequential") {
+  } else if (p.engine == Engine::kSequential) {
     synchronizer = detail::make_sequential_sync();
   } else {
     synchronizer = detail::make_conservative_sync(p.lookahead);
@@ -537,12 +309,11 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
 
   Partials partials = collect(parts);
   if (cluster.distributed()) {
-    const auto all = cluster.allgather(serialize(partials));
+    const auto all = cluster.allgather(detail::encode(partials));
+    const Partials shape = partials;
     for (std::uint32_t r = 0; r < all.size(); ++r) {
       if (r == cluster.rank()) continue;
-      Partials theirs = partials;
-      deserialize(all[r], theirs);
-      merge(partials, theirs);
+      detail::merge(partials, detail::decode(all[r], shape));
     }
   }
   RunResult result = finish(partials);
@@ -571,7 +342,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   figures.rollback_checks = sums[5];
   const std::uint64_t executed = sums[6];
   figures.partitions = cluster.gather(mine);
-  figures.events_executed = figures.sync == "optimistic" ? executed : figures.events_processed;
+  figures.events_executed = figures.engine == Engine::kOptimistic ? executed : figures.events_processed;
   figures.efficiency = figures.events_executed > 0
                            ? static_cast<double>(figures.events_processed) /
                                  static_cast<double>(figures.events_executed)

@@ -4,13 +4,24 @@
 
 namespace dsim::detail {
 
+std::unique_ptr<Partitioner> make_partitioner(Partitioning partitioning) {
+  switch (partitioning) {
+    case Partitioning::kBlock:
+      return std::make_unique<BlockPartitioner>();
+    case Partitioning::kRoundRobin:
+      return std::make_unique<RoundRobinPartitioner>();
+    case Partitioning::kGraph:
+      return std::make_unique<GraphPartitioner>();
+  }
+  throw Error("simulation.partitioner: unknown partitioner", Error::Kind::kRuntime);
+}
+
 std::unique_ptr<Partitioner> make_partitioner(std::string_view name) {
-  if (name == "block") return std::make_unique<BlockPartitioner>();
-  if (name == "round_robin") return std::make_unique<RoundRobinPartitioner>();
-  if (name == "graph") return std::make_unique<GraphPartitioner>();
-  throw Error(fmt::format("simulation.partitioner: unknown partitioner '{}' (known: block, "
-                          "round_robin, graph)",
-                          name));
+  if (const auto p = partitioning_from_name(name)) return make_partitioner(*p);
+  std::string known;
+  for (const auto n : kPartitioningNames) known += fmt::format("{}{}", known.empty() ? "" : ", ", n);
+  throw Error(fmt::format("simulation.partitioner: unknown partitioner '{}' (known: {})", name,
+                          known));
 }
 
 std::vector<std::uint32_t> contiguous_parts(std::uint64_t count, std::uint32_t parts) {
@@ -31,15 +42,23 @@ std::vector<std::uint32_t> BlockPartitioner::assign_subset(const Model&,
   return contiguous_parts(members.size(), parts);
 }
 
-std::uint64_t edge_cut(const Model& model) {
+std::uint64_t edge_cut(const Model& model, std::span<const std::uint32_t> partition_of) {
   const auto& off = model.nb_offsets();
   const auto& ids = model.nb_ids();
-  const auto& where = model.where();
   std::uint64_t cut = 0;
   for (std::uint64_t v = 0; v + 1 < off.size(); ++v)
     for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
-      if (where[v].partition != where[ids[k]].partition) ++cut;
+      if (partition_of[v] != partition_of[ids[k]]) ++cut;
   return cut;
 }
+
+std::vector<std::uint32_t> assignment_of(const Model& model) {
+  std::vector<std::uint32_t> out;
+  out.reserve(model.where().size());
+  for (const auto& w : model.where()) out.push_back(w.partition);
+  return out;
+}
+
+std::uint64_t edge_cut(const Model& model) { return edge_cut(model, assignment_of(model)); }
 
 }  // namespace dsim::detail

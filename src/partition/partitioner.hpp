@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "dsim/engine.hpp"
 
 namespace dsim::detail {
 
@@ -36,7 +37,9 @@ class Partitioner {
                                                    std::uint32_t parts) const = 0;
 };
 
-// "block", "round_robin" or "graph"; dsim::Error naming the value otherwise.
+std::unique_ptr<Partitioner> make_partitioner(Partitioning partitioning);
+// A name of kPartitionings (dsim/engine.hpp); dsim::Error naming the value
+// otherwise.
 std::unique_ptr<Partitioner> make_partitioner(std::string_view name);
 
 // Item k of `count` to part k * parts / count: contiguous runs of (almost)
@@ -108,12 +111,20 @@ std::vector<std::uint32_t> assign_two_level(const Partitioner& partitioner, cons
 void fill_small_parts(std::vector<std::uint32_t>& part_of, std::uint32_t parts,
                       std::uint64_t min_size);
 
-// Number of declared (directed) edges whose ends lie in different partitions.
+// Number of declared (directed) edges whose ends lie in different partitions
+// under `partition_of` (the partition of every entity, by id), or under the
+// model's current assignment.
+std::uint64_t edge_cut(const Model& model, std::span<const std::uint32_t> partition_of);
 std::uint64_t edge_cut(const Model& model);
 
-// Declared (directed) edges whose ends lie on different ranks, given the
-// model's current assignment (partition p on rank p / threads_per_rank).
-// REQUIRES: threads_per_rank >= 1.
+// Declared (directed) edges whose ends lie on different ranks, given
+// `partition_of` or the model's current assignment (partition p on rank
+// p / threads_per_rank). REQUIRES: threads_per_rank >= 1.
+std::uint64_t rank_edge_cut(const Model& model, std::span<const std::uint32_t> partition_of,
+                            std::uint32_t threads_per_rank);
 std::uint64_t rank_edge_cut(const Model& model, std::uint32_t threads_per_rank);
+
+// The partition of every entity (by id) in the model's current assignment.
+std::vector<std::uint32_t> assignment_of(const Model& model);
 
 }  // namespace dsim::detail

@@ -57,18 +57,22 @@ std::vector<std::uint32_t> assign_two_level(const Partitioner& partitioner, cons
   return out;
 }
 
-std::uint64_t rank_edge_cut(const Model& model, std::uint32_t threads_per_rank) {
+std::uint64_t rank_edge_cut(const Model& model, std::span<const std::uint32_t> partition_of,
+                            std::uint32_t threads_per_rank) {
   assert(threads_per_rank >= 1);
   const auto& off = model.nb_offsets();
   const auto& ids = model.nb_ids();
-  const auto& where = model.where();
   std::uint64_t cut = 0;
   for (std::uint64_t v = 0; v + 1 < off.size(); ++v) {
-    const std::uint32_t rank = where[v].partition / threads_per_rank;
+    const std::uint32_t rank = partition_of[v] / threads_per_rank;
     for (std::uint64_t k = off[v]; k < off[v + 1]; ++k)
-      if (where[ids[k]].partition / threads_per_rank != rank) ++cut;
+      if (partition_of[ids[k]] / threads_per_rank != rank) ++cut;
   }
   return cut;
+}
+
+std::uint64_t rank_edge_cut(const Model& model, std::uint32_t threads_per_rank) {
+  return rank_edge_cut(model, assignment_of(model), threads_per_rank);
 }
 
 }  // namespace dsim::detail

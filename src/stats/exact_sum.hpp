@@ -9,8 +9,10 @@
 // non-finite values set a sticky flag and make value() return NaN / inf.
 #pragma once
 
+#include <array>
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -87,6 +89,20 @@ class ExactSum {
     return negative ? -out : out;
   }
   bool operator==(const ExactSum&) const = default;
+
+  // The sum as words, for moving it between processes (stats/partials.hpp):
+  // the four limbs of the fixed-point number, lowest first, then the sticky
+  // non-finite flags. from_words(s.words()) == s.
+  static constexpr std::size_t kWords = 5;
+  std::array<std::uint64_t, kWords> words() const {
+    return {w_[0], w_[1], w_[2], w_[3], nonfinite_};
+  }
+  static ExactSum from_words(const std::array<std::uint64_t, kWords>& words) {
+    ExactSum s;
+    for (int i = 0; i < 4; ++i) s.w_[i] = words[i];
+    s.nonfinite_ = static_cast<unsigned>(words[4]);
+    return s;
+  }
 
  private:
   void add(const std::uint64_t v[4]) {

@@ -1,9 +1,11 @@
 // The engine through the public API, with small entity types written here:
 // statistics arithmetic, series, send rules and their errors, zero-delay
 // ordering, threads vs sequential, and two simulations in one process.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <fstream>
 #include <thread>
 
 #include "dsim/dsim.hpp"
@@ -366,14 +368,44 @@ TEST_F(EngineTest, AutoPicksAnEngineAndSaysWhy) {
   EXPECT_NE(plan.reason.find("lookahead 0.5"), std::string::npos) << plan.reason;
   ASSERT_EQ(plan.partition_entities.size(), 2u);
   EXPECT_EQ(plan.partition_entities[0] + plan.partition_entities[1], 100u);
+  EXPECT_EQ(plan.engine, dsim::Engine::kConservative);
   auto r = sim.run();
   EXPECT_EQ(r.figures.sync, "conservative");
+  EXPECT_EQ(r.figures.engine, dsim::Engine::kConservative);
   EXPECT_EQ(r.figures.sync_reason, plan.reason);
 
   auto one = walker_spec(100, 0.5);
   one.simulation.sync = "auto";
   one.simulation.threads = 1;
   EXPECT_EQ(run(one).figures.sync, "sequential");
+}
+
+// One table of names: every engine and partitioner has one, found again by it,
+// and the config reference lists it.
+TEST(EngineNames, OneTableNamesEveryEngineAndPartitioner) {
+  for (const auto& e : dsim::kEngines) {
+    EXPECT_EQ(dsim::engine_name(e.engine), e.name);
+    EXPECT_EQ(dsim::engine_from_name(e.name), e.engine);
+    EXPECT_FALSE(e.description.empty()) << e.name;
+  }
+  for (const auto& p : dsim::kPartitionings) {
+    EXPECT_EQ(dsim::partitioning_name(p.partitioning), p.name);
+    EXPECT_EQ(dsim::partitioning_from_name(p.name), p.partitioning);
+  }
+  EXPECT_EQ(dsim::engine_from_name("warp"), std::nullopt);
+  EXPECT_EQ(dsim::partitioning_from_name("metis"), std::nullopt);
+
+  std::ifstream in(DSIM_SOURCE_DIR "/docs/config.md");
+  ASSERT_TRUE(in) << "docs/config.md";
+  std::string sync_row, partitioner_row;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("| `sync` |")) sync_row = line;
+    if (line.starts_with("| `partitioner` |")) partitioner_row = line;
+  }
+  for (const auto name : dsim::kEngineNames)
+    EXPECT_NE(sync_row.find(fmt::format("`\"{}\"`", name)), std::string::npos) << name;
+  for (const auto name : dsim::kPartitioningNames)
+    EXPECT_NE(partitioner_row.find(fmt::format("`\"{}\"`", name)), std::string::npos) << name;
 }
 
 TEST_F(EngineTest, ZeroDelayCascadesKeepOrderOnEveryLayout) {

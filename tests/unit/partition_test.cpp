@@ -13,6 +13,7 @@
 
 #include "core/model.hpp"
 #include "dsim/dsim.hpp"
+#include "core/planner.hpp"
 #include "partition/partitioner.hpp"
 
 namespace {
@@ -296,6 +297,45 @@ TEST(PartitionFillSmallParts, MovesTheLastMembersOfTheLargestPart) {
   part_of = {0, 0, 0};
   dsim::detail::fill_small_parts(part_of, 2, 2);
   EXPECT_EQ(part_of, (std::vector<std::uint32_t>{0, 0, 0}));
+}
+
+}  // namespace
+
+namespace {
+
+// The planner reads the model and changes nothing: its assignment is the
+// two-level one, its cuts are those of that assignment, and the model keeps
+// the one partition it was built with.
+TEST(PartitionPlanner, PlanRunLeavesTheModelAlone) {
+  for (const char* name : kPartitioners) {
+    SCOPED_TRACE(name);
+    dsim::ModelSpec spec = mixed();
+    spec.simulation.partitioner = name;
+    spec.simulation.sync = "conservative";
+    spec.simulation.threads = 3;
+    Built b(std::move(spec));
+    const std::vector<dsim::detail::Location> before = b.model().where();
+    const std::uint32_t partitions_before = b.model().partitions();
+    dsim::Machine machine;
+    machine.cores = 4;
+    machine.memory_bytes = std::uint64_t{1} << 30;
+    const dsim::RunPlan plan = dsim::detail::plan_run(b.model().spec(), b.model(), machine, 2);
+    EXPECT_EQ(plan.engine, dsim::Engine::kConservative);
+    EXPECT_EQ(plan.threads, 3u);
+    ASSERT_EQ(plan.partition_of.size(), b.size());
+    EXPECT_EQ(plan.partition_entities, counts(plan.partition_of, 6));
+    const auto partitioner = dsim::detail::make_partitioner(name);
+    const auto expected = name == std::string("graph")
+                              ? plan.partition_of  // the planner gives METIS more tries
+                              : assign_two_level(*partitioner, b.model(), 2, 3);
+    EXPECT_EQ(plan.partition_of, expected);
+    EXPECT_EQ(plan.edge_cut, edge_cut(b.model(), plan.partition_of));
+    EXPECT_EQ(plan.rank_edge_cut, rank_edge_cut(b.model(), plan.partition_of, 3));
+    EXPECT_EQ(b.model().partitions(), partitions_before);
+    ASSERT_EQ(b.model().where().size(), before.size());
+    for (std::size_t i = 0; i < before.size(); ++i)
+      EXPECT_EQ(b.model().where()[i].partition, before[i].partition) << i;
+  }
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 // and the committed state is one consistent cut at `safe_time`: every event
 // with a time below it has run and is committed (its statistics applied),
 // and no later event is committed. Each engine reaches them on its own beat:
-//   sequential    every few thousand events, at a change of simulated time
+//   sequential    every 65,536 events, at a change of simulated time
 //                 (never between two events of the same instant);
 //   conservative  at the end of every window;
 //   optimistic    after every GVT round (speculative work past GVT exists

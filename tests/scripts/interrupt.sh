@@ -18,15 +18,27 @@ for layout in "sequential 1" "conservative 2" "optimistic 2"; do
   set -- $layout
   name="$1_$2"
   echo "--- $name"
-  # Long enough to be running when the signal comes (hours at full speed).
-  timeout 120 "$DSIM" run "$phold" --sync "$1" --threads "$2" --end-time 1e9 \
+  # Hours at full speed: it is running when the signal comes.
+  "$DSIM" run "$phold" --sync "$1" --threads "$2" --end-time 1e9 \
     --out "$tmp/$name" >"$tmp/$name.stdout" 2>"$tmp/$name.err" </dev/null &
   pid=$!
-  sleep 1
+  # The handler is in place once dsim's Ctrl-C watcher thread exists (a
+  # loaded machine may take a while to get there; a signal before that
+  # would be ignored, as in any background job).
+  for ((i = 0; i < 600; ++i)); do
+    [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.1
+  done
+  sleep 0.5
+  # A run that ignores the signal is killed after two minutes and fails.
+  (sleep 120 && kill -9 "$pid") >/dev/null 2>&1 &
+  watchdog=$!
   kill -INT "$pid"
   start=$SECONDS
   wait "$pid"
   rc=$?
+  pkill -P "$watchdog" sleep 2>/dev/null
+  kill "$watchdog" 2>/dev/null
   [ "$rc" -eq 130 ] || fail "$name: exit $rc, want 130; stderr: $(head -c 500 "$tmp/$name.err")"
   [ $((SECONDS - start)) -lt 60 ] || fail "$name: took $((SECONDS - start)) s to stop"
   grep -q '^dsim: interrupted: stopping at the next quiet point' "$tmp/$name.err" ||

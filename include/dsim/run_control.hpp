@@ -11,7 +11,9 @@
 //   optimistic    after every GVT round (speculative work past GVT exists
 //                 but is not committed, so it is not part of the cut).
 // The host acts there:
-//   - RunControl::at_quiet_point() decides to continue or to stop;
+//   - RunControl::at_quiet_point() decides to continue, to take a snapshot
+//     (RunControl::on_snapshot() then receives it, and the run goes on), or
+//     to stop;
 //   - a std::stop_token (RunOptions::stop) asks for a stop from any thread,
 //     e.g. a Ctrl-C handler's thread;
 //   - progress observers (RunOptions::on_progress) get what was published
@@ -28,8 +30,11 @@
 //   catch (const dsim::RunStopped& s) { /* stopped at s.safe_time() */ }
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dsim/types.hpp"
 
@@ -43,6 +48,45 @@ struct QuietPoint {
   double wall_seconds = 0;   // since the event loop started
 };
 
+// An event that is pending at a snapshot: its key (time, depth, src, seq;
+// see DESIGN.md invariant 2), its payload type id (dsim/payload.hpp) and
+// its payload bytes.
+struct PendingEvent {
+  Time time = 0;
+  std::uint32_t depth = 0;
+  std::uint32_t type = 0;
+  EntityId src = 0;
+  EntityId dst = 0;
+  std::uint64_t seq = 0;
+  alignas(8) std::array<std::byte, kMaxPayloadBytes> payload{};
+};
+
+// One entity's complete engine-visible state: its block (random-stream and
+// send counters, counters, gauge slots, then its State's bytes) and the
+// events pending for it, in key order. The block is the engine's own record:
+// it is valid for the same model built by the same program.
+struct EntitySnapshot {
+  EntityId id = 0;
+  std::vector<std::byte> block;
+  std::vector<PendingEvent> pending;
+};
+
+// A consistent cut of this process's part of a run at a quiet point: every
+// event below `safe_time` has run and none at or after it; `entities` are
+// the process's entities (in id order) as that left them. The statistics
+// that live in no entity (tallies, gauge extremes, histograms, series
+// changes so far) are `statistics`, in the versioned partials format
+// (src/stats/partials.hpp). Under MPI each process snapshots its own part;
+// the parts of one quiet point (same `index` on every process) make up the
+// whole run, whatever layout took them.
+struct Snapshot {
+  Time safe_time = 0;
+  std::uint64_t index = 0;   // the quiet point's (QuietPoint::index)
+  std::uint64_t events = 0;  // committed events so far, over every process
+  std::vector<EntitySnapshot> entities;
+  std::vector<std::byte> statistics;
+};
+
 // Consulted at every quiet point (see above) on one thread of each process,
 // while that process's workers wait: keep it short (a decision, not I/O).
 // Under MPI every process has its own RunControl; a stop asked for by any
@@ -52,9 +96,12 @@ struct QuietPoint {
 // itself; not from the thread that called run() unless the run is sequential.
 class RunControl {
  public:
-  enum class Decision { kContinue, kStop };
+  enum class Decision { kContinue, kSnapshot, kStop };
   virtual ~RunControl() = default;
   virtual Decision at_quiet_point(const QuietPoint& point) = 0;
+  // After at_quiet_point() said kSnapshot: the snapshot of that quiet point,
+  // on the same thread, while the workers still wait. The run then goes on.
+  virtual void on_snapshot(const Snapshot& /*snapshot*/) {}
 };
 
 // Thrown by Simulation::run() when the run was stopped (RunOptions::stop or

@@ -71,6 +71,42 @@ class HeapEventQueue {
     return e;
   }
 
+  // Calls f(const Event&) for every pending event, in no particular order.
+  // Each event as pop() would return it (the bytes past the stored ones zero).
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Entry& entry : heap_) {
+      Event e{};
+      std::memcpy(&e, &slab_[entry.slot * words_], words_ * 8);
+      f(static_cast<const Event&>(e));
+    }
+  }
+
+  // Removes the pending events for which pred(const Event&) holds; returns
+  // how many. Rebuilds the heap: O(n log n).
+  template <class P>
+  std::size_t remove_if(P&& pred) {
+    std::vector<Entry> kept;
+    kept.reserve(heap_.size());
+    for (const Entry& entry : heap_) {
+      Event e{};
+      std::memcpy(&e, &slab_[entry.slot * words_], words_ * 8);
+      if (pred(static_cast<const Event&>(e))) {
+        slab_[entry.slot * words_] = free_head_;
+        free_head_ = entry.slot;
+      } else {
+        kept.push_back(entry);
+      }
+    }
+    const std::size_t removed = heap_.size() - kept.size();
+    heap_.clear();
+    for (const Entry& entry : kept) {
+      heap_.push_back(entry);
+      sift_up(heap_.size() - 1);
+    }
+    return removed;
+  }
+
 
  private:
   // Event times are >= 0 (now >= 0, delay >= 0), and the bits of
@@ -174,6 +210,14 @@ class EventQueue {
   Event pop() { return binary_ ? q2_.pop() : q4_.pop(); }
   Event top() const { return binary_ ? q2_.top() : q4_.top(); }
   void reserve(std::size_t n) { binary_ ? q2_.reserve(n) : q4_.reserve(n); }
+  template <class F>
+  void for_each(F&& f) const {
+    binary_ ? q2_.for_each(f) : q4_.for_each(f);
+  }
+  template <class P>
+  std::size_t remove_if(P&& pred) {
+    return binary_ ? q2_.remove_if(pred) : q4_.remove_if(pred);
+  }
 
  private:
   bool binary_;

@@ -56,15 +56,13 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
         case StatKind::kHistogram: ++g.histograms; break;
       }
     }
-    g.align = std::max<std::uint32_t>(8, static_cast<std::uint32_t>(g.type->state_align));
+    const auto align = std::max<std::uint32_t>(8, static_cast<std::uint32_t>(g.type->state_align));
     g.counters_off = sizeof(EntityMeta);
     g.gauges_off = g.counters_off + 8 * g.counters;
-    g.state_off = align_up(g.gauges_off + sizeof(GaugeSlot) * g.gauges, g.align);
-    g.history_off =
-        align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), g.align);
+    g.state_off = align_up(g.gauges_off + sizeof(GaugeSlot) * g.gauges, align);
+    g.history_off = align_up(g.state_off + static_cast<std::uint32_t>(g.type->state_size), align);
     groups_.push_back(std::move(g));
   }
-  lay_out_blocks(engine_from_name(spec.simulation.sync) == Engine::kOptimistic);
   entity_count_ = next_id;
   std::size_t payload = 0;
   for (const GroupRuntime& g : groups_)
@@ -133,7 +131,6 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
                               spec.simulation.end_time));
     samples_ = static_cast<std::uint32_t>(n);
   }
-  assign(std::vector<std::uint32_t>(entity_count_, 0), 1);
 }
 
 std::uint32_t Model::group_of(EntityId id) const {
@@ -148,35 +145,5 @@ const GroupRuntime* Model::find_group(std::string_view name) const {
   return nullptr;
 }
 
-void Model::lay_out_blocks(bool optimistic) {
-  for (GroupRuntime& g : groups_) {
-    g.align = std::max<std::uint32_t>(8, static_cast<std::uint32_t>(g.type->state_align));
-    g.stride = g.history_off + (optimistic ? kHistoryBytes : 0);
-    if (optimistic && g.stride <= 64) {
-      // Speculation touches the whole block (History, saved bytes) on every
-      // event: keep each block within one cache line.
-      g.stride = std::bit_ceil(g.stride);
-      g.align = std::max(g.align, g.stride);
-    }
-    g.stride = align_up(g.stride, g.align);
-  }
-}
-
-void Model::assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions) {
-  if (partitions > std::numeric_limits<std::uint16_t>::max())
-    throw Error("too many partitions (at most 65535)");
-  partitions_ = partitions;
-  where_.resize(entity_count_);
-  std::vector<std::uint32_t> next(static_cast<std::size_t>(partitions) * groups_.size(), 0);
-  for (std::uint32_t g = 0; g < groups_.size(); ++g) {
-    const GroupRuntime& gr = groups_[g];
-    for (std::uint64_t i = 0; i < gr.count; ++i) {
-      const EntityId id = gr.first + static_cast<EntityId>(i);
-      const std::uint32_t p = partition_of[id];
-      where_[id] = {next[p * groups_.size() + g]++, static_cast<std::uint16_t>(p),
-                    static_cast<std::uint16_t>(g)};
-    }
-  }
-}
 
 }  // namespace dsim::detail

@@ -1,8 +1,9 @@
-// The built model: everything about a run that is fixed once it starts and
-// shared read-only by all partitions (groups and their behaviours, where each
-// entity lives, the neighbour graph, lookaheads).
+// The built model: everything about a run that is fixed once it is built and
+// shared read-only by all partitions and runs (groups and their behaviours,
+// the neighbour graph, lookaheads). Where each entity lives and the size of
+// its block belong to a run's Layout (core/layout.hpp), not to the model.
 //
-// Thread safety: immutable after build(); any number of threads may read it.
+// Thread safety: immutable after construction; any number of threads may read it.
 #pragma once
 
 #include <cmath>
@@ -34,23 +35,13 @@ struct GroupRuntime {
   std::uint64_t count = 0;
   std::vector<StatDecl> stats;  // in declaration order
   std::uint32_t counters = 0, tallies = 0, gauges = 0, histograms = 0;
-  std::uint32_t stride = 0;        // bytes per entity block
   std::uint32_t counters_off = 0;  // offsets inside a block
   std::uint32_t gauges_off = 0;
   std::uint32_t state_off = 0;
-  // Optimistic runs keep the engine's per-entity History (partition.hpp)
-  // after the State, in the cache line the event touches anyway; it is not
-  // saved or restored. history_off == stride in the other engines.
+  // The end of the State: the bytes [0, history_off) are the entity's
+  // engine-visible state (what a snapshot or a rollback saves). Optimistic
+  // runs keep the engine's per-entity History after it (Layout's stride).
   std::uint32_t history_off = 0;
-  std::uint32_t align = 8;
-};
-
-// Where an entity lives: its partition, group and slot in that partition's
-// storage for the group.
-struct Location {
-  std::uint32_t slot;
-  std::uint16_t partition;
-  std::uint16_t group;
 };
 
 class Model {
@@ -89,17 +80,6 @@ class Model {
   };
   const std::vector<LinkInfo>& links() const { return links_; }
 
-  // Sets each group's block stride and alignment: with room for the
-  // optimistic engine's History after the state, or without. The config's
-  // sync decides at first; the plan settles it (auto may pick optimistic).
-  // REQUIRES: no Partition made yet (their blocks use the layout).
-  void lay_out_blocks(bool optimistic);
-
-  // Assignment of entities to partitions; set once by the partitioner.
-  void assign(std::vector<std::uint32_t> partition_of, std::uint32_t partitions);
-  std::uint32_t partitions() const { return partitions_; }
-  const std::vector<Location>& where() const { return where_; }
-  std::uint32_t partition_of(EntityId id) const { return where_[id].partition; }
 
   Time end_time() const { return spec_.simulation.end_time; }
   std::uint64_t seed() const { return spec_.simulation.seed; }
@@ -116,8 +96,6 @@ class Model {
   std::vector<std::uint64_t> nb_offsets_;
   std::vector<EntityId> nb_ids_;
   std::vector<double> nb_weights_;
-  std::vector<Location> where_;
-  std::uint32_t partitions_ = 1;
   std::uint32_t samples_ = 0;
   std::size_t event_bytes_ = sizeof(Event);
 };

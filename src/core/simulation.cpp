@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/model.hpp"
+#include "core/layout.hpp"
 #include "core/partition.hpp"
 #include "core/planner.hpp"
 #include "partition/partitioner.hpp"
@@ -20,6 +21,7 @@
 #include "stats/partials.hpp"
 #include "sync/quiet_points.hpp"
 #include "sync/synchronizer.hpp"
+#include "sync/time_warp.hpp"
 #include "transport/cluster.hpp"
 #include "transport/transport.hpp"
 
@@ -40,57 +42,6 @@ std::uint64_t peak_rss_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
-}
-
-StatPartial collect_stat(const detail::GroupRuntime& g, const StatDecl& d,
-                         const std::vector<std::unique_ptr<detail::Partition>>& parts,
-                         std::size_t group_index) {
-  StatPartial r;
-  switch (d.kind) {
-    case StatKind::kCounter:
-      for (const auto& p : parts) {
-        const auto& lg = p->groups()[group_index];
-        for (std::uint32_t s = 0; s < lg.count; ++s) {
-          const double v =
-              reinterpret_cast<const double*>(lg.block(s) + g.counters_off)[d.index];
-          r.a.add(v);
-          r.min = std::min(r.min, v);
-          r.max = std::max(r.max, v);
-        }
-      }
-      break;
-    case StatKind::kTally:
-      for (const auto& p : parts) {
-        const auto& t = p->groups()[group_index].tallies[d.index];
-        r.count += t.count;
-        r.a.merge(t.sum);
-        r.b.merge(t.sumsq);
-        r.min = std::min(r.min, t.min);
-        r.max = std::max(r.max, t.max);
-      }
-      break;
-    case StatKind::kGauge:
-      for (const auto& p : parts) {
-        const auto& lg = p->groups()[group_index];
-        r.min = std::min(r.min, lg.gauges[d.index].min);
-        r.max = std::max(r.max, lg.gauges[d.index].max);
-        for (std::uint32_t s = 0; s < lg.count; ++s) {
-          const auto& slot =
-              reinterpret_cast<const detail::GaugeSlot*>(lg.block(s) + g.gauges_off)[d.index];
-          r.a.add(slot.area);
-          r.b.add(slot.level);
-        }
-      }
-      break;
-    case StatKind::kHistogram:
-      r.bins.assign(d.bins + 2, 0);
-      for (const auto& p : parts) {
-        const auto& h = p->groups()[group_index].histograms[d.index].bins;
-        for (std::size_t i = 0; i < r.bins.size(); ++i) r.bins[i] += h[i];
-      }
-      break;
-  }
-  return r;
 }
 
 StatResult finish_stat(const detail::GroupRuntime& g, const StatDecl& d, const StatPartial& p,
@@ -161,7 +112,7 @@ struct Simulation::Impl {
   std::unique_ptr<detail::Cluster> cluster;
   Machine machine;
   std::string mpi_progress;
-  std::unique_ptr<detail::Model> model;
+  std::unique_ptr<const detail::Model> model;
   bool ran = false;
   std::optional<RunPlan> plan;
 
@@ -186,16 +137,15 @@ struct Simulation::Impl {
   const RunPlan& make_plan();
   RunResult run(const RunOptions& options);
   Partials collect(const std::vector<std::unique_ptr<detail::Partition>>& parts) const;
+  std::unique_ptr<detail::Synchronizer> make_synchronizer(const RunPlan& p, bool check_rollback,
+                                                          std::uint32_t threads,
+                                                          RunFigures& figures) const;
   RunResult finish(const Partials& partials) const;
 };
 
 const RunPlan& Simulation::Impl::make_plan() {
   if (plan) return *plan;
-  RunPlan p = detail::plan_run(spec, *model, machine, cluster->size());
-  // The run lays the model out as planned.
-  model->assign(p.partition_of, static_cast<std::uint32_t>(p.partition_entities.size()));
-  model->lay_out_blocks(p.engine == Engine::kOptimistic);
-  plan = std::move(p);
+  plan = detail::plan_run(spec, *model, machine, cluster->size());
   return *plan;
 }
 
@@ -213,31 +163,40 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   figures.edge_cut = p.edge_cut;
   figures.rank_edge_cut = p.rank_edge_cut;
   std::uint32_t threads = p.threads;
+  // The run's own layout of the model: as planned, or (the checker runs
+  // every event twice on one partition) everything in partition 0.
+  std::optional<detail::Layout> layout;
   if (options.check_rollback) {
-    // The checker runs every event twice on one partition.
     threads = 1;
-    model->assign(std::vector<std::uint32_t>(model->entity_count(), 0), 1);
+    layout.emplace(*model, false);
     figures.engine = Engine::kSequential;
     figures.sync = engine_name(Engine::kSequential);
     figures.sync_reason = "--check-rollback runs sequentially";
     figures.threads = 1;
     figures.edge_cut = 0;
     figures.rank_edge_cut = 0;
+  } else {
+    layout.emplace(*model, p.partition_of, static_cast<std::uint32_t>(p.partition_entities.size()),
+                   p.engine == Engine::kOptimistic);
   }
+  const std::unique_ptr<detail::Synchronizer> synchronizer =
+      make_synchronizer(p, options.check_rollback, threads, figures);
 
   // This process's partitions: rank r runs [r * threads, (r + 1) * threads)
-  // of the model's (sequential under MPI: partition 0, on rank 0).
+  // of the layout's (sequential under MPI: partition 0, on rank 0).
   detail::Cluster& cluster = *this->cluster;
-  const auto [first, last] = detail::partitions_of(cluster.rank(), threads, model->partitions());
+  const auto [first, last] =
+      detail::partitions_of(cluster.rank(), threads, layout->partitions());
   std::vector<std::unique_ptr<detail::Partition>> parts;
-  for (std::uint32_t id = first; id < last; ++id)
-    parts.push_back(std::make_unique<detail::Partition>(*model, id));
   // A failure on one process must reach the others before they wait for it
   // in a collective: init and the run each end with an agreement.
   std::unique_ptr<detail::Transport> transport;
   std::exception_ptr error;
   try {
-    transport = detail::make_transport(parts, *model, threads, cluster, mpi_progress == "thread");
+    for (std::uint32_t id = first; id < last; ++id)
+      parts.push_back(synchronizer->make_partition(*model, *layout, id));
+    transport =
+        detail::make_transport(parts, *layout, threads, cluster, mpi_progress == "thread");
     for (auto& p : parts) p->init();
   } catch (...) {
     error = std::current_exception();
@@ -248,37 +207,12 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 
-  std::unique_ptr<detail::Synchronizer> synchronizer;
-  if (options.check_rollback) {
-    for (auto& part : parts) part->start_check();
-    synchronizer = detail::make_sequential_sync();
-  } else if (p.engine == Engine::kOptimistic) {
-    detail::OptimisticOptions o;
-    o.period = spec.simulation.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
-    o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
-    o.safe_lookahead = p.lookahead;
-    synchronizer = detail::make_optimistic_sync(o);
-    figures.memory_limit = p.memory_limit;
-    std::string modes;
-    for (const auto& g : model->groups()) {
-      if (!modes.empty()) modes += ", ";
-      modes += g.name + ": " +
-               (g.type->reversible ? std::string("reverse")
-                : o.period > 1     ? fmt::format("periodic({})", o.period)
-                                   : std::string("every_event"));
-    }
-    figures.state_saving = modes;
-  } else if (p.engine == Engine::kSequential) {
-    synchronizer = detail::make_sequential_sync();
-  } else {
-    synchronizer = detail::make_conservative_sync(p.lookahead);
-  }
   // Progress goes to its consumer on a thread of its own, from what the
   // engine publishes at quiet points (the feed joins it when it goes).
   std::optional<detail::ProgressFeed> feed;
   if (options.on_progress) feed.emplace(options.on_progress, options.progress_interval);
   detail::QuietPoints quiet(options, model->end_time(), feed ? &*feed : nullptr);
-  detail::SyncRun sr{*model, parts, *transport, options, figures, quiet};
+  detail::SyncRun sr{*model, *layout, parts, *transport, options, figures, quiet};
   sr.processes_here = cluster.local_size();
   auto loop_end = Clock::now();
   try {
@@ -359,24 +293,40 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
 
 Partials Simulation::Impl::collect(
     const std::vector<std::unique_ptr<detail::Partition>>& parts) const {
-  Partials out;
-  const auto& groups = model->groups();
-  const std::uint32_t samples = model->sample_count();
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const auto& gr = groups[g];
-    for (const StatDecl& d : gr.stats) out.stats.push_back(collect_stat(gr, d, parts, g));
-    if (samples == 0) continue;
-    for (const StatDecl& d : gr.stats) {
-      if (!has_series(d)) continue;
-      const std::size_t row = d.kind == StatKind::kCounter ? d.index : gr.counters + d.index;
-      for (std::uint32_t k = 0; k < samples; ++k) {
-        ExactSum sum;
-        for (const auto& p : parts) sum.merge(p->groups()[g].series[row * samples + k]);
-        out.series.push_back(sum);
-      }
-    }
-  }
+  // Each store's share, blocks included; shares combine exactly, in any order.
+  Partials out = detail::empty_statistics(*model);
+  for (const auto& p : parts) detail::merge(out, p->store().statistics(true));
   return out;
+}
+
+std::unique_ptr<detail::Synchronizer> Simulation::Impl::make_synchronizer(
+    const RunPlan& p, bool check_rollback, std::uint32_t threads, RunFigures& figures) const {
+  if (check_rollback) return detail::make_rollback_check_sync();
+  switch (p.engine) {
+    case Engine::kSequential:
+      return detail::make_sequential_sync();
+    case Engine::kConservative:
+      return detail::make_conservative_sync(p.lookahead);
+    case Engine::kOptimistic:
+      break;
+    case Engine::kAuto:
+      throw Error("internal: the plan left the engine 'auto'", Error::Kind::kRuntime);
+  }
+  detail::OptimisticOptions o;
+  o.period = spec.simulation.state_saving == "periodic" ? spec.simulation.state_saving_period : 1;
+  o.budget_bytes = std::max<std::uint64_t>(1, p.memory_limit / threads);
+  o.safe_lookahead = p.lookahead;
+  figures.memory_limit = p.memory_limit;
+  std::string modes;
+  for (const auto& g : model->groups()) {
+    if (!modes.empty()) modes += ", ";
+    modes += g.name + ": " +
+             (g.type->reversible ? std::string("reverse")
+              : o.period > 1     ? fmt::format("periodic({})", o.period)
+                                 : std::string("every_event"));
+  }
+  figures.state_saving = modes;
+  return detail::make_optimistic_sync(o);
 }
 
 RunResult Simulation::Impl::finish(const Partials& partials) const {

@@ -52,13 +52,5 @@ std::uint64_t edge_cut(const Model& model, std::span<const std::uint32_t> partit
   return cut;
 }
 
-std::vector<std::uint32_t> assignment_of(const Model& model) {
-  std::vector<std::uint32_t> out;
-  out.reserve(model.where().size());
-  for (const auto& w : model.where()) out.push_back(w.partition);
-  return out;
-}
-
-std::uint64_t edge_cut(const Model& model) { return edge_cut(model, assignment_of(model)); }
 
 }  // namespace dsim::detail

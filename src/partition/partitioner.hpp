@@ -98,8 +98,9 @@ class GraphPartitioner final : public Partitioner {
 // REQUIRES: ranks >= 1, threads >= 1.
 //
 //   auto partitioner = make_partitioner(spec.simulation.partitioner);
-//   model.assign(assign_two_level(*partitioner, model, ranks, threads), ranks * threads);
-//   std::uint64_t between_ranks = rank_edge_cut(model, threads);
+//   auto part_of = assign_two_level(*partitioner, model, ranks, threads);
+//   Layout layout(model, part_of, ranks * threads, optimistic);
+//   std::uint64_t between_ranks = rank_edge_cut(model, part_of, threads);
 std::vector<std::uint32_t> assign_two_level(const Partitioner& partitioner, const Model& model,
                                             std::uint32_t ranks, std::uint32_t threads);
 
@@ -112,19 +113,13 @@ void fill_small_parts(std::vector<std::uint32_t>& part_of, std::uint32_t parts,
                       std::uint64_t min_size);
 
 // Number of declared (directed) edges whose ends lie in different partitions
-// under `partition_of` (the partition of every entity, by id), or under the
-// model's current assignment.
+// under `partition_of` (the partition of every entity, by id).
 std::uint64_t edge_cut(const Model& model, std::span<const std::uint32_t> partition_of);
-std::uint64_t edge_cut(const Model& model);
 
 // Declared (directed) edges whose ends lie on different ranks, given
-// `partition_of` or the model's current assignment (partition p on rank
-// p / threads_per_rank). REQUIRES: threads_per_rank >= 1.
+// `partition_of` (partition p on rank p / threads_per_rank).
+// REQUIRES: threads_per_rank >= 1.
 std::uint64_t rank_edge_cut(const Model& model, std::span<const std::uint32_t> partition_of,
                             std::uint32_t threads_per_rank);
-std::uint64_t rank_edge_cut(const Model& model, std::uint32_t threads_per_rank);
-
-// The partition of every entity (by id) in the model's current assignment.
-std::vector<std::uint32_t> assignment_of(const Model& model);
 
 }  // namespace dsim::detail

@@ -71,8 +71,4 @@ std::uint64_t rank_edge_cut(const Model& model, std::span<const std::uint32_t> p
   return cut;
 }
 
-std::uint64_t rank_edge_cut(const Model& model, std::uint32_t threads_per_rank) {
-  return rank_edge_cut(model, assignment_of(model), threads_per_rank);
-}
-
 }  // namespace dsim::detail

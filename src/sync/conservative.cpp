@@ -44,6 +44,8 @@ class ConservativeSync final : public Synchronizer {
     std::atomic<bool> failed{false};
     Time gmin = 0;
     bool stop = false;
+    bool snapshot = false;  // take one after this round's deliveries
+    std::exception_ptr snapshot_error;
     std::uint64_t rounds = 0;
     Progress progress;  // the completion step's
     progress.end_time = end;
@@ -71,11 +73,24 @@ class ConservativeSync final : public Synchronizer {
       if (global.stop) {
         stop = run.stopped = true;
         run.stopped_at = gmin;
-      } else if (quiet.reached(gmin, global.events)) {
-        quiet.publish(progress);
+      } else {
+        if (quiet.reached(gmin, global.events)) quiet.publish(progress);
+        snapshot = quiet.take_snapshot_request();
       }
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion, parts * run.processes_here);
+    // A snapshot waits until every partition took the events sent to it in
+    // the last window: then each pending event is in its entity's queue.
+    auto take_snapshot = [&]() noexcept {
+      try {
+        quiet.snapshot(run.partitions, gmin, progress.events);
+      } catch (...) {
+        snapshot_error = std::current_exception();  // the host's: stops the run
+        failed.store(true);
+      }
+    };
+    SpinBarrier<decltype(take_snapshot)> snapshot_barrier(parts, take_snapshot,
+                                                          parts * run.processes_here);
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];
@@ -91,6 +106,11 @@ class ConservativeSync final : public Synchronizer {
         const auto bank = static_cast<unsigned>(round % 2);
         run.transport.deliver(me, bank ^ 1u);
         me.use_bank(bank);
+        if (snapshot) {
+          t = Clock::now();
+          snapshot_barrier.arrive_and_wait();
+          blocked += seconds_since(t);
+        }
         const Time bound = std::min(gmin + lookahead_, end);
         // Every partition runs its whole window even when another one
         // failed in it: of the failures in one window, the smallest key is
@@ -112,6 +132,7 @@ class ConservativeSync final : public Synchronizer {
     worker(0);
     threads.clear();  // joins
     run.figures.windows = rounds;
+    if (snapshot_error) std::rethrow_exception(snapshot_error);
     // Of several failures (in one window), the smallest key is the one the
     // sequential run meets first.
     std::uint32_t first = parts;

@@ -2,7 +2,7 @@
 //
 // Every partition runs on its own thread without waiting for the others:
 // it executes its pending events in key order, saving each entity's block
-// before its events (Partition, optimistic mode), and posts events for other
+// before its events (OptimisticPartition, sync/time_warp.hpp), and posts events for other
 // partitions through the transport without blocking. An event that arrives
 // below an entity's newest processed key (a straggler) rolls the entity back;
 // cancelled sends travel as anti-messages.
@@ -34,7 +34,7 @@
 // events per round until it is. The partition holding GVT always advances
 // it, so the run slows down but never stops or aborts. Besides memory, each
 // partition adapts how many uncommitted events it may hold to how much of
-// its work was rolled back (Partition::adapt_optimism).
+// its work was rolled back (OptimisticPartition::adapt_optimism).
 //
 // Safe window: events below GVT + the least lookahead between partitions can
 // never be rolled back; partitions run them without records, and one that
@@ -57,6 +57,7 @@
 #include "core/backoff.hpp"
 #include "sync/spin_barrier.hpp"
 #include "sync/synchronizer.hpp"
+#include "sync/time_warp.hpp"
 
 namespace dsim::detail {
 namespace {
@@ -76,14 +77,18 @@ constexpr double kIdleGvtSeconds = 20e-6;
 
 class OptimisticSync final : public Synchronizer {
  public:
-  explicit OptimisticSync(OptimisticOptions options) : options_(std::move(options)) {}
+  explicit OptimisticSync(OptimisticOptions options) : options_(std::move(options)) {
+    options_.max_uncommitted = kMaxAheadRounds * kGvtInterval;
+  }
+
+  std::unique_ptr<Partition> make_partition(const Model& model, const Layout& layout,
+                                            std::uint32_t id) const override {
+    return std::make_unique<OptimisticPartition>(model, layout, id, options_);
+  }
 
   void run(SyncRun& run) override {
     const auto parts = static_cast<std::uint32_t>(run.partitions.size());
     const Time end = run.model.end_time();
-    OptimisticOptions options = options_;
-    options.max_uncommitted = kMaxAheadRounds * kGvtInterval;
-    for (auto& p : run.partitions) p->start_optimistic(options);
 
     std::atomic<bool> gvt_wanted{false};
     std::atomic<bool> failed{false};
@@ -148,7 +153,7 @@ class OptimisticSync final : public Synchronizer {
     };
 
     auto worker = [&](std::uint32_t i) {
-      Partition& me = *run.partitions[i];
+      auto& me = static_cast<OptimisticPartition&>(*run.partitions[i]);
       double& busy = me.busy_seconds;
       double& blocked = me.blocked_seconds;
       std::uint64_t since_gvt = 0;

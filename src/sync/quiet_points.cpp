@@ -1,7 +1,11 @@
 #include "sync/quiet_points.hpp"
 
 #include <algorithm>
-#include <utility>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include "stats/partials.hpp"
 
 namespace dsim::detail {
 
@@ -79,10 +83,49 @@ bool QuietPoints::reached(Time safe_time, std::uint64_t events) {
     point.events = events;
     point.index = count_;
     point.wall_seconds = elapsed();
-    if (options_.control->at_quiet_point(point) == RunControl::Decision::kStop)
-      control_stop_ = true;
+    switch (options_.control->at_quiet_point(point)) {
+      case RunControl::Decision::kContinue: break;
+      case RunControl::Decision::kSnapshot: snapshot_wanted_ = true; break;
+      case RunControl::Decision::kStop: control_stop_ = true; break;
+    }
   }
   return feed_ != nullptr && Clock::now() - last_publish_ >= publish_every_;
+}
+
+void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partitions,
+                           Time safe_time, std::uint64_t events) {
+  static_assert(sizeof(PendingEvent) == sizeof(Event) &&
+                offsetof(PendingEvent, payload) == offsetof(Event, payload) &&
+                std::is_trivially_copyable_v<PendingEvent>);
+  Snapshot s;
+  s.safe_time = std::min(safe_time, end_time_);
+  s.index = count_;
+  s.events = events;
+  std::vector<std::vector<EntityImage>> parts;
+  std::size_t total = 0;
+  for (const auto& p : partitions) {
+    parts.push_back(p->store().export_all());
+    total += parts.back().size();
+  }
+  s.entities.reserve(total);
+  for (auto& images : parts)
+    for (EntityImage& image : images) {
+      EntitySnapshot& e = s.entities.emplace_back();
+      e.id = image.id;
+      e.block = std::move(image.block);
+      e.pending.resize(image.pending.size());
+      std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
+                  image.pending.size() * sizeof(Event));
+    }
+  std::sort(s.entities.begin(), s.entities.end(),
+            [](const EntitySnapshot& a, const EntitySnapshot& b) { return a.id < b.id; });
+  if (!partitions.empty()) {
+    Partials statistics = partitions.front()->store().statistics(false);
+    for (std::size_t i = 1; i < partitions.size(); ++i)
+      merge(statistics, partitions[i]->store().statistics(false));
+    s.statistics = encode(statistics);
+  }
+  options_.control->on_snapshot(s);
 }
 
 void QuietPoints::publish(Progress& progress) {

@@ -18,8 +18,12 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <memory>
 #include <thread>
+#include <utility>
+#include <vector>
 
+#include "core/partition.hpp"
 #include "dsim/run_control.hpp"
 #include "dsim/simulation.hpp"
 
@@ -72,6 +76,14 @@ class QuietPoints {
   // consults the RunControl. Returns whether progress should be published
   // now (then call publish()).
   bool reached(Time safe_time, std::uint64_t events);
+  // Whether the RunControl asked for a snapshot at the quiet point just
+  // reached; clears the request.
+  bool take_snapshot_request() { return std::exchange(snapshot_wanted_, false); }
+  // Builds the snapshot of `partitions` (this process's, all quiet, every
+  // pending event in their queues) at the last quiet point, and hands it to
+  // the RunControl.
+  void snapshot(const std::vector<std::unique_ptr<Partition>>& partitions, Time safe_time,
+                std::uint64_t events);
   // Stamps the wall time and hands `progress` to the feed.
   void publish(Progress& progress);
   std::uint64_t count() const { return count_; }
@@ -83,6 +95,7 @@ class QuietPoints {
   ProgressFeed* feed_;
   const bool wanted_;
   bool control_stop_ = false;
+  bool snapshot_wanted_ = false;
   std::uint64_t count_ = 0;
   Clock::time_point start_, last_publish_;
   std::chrono::duration<double> publish_every_;

@@ -1,4 +1,5 @@
 #include "sync/synchronizer.hpp"
+#include "sync/rollback_check.hpp"
 
 #include <cmath>
 
@@ -9,7 +10,7 @@ namespace {
 // token or a progress consumer; otherwise the loop never pauses).
 constexpr std::uint64_t kChunk = 1 << 16;
 
-class SequentialSync final : public Synchronizer {
+class SequentialSync : public Synchronizer {
  public:
   void run(SyncRun& run) override {
     Partition& p = *run.partitions.at(0);
@@ -40,13 +41,25 @@ class SequentialSync final : public Synchronizer {
         progress.partition_events = {p.events()};
         quiet.publish(progress);
       }
+      if (quiet.take_snapshot_request()) quiet.snapshot(run.partitions, safe, p.events());
     }
     p.busy_seconds = quiet.elapsed();
+  }
+};
+
+class RollbackCheckSync final : public SequentialSync {
+ public:
+  std::unique_ptr<Partition> make_partition(const Model& model, const Layout& layout,
+                                            std::uint32_t id) const override {
+    return std::make_unique<CheckPartition>(model, layout, id);
   }
 };
 
 }  // namespace
 
 std::unique_ptr<Synchronizer> make_sequential_sync() { return std::make_unique<SequentialSync>(); }
+std::unique_ptr<Synchronizer> make_rollback_check_sync() {
+  return std::make_unique<RollbackCheckSync>();
+}
 
 }  // namespace dsim::detail

@@ -17,6 +17,7 @@ namespace dsim::detail {
 
 struct SyncRun {
   const Model& model;
+  const Layout& layout;
   std::vector<std::unique_ptr<Partition>>& partitions;
   Transport& transport;
   const RunOptions& options;
@@ -61,6 +62,12 @@ inline void gather_progress(const std::vector<std::unique_ptr<Partition>>& parti
 class Synchronizer {
  public:
   virtual ~Synchronizer() = default;
+  // Partition `id` of `layout`, executing events this engine's way: direct
+  // execution unless the engine overrides it (Time Warp, rollback checker).
+  virtual std::unique_ptr<Partition> make_partition(const Model& model, const Layout& layout,
+                                                    std::uint32_t id) const {
+    return std::make_unique<Partition>(model, layout, id);
+  }
   // Runs initialized partitions to the end time (events with time < end),
   // or to the quiet point where a stop takes effect (run.stopped). Throws the run's first model error (dsim::Error) after all threads stop
   // (and, with MPI, after every process stopped), setting run.error_key.
@@ -69,12 +76,16 @@ class Synchronizer {
 
 // One partition, one thread, no synchronization at all.
 std::unique_ptr<Synchronizer> make_sequential_sync();
+// The sequential engine on a CheckPartition (sync/rollback_check.hpp): every
+// event executed twice and compared.
+std::unique_ptr<Synchronizer> make_rollback_check_sync();
 // YAWNS-style windows: every round processes the events with time below
 // (global minimum next time + lookahead), one thread per partition.
 // REQUIRES: lookahead > 0 (may be +inf when no link crosses partitions).
 std::unique_ptr<Synchronizer> make_conservative_sync(double lookahead);
 // Time Warp: speculative execution, rollback, GVT rounds (optimistic.cpp).
 // Works with any lookahead, zero included.
+struct OptimisticOptions;  // sync/time_warp.hpp
 std::unique_ptr<Synchronizer> make_optimistic_sync(const OptimisticOptions& options);
 
 }  // namespace dsim::detail

@@ -55,13 +55,13 @@ constexpr int kTagRound = 2;   // [u64 round wanted]
 
 class MpiTransport final : public ThreadTransport {
  public:
-  MpiTransport(std::vector<std::unique_ptr<Partition>>& partitions, const Model& model,
+  MpiTransport(std::vector<std::unique_ptr<Partition>>& partitions, const Layout& layout,
                std::uint32_t per_rank, Cluster& cluster, bool progress_thread)
       : ThreadTransport(partitions),
-        model_(model),
+        layout_(layout),
         cluster_(cluster),
         per_rank_(per_rank),
-        total_(model.partitions()),
+        total_(layout.partitions()),
         me_(cluster.rank()),
         arrived_(partitions.size()),
         outgoing_(cluster.size()),
@@ -217,7 +217,7 @@ class MpiTransport final : public ThreadTransport {
   };
 
   std::uint32_t local_index(const Event& e) const {
-    return model_.where()[e.dst].partition - first_;
+    return layout_.partition_of(e.dst) - first_;
   }
   static void append(std::vector<std::byte>& buf, const void* data, std::size_t bytes) {
     const auto* p = static_cast<const std::byte*>(data);
@@ -328,7 +328,7 @@ class MpiTransport final : public ThreadTransport {
     }
   }
 
-  const Model& model_;
+  const Layout& layout_;
   MPI_Comm comm() const { return *static_cast<const MPI_Comm*>(cluster_.mpi_comm()); }
 
   Cluster& cluster_;
@@ -355,14 +355,14 @@ class MpiTransport final : public ThreadTransport {
 #endif
 
 std::unique_ptr<Transport> make_transport(std::vector<std::unique_ptr<Partition>>& partitions,
-                                          const Model& model, std::uint32_t partitions_per_rank,
+                                          const Layout& layout, std::uint32_t partitions_per_rank,
                                           Cluster& cluster, bool progress_thread) {
 #ifdef DSIM_WITH_MPI
   if (cluster.distributed())
-    return std::make_unique<MpiTransport>(partitions, model, partitions_per_rank, cluster,
+    return std::make_unique<MpiTransport>(partitions, layout, partitions_per_rank, cluster,
                                           progress_thread);
 #endif
-  (void)model;
+  (void)layout;
   (void)partitions_per_rank;
   (void)cluster;
   (void)progress_thread;

@@ -208,7 +208,7 @@ class Cluster;
 // process, MpiTransport (mpi_transport.cpp) across the processes of
 // `cluster`, progressed by the workers or by a communication thread.
 std::unique_ptr<Transport> make_transport(std::vector<std::unique_ptr<Partition>>& partitions,
-                                          const Model& model, std::uint32_t partitions_per_rank,
+                                          const Layout& layout, std::uint32_t partitions_per_rank,
                                           Cluster& cluster, bool progress_thread);
 
 }  // namespace dsim::detail

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
+#include "tests/support/same_bits.hpp"
 #include "dsim/reference_models.hpp"
 
 namespace {
@@ -32,15 +33,7 @@ class ParallelEnvironment : public ::testing::Test {
   dsim::Registry registry_;
 };
 
-void expect_same_bits(const dsim::RunResult& a, const dsim::RunResult& b, const std::string& what) {
-  ASSERT_EQ(a.stats.size(), b.stats.size()) << what;
-  for (std::size_t i = 0; i < a.stats.size(); ++i)
-    for (std::size_t f = 0; f < a.stats[i].fields.size(); ++f) {
-      const double x = a.stats[i].fields[f].second, y = b.stats[i].fields[f].second;
-      EXPECT_EQ(std::memcmp(&x, &y, sizeof x), 0) << what << ": " << a.stats[i].stat;
-    }
-  EXPECT_EQ(a.figures.events_processed, b.figures.events_processed) << what;
-}
+using dsim::testing::expect_same_bits;
 
 // threads = 0 means one per core: the machine handed in says how many.
 TEST_F(ParallelEnvironment, MachineFactsDecideThePlan) {

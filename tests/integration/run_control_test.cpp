@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dsim/dsim.hpp"
+#include "tests/support/same_bits.hpp"
 #include "dsim/reference_models.hpp"
 
 namespace {
@@ -49,17 +50,7 @@ class ThreadsRunControl : public ::testing::TestWithParam<Layout> {
   dsim::Registry registry_;
 };
 
-void expect_same_bits(const dsim::RunResult& a, const dsim::RunResult& b) {
-  ASSERT_EQ(a.stats.size(), b.stats.size());
-  for (std::size_t i = 0; i < a.stats.size(); ++i) {
-    ASSERT_EQ(a.stats[i].fields.size(), b.stats[i].fields.size());
-    for (std::size_t f = 0; f < a.stats[i].fields.size(); ++f) {
-      const double x = a.stats[i].fields[f].second, y = b.stats[i].fields[f].second;
-      EXPECT_EQ(std::memcmp(&x, &y, sizeof x), 0) << a.stats[i].stat << "." << a.stats[i].fields[f].first;
-    }
-  }
-  EXPECT_EQ(a.figures.events_processed, b.figures.events_processed);
-}
+using dsim::testing::expect_same_bits;
 
 // Records every quiet point; asks to stop at the `stop_at`-th (0: never).
 class Recorder : public dsim::RunControl {

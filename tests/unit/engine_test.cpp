@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "dsim/dsim.hpp"
+#include "tests/support/same_bits.hpp"
 
 namespace {
 
@@ -299,18 +300,7 @@ TEST_F(EngineTest, SameSeedSameBitsDifferentSeedDifferent) {
   EXPECT_NE(a.value("w", "hops", "mean"), c.value("w", "hops", "mean"));
 }
 
-void expect_same_bits(const dsim::RunResult& a, const dsim::RunResult& b, const std::string& what) {
-  ASSERT_EQ(a.stats.size(), b.stats.size()) << what;
-  for (std::size_t i = 0; i < a.stats.size(); ++i) {
-    ASSERT_EQ(a.stats[i].fields.size(), b.stats[i].fields.size());
-    for (std::size_t f = 0; f < a.stats[i].fields.size(); ++f)
-      EXPECT_EQ(std::bit_cast<std::uint64_t>(a.stats[i].fields[f].second),
-                std::bit_cast<std::uint64_t>(b.stats[i].fields[f].second))
-          << what << ": " << a.stats[i].stat << "." << a.stats[i].fields[f].first << " "
-          << a.stats[i].fields[f].second << " vs " << b.stats[i].fields[f].second;
-  }
-  EXPECT_EQ(a.figures.events_processed, b.figures.events_processed) << what;
-}
+using dsim::testing::expect_same_bits;
 
 TEST_F(EngineTest, ConservativeThreadsMatchSequentialBitForBit) {
   auto seq = run(walker_spec(300, 0.5));

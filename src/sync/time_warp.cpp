@@ -1,6 +1,4 @@
-// The optimistic (Time Warp) half of Partition: speculative execution with
-// automatic state saving, rollback on stragglers and anti-messages, and
-// commit below GVT.
+// Time Warp execution of one partition (time_warp.hpp).
 //
 // Invariants (per entity, within its partition):
 //  - Its uncommitted Records form a chain oldest..newest in key order; every
@@ -27,7 +25,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/partition.hpp"
+#include "sync/time_warp.hpp"
 
 namespace dsim::detail {
 namespace {
@@ -53,56 +51,113 @@ constexpr std::uint64_t kSqueezedAllowance = 64;
 
 }  // namespace
 
-void Partition::start_optimistic(const OptimisticOptions& options) {
-  options_ = options;
+OptimisticPartition::OptimisticPartition(const Model& model, const Layout& layout,
+                                         std::uint32_t id, const OptimisticOptions& options)
+    : Partition(model, layout, id), options_(options), saves_(model.groups().size()) {
+  if (!layout.optimistic())
+    throw Error("internal: an optimistic partition on a layout without room for History",
+                Error::Kind::kRuntime);
   if (options_.period == 0) options_.period = 1;
   max_uncommitted_ = options_.max_uncommitted;
   // Before the first GVT round GVT is at least 0.
   window_end_ = options_.safe_lookahead > 0 ? options_.safe_lookahead : 0;
-  mode_ = Mode::kOptimistic;
-  safe_until_ = 0;
   for (LocalGroup& lg : local_) {
     const GroupRuntime& gr = *lg.runtime;
-    lg.reverse = gr.type->reversible;
+    Saves& s = saves(lg);
+    s.reverse = gr.type->reversible;
     // Reverse handlers undo State; the engine part of the block (random and
     // send counters, counters, gauges) is still saved.
-    const std::uint32_t bytes = lg.reverse ? gr.state_off : gr.history_off;
-    lg.save_words = std::max<std::uint32_t>(1, (bytes + 7) / 8);
-    for (std::uint32_t slot = 0; slot < lg.count; ++slot)
-      lg.history(slot) = History{kNone, kNone, 0, 0};
+    const std::uint32_t bytes = s.reverse ? gr.state_off : gr.history_off;
+    s.save_words = std::max<std::uint32_t>(1, (bytes + 7) / 8);
   }
 }
 
-std::uint64_t Partition::saved_bytes() const {
+void OptimisticPartition::init() {
+  direct_ = true;  // init hooks' statistics are final
+  Partition::init();
+  for (LocalGroup& lg : local_)
+    for (std::uint32_t slot = 0; slot < lg.count; ++slot)
+      history(lg, slot) = History{kNone, kNone, 0, 0};
+  direct_ = false;
+}
+
+void OptimisticPartition::finish() {
+  direct_ = true;
+  Partition::finish();
+}
+
+std::uint64_t OptimisticPartition::run(Time, std::uint64_t, Time) {
+  throw Error("internal: an optimistic partition runs through run_optimistic()",
+              Error::Kind::kRuntime);
+}
+
+void OptimisticPartition::send(Context& ctx, EntityId target, std::uint32_t type,
+                               const std::byte* payload, Time delay) {
+  Event ev;
+  Location loc;
+  if (!make_event(ctx, target, type, payload, delay, ev, loc)) return;  // never processed
+  if (coasting_) return;  // re-executing: the events it sent stand
+  if (redoing_) {
+    redo_sends_.push_back(ev);
+    return;
+  }
+  if (loc.partition == id_) {
+    // Past every record of the partition it cannot be a straggler; else it
+    // waits for the handler to end: it may roll an entity back.
+    if (ev.time > horizon_)
+      queue_.push(ev);
+    else
+      local_out_.push_back(ev);
+  } else {
+    ++remote_sends_;
+    outboxes_[0][loc.partition].push_back(ev);
+  }
+}
+
+void OptimisticPartition::effect(const Effect& e) {
+  if (direct_) {
+    store_.apply(e, context_now());  // init, finish, or a safe event: final at once
+  } else if (coasting_ || redoing_) {
+    // re-executing an event whose effects are already logged, or learning
+    // what an undone event sent
+  } else {
+    const std::uint32_t node = effects_.alloc();
+    effects_[node] = e;
+    effects_[node].next = records_[current_].effects;
+    records_[current_].effects = node;
+  }
+}
+
+std::uint64_t OptimisticPartition::saved_bytes() const {
   return records_.live() * sizeof(Record) + effects_.live() * sizeof(Effect) + saved_slots_;
 }
 
-void Partition::note_saved_bytes() {
+void OptimisticPartition::note_saved_bytes() {
   const std::uint64_t b = saved_bytes();
   if (b > peak_saved_) peak_saved_ = b;
 }
 
-std::uint32_t Partition::save_block(LocalGroup& lg, const std::byte* block) {
+std::uint32_t OptimisticPartition::save_block(LocalGroup& lg, const std::byte* block) {
   std::uint32_t slot;
-  if (lg.free_saved != kNone) {
-    slot = lg.free_saved;
-    lg.free_saved = static_cast<std::uint32_t>(lg.saved[std::size_t{slot} * lg.save_words]);
+  if (saves(lg).free_saved != kNone) {
+    slot = saves(lg).free_saved;
+    saves(lg).free_saved = static_cast<std::uint32_t>(saves(lg).saved[std::size_t{slot} * saves(lg).save_words]);
   } else {
-    slot = static_cast<std::uint32_t>(lg.saved.size() / lg.save_words);
-    lg.saved.resize(lg.saved.size() + lg.save_words);
+    slot = static_cast<std::uint32_t>(saves(lg).saved.size() / saves(lg).save_words);
+    saves(lg).saved.resize(saves(lg).saved.size() + saves(lg).save_words);
   }
-  copy_words(&lg.saved[std::size_t{slot} * lg.save_words], block,
-             lg.reverse ? lg.runtime->state_off : lg.runtime->history_off);
-  saved_slots_ += std::uint64_t{lg.save_words} * 8;
+  copy_words(&saves(lg).saved[std::size_t{slot} * saves(lg).save_words], block,
+             saves(lg).reverse ? lg.runtime->state_off : lg.runtime->history_off);
+  saved_slots_ += std::uint64_t{saves(lg).save_words} * 8;
   return slot;
 }
 
-void Partition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved) {
-  copy_words(block, &lg.saved[std::size_t{saved} * lg.save_words],
-             lg.reverse ? lg.runtime->state_off : lg.runtime->history_off);
+void OptimisticPartition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved) {
+  copy_words(block, &saves(lg).saved[std::size_t{saved} * saves(lg).save_words],
+             saves(lg).reverse ? lg.runtime->state_off : lg.runtime->history_off);
 }
 
-void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
+void OptimisticPartition::free_record(LocalGroup& lg, std::uint32_t rec) {
   Record& r = records_[rec];
   for (std::uint32_t n = r.effects; n != kNone;) {
     const std::uint32_t next = effects_[n].next;
@@ -110,18 +165,16 @@ void Partition::free_record(LocalGroup& lg, std::uint32_t rec) {
     n = next;
   }
   if (r.saved != kNone) {
-    lg.saved[std::size_t{r.saved} * lg.save_words] = lg.free_saved;
-    lg.free_saved = r.saved;
-    saved_slots_ -= std::uint64_t{lg.save_words} * 8;
+    saves(lg).saved[std::size_t{r.saved} * saves(lg).save_words] = saves(lg).free_saved;
+    saves(lg).free_saved = r.saved;
+    saved_slots_ -= std::uint64_t{saves(lg).save_words} * 8;
   }
   records_.release(rec);
 }
 
-Event Partition::fault_key() const { return fault_error_ ? fault_event_ : infinite_key(); }
+Event OptimisticPartition::min_key() const { return queue_.empty() ? infinite_key() : queue_.top(); }
 
-Event Partition::min_key() const { return queue_.empty() ? infinite_key() : queue_.top(); }
-
-std::uint64_t Partition::run_optimistic(std::uint64_t max_events,
+std::uint64_t OptimisticPartition::run_optimistic(std::uint64_t max_events,
                                         const std::atomic<bool>* stop) {
   std::uint64_t n = 0;
   for (Time next = queue_.min_time(); n < max_events && next < end_time_;
@@ -159,7 +212,7 @@ std::uint64_t Partition::run_optimistic(std::uint64_t max_events,
   return n;
 }
 
-void Partition::execute(const Event& ev) {
+void OptimisticPartition::execute(const Event& ev) {
   const Location loc = where_[ev.dst];
   LocalGroup& lg = local_[loc.group];
   std::byte* block = lg.block(loc.slot);
@@ -169,11 +222,11 @@ void Partition::execute(const Event& ev) {
   r.effects = kNone;
   r.committed = false;
   r.next = kNone;
-  History& h = lg.history(loc.slot);
+  History& h = history(lg, loc.slot);
   r.prev = h.newest;
   // Periodic saving copies the block every period-th event, and always for
   // the first record of a chain (the chain invariant).
-  if (h.newest == kNone || lg.reverse || ++h.unsaved >= options_.period) {
+  if (h.newest == kNone || saves(lg).reverse || ++h.unsaved >= options_.period) {
     r.saved = save_block(lg, block);
     h.unsaved = 0;
   } else {
@@ -200,7 +253,7 @@ void Partition::execute(const Event& ev) {
 // fails). Then the event's local sends enter the queue: one may be a
 // straggler for another entity, and rolling that back re-binds the context,
 // so not while the handler runs.
-void Partition::run_handler(const Event& ev, std::uint32_t rec) {
+void OptimisticPartition::run_handler(const Event& ev, std::uint32_t rec) {
   ++executed_;
   direct_ = rec == kNone;
   try {
@@ -221,10 +274,10 @@ void Partition::run_handler(const Event& ev, std::uint32_t rec) {
 // partition is at least that late, and rollbacks start no earlier), so it
 // runs as in the conservative engine, with no record and its statistics
 // applied at once.
-void Partition::execute_safe(const Event& ev) {
+void OptimisticPartition::execute_safe(const Event& ev) {
   const Location loc = where_[ev.dst];
   LocalGroup& lg = local_[loc.group];
-  History& h = lg.history(loc.slot);
+  History& h = history(lg, loc.slot);
   // The entity's next record must save its block: coasting forward from an
   // older one would skip this event.
   h.unsaved = options_.period;
@@ -233,29 +286,29 @@ void Partition::execute_safe(const Event& ev) {
   ++events_;
 }
 
-void Partition::receive(const Event& ev) {
+void OptimisticPartition::receive(const Event& ev) {
   receive_local(ev);
   settle();
 }
 
-void Partition::receive_local(const Event& ev) {
+void OptimisticPartition::receive_local(const Event& ev) {
   const Location loc = where_[ev.dst];
   LocalGroup& lg = local_[loc.group];
   // No record of this partition reaches `horizon_`: later events need no check.
   if (!(ev.time > horizon_)) [[unlikely]] {
-    const std::uint32_t newest = lg.history(loc.slot).newest;
+    const std::uint32_t newest = history(lg, loc.slot).newest;
     if (newest != kNone && !key_less(records_[newest].ev, ev))
       rollback(lg, loc.slot, ev, rollbacks_primary_);
   }
   queue_.push(ev);
 }
 
-void Partition::receive_anti(const Event& ev) {
+void OptimisticPartition::receive_anti(const Event& ev) {
   local_antis_.push_back(ev);
   settle();
 }
 
-void Partition::settle() {
+void OptimisticPartition::settle() {
   while (!local_antis_.empty()) {
     const Event anti = local_antis_.back();
     local_antis_.pop_back();
@@ -265,16 +318,16 @@ void Partition::settle() {
 
 // The event `anti` cancels is pending or was processed: undo it if processed
 // (the rollback puts it back in the queue), then drop it when it is popped.
-void Partition::annihilate(const Event& anti) {
+void OptimisticPartition::annihilate(const Event& anti) {
   const Location loc = where_[anti.dst];
   LocalGroup& lg = local_[loc.group];
-  const std::uint32_t newest = lg.history(loc.slot).newest;
+  const std::uint32_t newest = history(lg, loc.slot).newest;
   if (newest != kNone && !key_less(records_[newest].ev, anti))
     rollback(lg, loc.slot, anti, rollbacks_secondary_);
   cancelled_.emplace(cancel_key(anti), anti);
 }
 
-bool Partition::cancelled(const Event& ev) {
+bool OptimisticPartition::cancelled(const Event& ev) {
   auto [it, end] = cancelled_.equal_range(cancel_key(ev));
   const std::size_t bytes = model_.event_bytes();
   for (; it != end; ++it)
@@ -286,9 +339,9 @@ bool Partition::cancelled(const Event& ev) {
 }
 
 // Undoes the entity's records with a key >= `to`, newest first.
-void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
+void OptimisticPartition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
                          std::uint64_t& cause) {
-  std::uint32_t keep = lg.history(slot).newest;
+  std::uint32_t keep = history(lg, slot).newest;
   undone_.clear();
   while (keep != kNone && !key_less(records_[keep].ev, to)) {
     undone_.push_back(keep);
@@ -298,20 +351,12 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
   ++cause;
   rolled_back_ += undone_.size();
   const GroupRuntime& gr = *lg.runtime;
-  const EntityId id = records_[undone_.front()].ev.dst;
   std::byte* block = lg.block(slot);
 
   // 1. Back to the block as the oldest undone event found it.
   const std::uint32_t oldest_undone = undone_.back();
-  if (lg.reverse) {
-    for (const std::uint32_t rec : undone_) {
-      const Event& ev = records_[rec].ev;
-      bind(lg, id, block);
-      ctx_.now_ = ev.time;
-      ctx_.depth_ = ev.depth;
-      gr.type->find_handler(ev.type)->reverse(gr.behaviour.get(), block + gr.state_off,
-                                              ev.payload, ctx_);
-    }
+  if (saves(lg).reverse) {
+    for (const std::uint32_t rec : undone_) reverse(records_[rec].ev, lg, block);
     restore_block(lg, block, records_[oldest_undone].saved);  // the engine's part
   } else if (records_[oldest_undone].saved != kNone) {
     restore_block(lg, block, records_[oldest_undone].saved);
@@ -330,7 +375,7 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
   // 2. Re-execute the undone events, oldest first, to learn what they sent,
   // then return to the block of step 1.
   rollback_block_.assign(block, block + gr.history_off);
-  capture_ = &redo_;
+  redoing_ = true;
   for (std::size_t i = undone_.size(); i-- > 0;) {
     try {
       dispatch(records_[undone_[i]].ev);
@@ -338,20 +383,20 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
       // The failed event fails again at the same point, having sent the same.
     }
   }
-  capture_ = nullptr;
+  redoing_ = false;
   std::memcpy(block, rollback_block_.data(), gr.history_off);
 
   // 3. Cut the chain: the undone events are pending again.
-  lg.history(slot).newest = keep;
+  history(lg, slot).newest = keep;
   if (keep != kNone) {
     records_[keep].next = kNone;
     std::uint32_t unsaved = 0;
     for (std::uint32_t rec = keep; records_[rec].saved == kNone; rec = records_[rec].prev)
       ++unsaved;
-    lg.history(slot).unsaved = unsaved;
+    history(lg, slot).unsaved = unsaved;
   } else {
-    lg.history(slot).oldest = kNone;
-    lg.history(slot).unsaved = 0;
+    history(lg, slot).oldest = kNone;
+    history(lg, slot).unsaved = 0;
   }
   for (const std::uint32_t rec : undone_) {
     queue_.push(records_[rec].ev);
@@ -364,20 +409,19 @@ void Partition::rollback(LocalGroup& lg, std::uint32_t slot, const Event& to,
 
   // 4. Cancel what they sent. The chain is already cut, so a cancellation
   // that reaches this entity again (a self-send) only marks the pending event.
-  for (const Event& sent : redo_.sends) {
+  for (const Event& sent : redo_sends_) {
     const std::uint32_t to_partition = where_[sent.dst].partition;
     if (to_partition == id_)
       local_antis_.push_back(sent);
     else
       antiboxes_[to_partition].push_back(sent);
   }
-  redo_.sends.clear();
-  redo_.effects.clear();
+  redo_sends_.clear();
 }
 
 // Re-executes a kept record to rebuild the block (periodic saving); its
 // sends and effects stand and are not repeated.
-void Partition::coast(std::uint32_t rec) {
+void OptimisticPartition::coast(std::uint32_t rec) {
   const Event ev = records_[rec].ev;
   coasting_ = true;
   try {
@@ -389,7 +433,7 @@ void Partition::coast(std::uint32_t rec) {
   coasting_ = false;
 }
 
-void Partition::commit(const Event& gvt) {
+void OptimisticPartition::commit(const Event& gvt) {
   if (fault_error_ && key_less(fault_event_, gvt)) std::rethrow_exception(fault_error_);
   gvt_time_ = gvt.time;
   window_end_ = options_.safe_lookahead > 0 ? gvt.time + options_.safe_lookahead : 0;
@@ -404,18 +448,18 @@ void Partition::commit(const Event& gvt) {
     }
     if (i + 4 < n) {
       const auto [g, s] = commit_list_[i + 4];
-      const std::uint32_t oldest = local_[g].history(s).oldest;
+      const std::uint32_t oldest = history(local_[g], s).oldest;
       if (oldest != kNone) __builtin_prefetch(&records_[oldest]);
     }
     const auto [group, slot] = commit_list_[i];
     LocalGroup& lg = local_[group];
-    std::uint32_t rec = lg.history(slot).oldest;
+    std::uint32_t rec = history(lg, slot).oldest;
     std::uint32_t base = kNone;  // newest committed record with a saved block
     while (rec != kNone && key_less(records_[rec].ev, gvt)) {
       Record& r = records_[rec];
       if (!r.committed) {
         for (std::uint32_t n = r.effects; n != kNone;) {
-          apply(effects_[n], r.ev.time);
+          store_.apply(effects_[n], r.ev.time);
           const std::uint32_t next = effects_[n].next;
           effects_.release(n);
           n = next;
@@ -432,16 +476,16 @@ void Partition::commit(const Event& gvt) {
     // coast forward from.
     const std::uint32_t stop =
         rec == kNone || records_[rec].saved != kNone || base == kNone ? rec : base;
-    for (std::uint32_t f = lg.history(slot).oldest; f != stop;) {
+    for (std::uint32_t f = history(lg, slot).oldest; f != stop;) {
       const std::uint32_t next = records_[f].next;
       free_record(lg, f);
       f = next;
     }
-    lg.history(slot).oldest = stop;
+    history(lg, slot).oldest = stop;
     if (stop == kNone) {
-      lg.history(slot).newest = kNone;
-      lg.history(slot).unsaved = 0;
-      lg.history(slot).listed = 0;
+      history(lg, slot).newest = kNone;
+      history(lg, slot).unsaved = 0;
+      history(lg, slot).listed = 0;
     } else {
       records_[stop].prev = kNone;
       commit_list_[kept++] = commit_list_[i];
@@ -451,7 +495,7 @@ void Partition::commit(const Event& gvt) {
   allowance_ = kSqueezedAllowance;
 }
 
-void Partition::adapt_optimism() {
+void OptimisticPartition::adapt_optimism() {
   // Below this, GVT rounds (two barriers) would cost more than the events
   // they let through.
   constexpr std::uint64_t kMinAhead = 256;
@@ -467,7 +511,7 @@ void Partition::adapt_optimism() {
   }
 }
 
-void Partition::squeeze() {
+void OptimisticPartition::squeeze() {
   // Cancelback: undo the work furthest ahead of GVT first (the most likely
   // to be wrong, and the last to be needed), halving the distance until the
   // partition is under its share; at worst everything uncommitted. Undone
@@ -481,7 +525,7 @@ void Partition::squeeze() {
     if (!(threshold >= floor)) threshold = floor;
     for (const auto& [group, slot] : commit_list_) {
       LocalGroup& lg = local_[group];
-      std::uint32_t first = lg.history(slot).newest;
+      std::uint32_t first = history(lg, slot).newest;
       if (first == kNone || records_[first].committed || !(records_[first].ev.time >= threshold))
         continue;
       while (records_[first].prev != kNone && !records_[records_[first].prev].committed &&

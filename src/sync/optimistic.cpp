@@ -52,6 +52,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "core/backoff.hpp"
@@ -98,6 +99,11 @@ class OptimisticSync final : public Synchronizer {
     std::vector<std::uint8_t> squeezed(parts, 0);  // held back by the memory cap
     Event gvt{};
     bool done = false;
+    // Snapshots: asked for by this process's RunControl (sent with the next
+    // round), the time every partition holds at, and this round's steps.
+    bool snapshot_asked = false, hold_now = false, snapshot_now = false;
+    Time hold = kTimeInfinity;
+    std::exception_ptr snapshot_error;
     std::atomic<Clock::time_point> last_round{Clock::now()};
     std::uint64_t rounds = 0, throttled = 0;
     Progress progress;
@@ -116,6 +122,10 @@ class OptimisticSync final : public Synchronizer {
         if (key_less(local_min[i], local.min)) local.min = local_min[i];
       local.failed = failed.load();
       local.stop = quiet.stop_wanted();
+      local.snapshot = snapshot_asked;
+      for (const auto& p : run.partitions)
+        local.horizon =
+            std::max(local.horizon, static_cast<const OptimisticPartition&>(*p).safe_horizon());
       local.events = progress.events;
       // Cleared before the reduction: a request for the next round that
       // arrives during it must not be lost.
@@ -139,12 +149,38 @@ class OptimisticSync final : public Synchronizer {
       if (global.stop) {
         done = run.stopped = true;
         run.stopped_at = gvt.time;
-      } else if (quiet.reached(gvt.time, global.events)) {
-        quiet.publish(progress);
+        return;
       }
+      // A snapshot (asked for at an earlier quiet point, by any process):
+      // every partition holds at `hold` (past every event that ran without
+      // a record, on any process) and rolls back what ran beyond it; once GVT passes it, the
+      // committed state is the state at `hold`, and the snapshot is taken.
+      snapshot_now = hold < kTimeInfinity && gvt.time >= hold;
+      hold_now = false;
+      if (global.snapshot && hold == kTimeInfinity) {
+        snapshot_asked = false;
+        // Past every event that ran without a record (those cannot be
+        // undone): the cut includes all events at that time.
+        hold = std::max(gvt.time, std::nextafter(global.horizon, kTimeInfinity));
+        if (hold < end) hold_now = true;
+        else hold = kTimeInfinity;  // the run ends first
+      }
+      if (quiet.reached(gvt.time, global.events)) quiet.publish(progress);
+      if (quiet.take_snapshot_request()) snapshot_asked = true;
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained, parts * run.processes_here);
     SpinBarrier<decltype(complete)> barrier_b(parts, complete, parts * run.processes_here);
+    auto take_snapshot = [&]() noexcept {
+      try {
+        quiet.snapshot(run.partitions, hold, progress.events);
+      } catch (...) {
+        snapshot_error = std::current_exception();  // the host's: stops the run
+        failed.store(true);
+      }
+      hold = kTimeInfinity;
+    };
+    SpinBarrier<decltype(take_snapshot)> barrier_s(parts, take_snapshot,
+                                                   parts * run.processes_here);
     run.transport.watch_rounds(&gvt_wanted);
     // Asks for a GVT round (of every process).
     auto ask = [&]() {
@@ -205,8 +241,17 @@ class OptimisticSync final : public Synchronizer {
               run.transport.post(me);
             }
             squeezed[i] = me.take_throttled();
+            if (hold_now) {
+              me.hold_at(hold);
+              run.transport.post(me);
+            }
           } catch (...) {
             fail();
+          }
+          if (snapshot_now) {
+            me.purge_cancelled();
+            barrier_s.arrive_and_wait();
+            me.release_hold();
           }
           busy += seconds_since(t);
           since_gvt = 0;
@@ -254,6 +299,7 @@ class OptimisticSync final : public Synchronizer {
 
     run.figures.gvt_rounds = rounds;
     run.figures.throttled_rounds = throttled;
+    if (snapshot_error) std::rethrow_exception(snapshot_error);
     std::uint32_t first_error = parts;
     for (std::uint32_t i = 0; i < parts; ++i)
       if (errors[i] && (first_error == parts || key_less(error_keys[i], error_keys[first_error])))

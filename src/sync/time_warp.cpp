@@ -177,7 +177,8 @@ Event OptimisticPartition::min_key() const { return queue_.empty() ? infinite_ke
 std::uint64_t OptimisticPartition::run_optimistic(std::uint64_t max_events,
                                         const std::atomic<bool>* stop) {
   std::uint64_t n = 0;
-  for (Time next = queue_.min_time(); n < max_events && next < end_time_;
+  const Time bound = std::min(end_time_, hold_);
+  for (Time next = queue_.min_time(); n < max_events && next < bound;
        next = queue_.min_time()) {
     // A GVT round waits for every partition: look every few events.
     if (stop != nullptr && n % 16 == 15 && stop->load(std::memory_order_relaxed)) break;
@@ -282,6 +283,7 @@ void OptimisticPartition::execute_safe(const Event& ev) {
   // older one would skip this event.
   h.unsaved = options_.period;
   if (ev.time > horizon_) horizon_ = ev.time;
+  if (ev.time > safe_horizon_) safe_horizon_ = ev.time;
   run_handler(ev, kNone);
   ++events_;
 }
@@ -523,18 +525,32 @@ void OptimisticPartition::squeeze() {
   for (int pass = 0; pass < 6 && over_memory(); ++pass) {
     threshold = pass == 5 ? floor : floor + (threshold - floor) / 2;
     if (!(threshold >= floor)) threshold = floor;
-    for (const auto& [group, slot] : commit_list_) {
-      LocalGroup& lg = local_[group];
-      std::uint32_t first = history(lg, slot).newest;
-      if (first == kNone || records_[first].committed || !(records_[first].ev.time >= threshold))
-        continue;
-      while (records_[first].prev != kNone && !records_[records_[first].prev].committed &&
-             records_[records_[first].prev].ev.time >= threshold)
-        first = records_[first].prev;
-      rollback(lg, slot, records_[first].ev, squeezes_);
-    }
-    settle();
+    roll_back_from(threshold, squeezes_);
   }
+}
+
+void OptimisticPartition::roll_back_from(Time threshold, std::uint64_t& cause) {
+  for (const auto& [group, slot] : commit_list_) {
+    LocalGroup& lg = local_[group];
+    std::uint32_t first = history(lg, slot).newest;
+    if (first == kNone || records_[first].committed || !(records_[first].ev.time >= threshold))
+      continue;
+    while (records_[first].prev != kNone && !records_[records_[first].prev].committed &&
+           records_[records_[first].prev].ev.time >= threshold)
+      first = records_[first].prev;
+    rollback(lg, slot, records_[first].ev, cause);
+  }
+  settle();
+}
+
+void OptimisticPartition::hold_at(Time at) {
+  hold_ = at;
+  roll_back_from(at, holds_);
+}
+
+void OptimisticPartition::purge_cancelled() {
+  if (cancelled_.empty()) return;
+  queue_.remove_if([this](const Event& ev) { return cancelled(ev); });
 }
 
 }  // namespace dsim::detail

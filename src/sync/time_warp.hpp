@@ -130,6 +130,18 @@ class OptimisticPartition final : public Partition {
     return records_.live() > max_uncommitted_ || over_memory();
   }
   bool over_memory() const { return saved_bytes() > options_.budget_bytes; }
+  // A snapshot at time `at`: from now on executes no event at or after it,
+  // and rolls back every record that did (anti-messages go to the antiboxes).
+  // Once GVT passes `at`, every record is committed and the blocks are the
+  // state at `at`: then purge_cancelled() and export.
+  void hold_at(Time at);
+  void release_hold() { hold_ = kTimeInfinity; }
+  // The latest time of an event that ran without a record (it can never be
+  // rolled back, so a snapshot cannot be earlier).
+  Time safe_horizon() const { return safe_horizon_; }
+  // Drops the pending events that anti-messages cancelled (they would be
+  // dropped when popped), so the queue holds exactly the pending events.
+  void purge_cancelled();
   // Whether the memory share held the partition back since the last call.
   bool take_throttled() { return std::exchange(throttled_, false); }
 
@@ -161,6 +173,8 @@ class OptimisticPartition final : public Partition {
   void receive_local(const Event& ev);
   // Undoes the entity's records with a key >= `to`; counts one rollback in `cause`.
   void rollback(LocalGroup& lg, std::uint32_t slot, const Event& to, std::uint64_t& cause);
+  // Rolls back every entity's uncommitted records at or after `threshold`.
+  void roll_back_from(Time threshold, std::uint64_t& cause);
   void annihilate(const Event& anti);
   bool cancelled(const Event& ev);
   void settle();
@@ -203,6 +217,9 @@ class OptimisticPartition final : public Partition {
   std::uint64_t executed_ = 0, rolled_back_ = 0, rollbacks_primary_ = 0,
                 rollbacks_secondary_ = 0, peak_saved_ = 0, saved_slots_ = 0;
   std::uint64_t squeezes_ = 0;  // rollbacks the partition made to get under its memory share
+  std::uint64_t holds_ = 0;     // rollbacks for snapshots
+  Time hold_ = kTimeInfinity;   // no event at or after it runs (a snapshot's time)
+  Time safe_horizon_ = -kTimeInfinity;
 };
 
 }  // namespace dsim::detail

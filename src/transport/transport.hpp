@@ -27,6 +27,8 @@ struct RoundState {
   std::uint64_t events = 0;      // events processed (for progress)
   std::uint8_t failed = 0;       // some partition failed
   std::uint8_t stop = 0;         // some process asks to stop (QuietPoints::stop_wanted)
+  std::uint8_t snapshot = 0;     // some process asks for a snapshot (optimistic)
+  Time horizon = -kTimeInfinity; // latest event run with no record (optimistic)
 };
 
 inline void merge(RoundState& into, const RoundState& from) {
@@ -34,6 +36,8 @@ inline void merge(RoundState& into, const RoundState& from) {
   into.events += from.events;
   into.failed |= from.failed;
   into.stop |= from.stop;
+  into.snapshot |= from.snapshot;
+  if (from.horizon > into.horizon) into.horizon = from.horizon;
 }
 
 // The partitions rank `rank` runs: [first, last) of `total`, `per_rank` to a

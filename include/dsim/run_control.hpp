@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "dsim/results.hpp"
 #include "dsim/types.hpp"
 
 namespace dsim {
@@ -76,15 +77,18 @@ struct EntitySnapshot {
 // the process's entities (in id order) as that left them. The statistics
 // that live in no entity (tallies, gauge extremes, histograms, series
 // changes so far) are `statistics`, in the versioned partials format
-// (src/stats/partials.hpp). Under MPI each process snapshots its own part;
-// the parts of one quiet point (same `index` on every process) make up the
-// whole run, whatever layout took them.
+// (src/stats/partials.hpp). `series` are the committed time series so far,
+// readable: each counter and gauge series up to its last sample before
+// `safe_time` (this process's entities' sums). Under MPI every process takes
+// its part at the same quiet point; the parts make up the whole run,
+// whatever layout took them.
 struct Snapshot {
   Time safe_time = 0;
   std::uint64_t index = 0;   // the quiet point's (QuietPoint::index)
   std::uint64_t events = 0;  // committed events so far, over every process
   std::vector<EntitySnapshot> entities;
   std::vector<std::byte> statistics;
+  std::vector<SeriesResult> series;
 };
 
 // Consulted at every quiet point (see above) on one thread of each process,
@@ -99,8 +103,14 @@ class RunControl {
   enum class Decision { kContinue, kSnapshot, kStop };
   virtual ~RunControl() = default;
   virtual Decision at_quiet_point(const QuietPoint& point) = 0;
-  // After at_quiet_point() said kSnapshot: the snapshot of that quiet point,
-  // on the same thread, while the workers still wait. The run then goes on.
+  // After at_quiet_point() said kSnapshot: the snapshot, on the same thread,
+  // while the workers wait; the run then goes on. When it is taken: the
+  // sequential engine at that quiet point; the conservative engine at the
+  // next one (every process takes its part there); Time Warp a few GVT
+  // rounds later, once every partition reached the snapshot's time and
+  // rolled back what ran past it. A snapshot asked for by any process is
+  // taken by every process (each RunControl gets its part); one asked for
+  // too close to the end time is not taken.
   virtual void on_snapshot(const Snapshot& /*snapshot*/) {}
 };
 

@@ -45,6 +45,7 @@ class ConservativeSync final : public Synchronizer {
     Time gmin = 0;
     bool stop = false;
     bool snapshot = false;  // take one after this round's deliveries
+    bool snapshot_asked = false;  // by this process, for the next round
     std::exception_ptr snapshot_error;
     std::uint64_t rounds = 0;
     Progress progress;  // the completion step's
@@ -58,6 +59,7 @@ class ConservativeSync final : public Synchronizer {
       local.min.time = *std::min_element(next.begin(), next.end());
       local.failed = failed.load();
       local.stop = quiet.stop_wanted();
+      local.snapshot = snapshot_asked;
       local.events = progress.events;
       // Hands the last window's events for other processes over (the bank
       // written in the previous round) and reduces the round state over them.
@@ -74,8 +76,12 @@ class ConservativeSync final : public Synchronizer {
         stop = run.stopped = true;
         run.stopped_at = gmin;
       } else {
+        // A snapshot asked for at the last quiet point (by any process) is
+        // taken at this one, on every process.
+        snapshot = global.snapshot;
+        if (snapshot) snapshot_asked = false;
         if (quiet.reached(gmin, global.events)) quiet.publish(progress);
-        snapshot = quiet.take_snapshot_request();
+        if (quiet.take_snapshot_request()) snapshot_asked = true;
       }
     };
     SpinBarrier<decltype(completion)> reduce(parts, completion, parts * run.processes_here);

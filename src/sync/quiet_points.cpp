@@ -124,6 +124,28 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
     for (std::size_t i = 1; i < partitions.size(); ++i)
       merge(statistics, partitions[i]->store().statistics(false));
     s.statistics = encode(statistics);
+    // The series, readable: running sums of each interval's changes, for the
+    // samples wholly before the safe time.
+    const Model& model = partitions.front()->model();
+    const std::uint32_t samples = model.sample_count();
+    std::size_t cell = 0;
+    for (const GroupRuntime& g : model.groups()) {
+      if (samples == 0) break;
+      for (const StatDecl& d : g.stats) {
+        if (d.kind != StatKind::kCounter && d.kind != StatKind::kGauge) continue;
+        SeriesResult& r = s.series.emplace_back();
+        r.group = g.name;
+        r.stat = d.name;
+        ExactSum sum;
+        for (std::uint32_t k = 0; k < samples; ++k, ++cell) {
+          sum.merge(statistics.series[cell]);
+          const Time at = model.sample_interval() * (k + 1);
+          if (!(at < s.safe_time)) continue;
+          r.times.push_back(at);
+          r.values.push_back(sum.value());
+        }
+      }
+    }
   }
   options_.control->on_snapshot(s);
 }

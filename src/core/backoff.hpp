@@ -34,11 +34,6 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// Threads the machine runs at once (at least 1).
-inline std::uint32_t machine_cores() noexcept {
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 class Backoff {
  public:
   // For idle loops (idle()): no pauses, 256 yields (a few hundred

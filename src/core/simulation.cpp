@@ -214,6 +214,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   detail::QuietPoints quiet(options, model->end_time(), feed ? &*feed : nullptr);
   detail::SyncRun sr{*model, *layout, parts, *transport, options, figures, quiet};
   sr.processes_here = cluster.local_size();
+  sr.cores = machine.cores;
   auto loop_end = Clock::now();
   try {
     // Sequential under MPI: the other processes have nothing to run.
@@ -253,28 +254,31 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   RunResult result = finish(partials);
 
   // Figures: summed over processes; each partition's, in partition order.
-  std::vector<std::uint64_t> sums(8, 0);
+  enum Sum : std::size_t {
+    kEvents, kRolledBack, kPrimary, kSecondary, kPeakSaved, kChecks, kExecuted, kPeakRss, kSums
+  };
+  std::vector<std::uint64_t> sums(kSums, 0);
   std::vector<PartitionFigures> mine;
   for (const auto& p : parts) {
-    sums[0] += p->events();
-    sums[1] += p->rolled_back();
-    sums[2] += p->rollbacks_primary();
-    sums[3] += p->rollbacks_secondary();
-    sums[4] += p->peak_saved_bytes();
-    sums[5] += p->checks();
-    sums[6] += p->executed();
+    sums[kEvents] += p->events();
+    sums[kRolledBack] += p->rolled_back();
+    sums[kPrimary] += p->rollbacks_primary();
+    sums[kSecondary] += p->rollbacks_secondary();
+    sums[kPeakSaved] += p->peak_saved_bytes();
+    sums[kChecks] += p->checks();
+    sums[kExecuted] += p->executed();
     mine.push_back({p->id(), p->id() / threads, p->entities(), p->events(), p->remote_sends(),
                     p->busy_seconds, p->blocked_seconds, p->rolled_back()});
   }
-  sums[7] = peak_rss_bytes();
+  sums[kPeakRss] = peak_rss_bytes();
   sums = cluster.sum(std::move(sums));
-  figures.events_processed = sums[0];
-  figures.events_rolled_back = sums[1];
-  figures.rollbacks_primary = sums[2];
-  figures.rollbacks_secondary = sums[3];
-  figures.peak_saved_bytes = sums[4];
-  figures.rollback_checks = sums[5];
-  const std::uint64_t executed = sums[6];
+  figures.events_processed = sums[kEvents];
+  figures.events_rolled_back = sums[kRolledBack];
+  figures.rollbacks_primary = sums[kPrimary];
+  figures.rollbacks_secondary = sums[kSecondary];
+  figures.peak_saved_bytes = sums[kPeakSaved];
+  figures.rollback_checks = sums[kChecks];
+  const std::uint64_t executed = sums[kExecuted];
   figures.partitions = cluster.gather(mine);
   figures.events_executed = figures.engine == Engine::kOptimistic ? executed : figures.events_processed;
   figures.efficiency = figures.events_executed > 0
@@ -286,7 +290,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
       figures.run_seconds > 0 ? static_cast<double>(figures.events_processed) / figures.run_seconds
                               : 0;
   figures.wall_seconds = seconds_between(created, Clock::now());
-  figures.peak_rss_bytes = sums[7];  // of every process
+  figures.peak_rss_bytes = sums[kPeakRss];  // of every process
   result.figures = std::move(figures);
   return result;
 }

@@ -84,7 +84,7 @@ class ConservativeSync final : public Synchronizer {
         if (quiet.take_snapshot_request()) snapshot_asked = true;
       }
     };
-    SpinBarrier<decltype(completion)> reduce(parts, completion, parts * run.processes_here);
+    SpinBarrier<decltype(completion)> reduce(parts, completion, run.cores);
     // A snapshot waits until every partition took the events sent to it in
     // the last window: then each pending event is in its entity's queue.
     auto take_snapshot = [&]() noexcept {
@@ -96,7 +96,7 @@ class ConservativeSync final : public Synchronizer {
       }
     };
     SpinBarrier<decltype(take_snapshot)> snapshot_barrier(parts, take_snapshot,
-                                                          parts * run.processes_here);
+                                                          run.cores);
 
     auto worker = [&](std::uint32_t i) {
       Partition& me = *run.partitions[i];

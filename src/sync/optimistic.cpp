@@ -168,8 +168,8 @@ class OptimisticSync final : public Synchronizer {
       if (quiet.reached(gvt.time, global.events)) quiet.publish(progress);
       if (quiet.take_snapshot_request()) snapshot_asked = true;
     };
-    SpinBarrier<decltype(drained)> barrier_a(parts, drained, parts * run.processes_here);
-    SpinBarrier<decltype(complete)> barrier_b(parts, complete, parts * run.processes_here);
+    SpinBarrier<decltype(drained)> barrier_a(parts, drained, run.cores);
+    SpinBarrier<decltype(complete)> barrier_b(parts, complete, run.cores);
     auto take_snapshot = [&]() noexcept {
       try {
         quiet.snapshot(run.partitions, hold, progress.events);
@@ -180,7 +180,7 @@ class OptimisticSync final : public Synchronizer {
       hold = kTimeInfinity;
     };
     SpinBarrier<decltype(take_snapshot)> barrier_s(parts, take_snapshot,
-                                                   parts * run.processes_here);
+                                                   run.cores);
     run.transport.watch_rounds(&gvt_wanted);
     // Asks for a GVT round (of every process).
     auto ask = [&]() {

@@ -36,13 +36,13 @@ class SpinBarrier {
   static constexpr std::uint32_t kSpins = 4096;
   static constexpr std::uint32_t kYields = 64;
 
-  // `machine_threads`: the workers of every process on this machine (MPI
-  // runs several), `count` when 0.
-  SpinBarrier(std::uint32_t count, Completion completion, std::uint32_t machine_threads = 0)
+  // `cores`: the cores the `count` threads may use (the run environment's
+  // Machine::cores: this process's share of the machine).
+  SpinBarrier(std::uint32_t count, Completion completion, std::uint32_t cores)
       : count_(count),
         // With more threads than cores, spinning burns the time slice the
         // last thread needs to arrive: yield at once, then block.
-        spins_(std::max(count, machine_threads) <= machine_cores() ? kSpins : 0),
+        spins_(count <= cores ? kSpins : 0),
         completion_(std::move(completion)) {}
 
   void arrive_and_wait() {

@@ -25,6 +25,8 @@ struct SyncRun {
   QuietPoints& quiet;
   // Processes of this run on this machine (MPI), whose workers share its cores.
   std::uint32_t processes_here = 1;
+  // Cores this process's workers may use (the environment's Machine::cores).
+  std::uint32_t cores = 1;
   // Set by run() when it throws a model error: that event's key, so that
   // processes can agree on the error the sequential run would report.
   Event error_key = infinite_key();

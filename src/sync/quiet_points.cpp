@@ -114,8 +114,9 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
       e.id = image.id;
       e.block = std::move(image.block);
       e.pending.resize(image.pending.size());
-      std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
-                  image.pending.size() * sizeof(Event));
+      if (!image.pending.empty())
+        std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
+                    image.pending.size() * sizeof(Event));
     }
   std::sort(s.entities.begin(), s.entities.end(),
             [](const EntitySnapshot& a, const EntitySnapshot& b) { return a.id < b.id; });

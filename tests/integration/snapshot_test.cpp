@@ -198,8 +198,9 @@ std::vector<EntityImage> images_of(const dsim::Snapshot& s) {
     image.id = e.id;
     image.block = e.block;
     image.pending.resize(e.pending.size());
-    std::memcpy(static_cast<void*>(image.pending.data()), e.pending.data(),
-                e.pending.size() * sizeof(Event));
+    if (!e.pending.empty())
+      std::memcpy(static_cast<void*>(image.pending.data()), e.pending.data(),
+                  e.pending.size() * sizeof(Event));
   }
   return out;
 }

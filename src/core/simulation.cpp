@@ -18,6 +18,7 @@
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
 #include "stats/partials.hpp"
+#include "sync/delivery.hpp"
 #include "sync/quiet_points.hpp"
 #include "sync/synchronizer.hpp"
 #include "transport/cluster.hpp"
@@ -237,14 +238,14 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   std::unique_ptr<detail::Transport> transport;
   std::exception_ptr error;
   try {
-    transport = detail::make_transport(parts, *model, threads, cluster, mpi_progress == "thread");
+    transport = std::make_unique<detail::Transport>(cluster, threads, model->partitions(),
+                                                    mpi_progress == "thread");
     for (auto& p : parts) p->init();
   } catch (...) {
     error = std::current_exception();
   }
   cluster.agree(error);
-  transport->exchange(0, {});  // init's events for other processes
-  for (auto& p : parts) transport->deliver(*p, 0);
+  detail::deliver_initial_events(*transport, parts);
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 

@@ -6,7 +6,7 @@
 // cores) then leave each other the CPU instead of spinning against it.
 //
 // Used by SpinBarrier (sync/spin_barrier.hpp), SpinLock
-// (transport/transport.hpp) and the optimistic engine's idle loop. It lives
+// (transport/spin_lock.hpp) and the optimistic engine's idle loop. It lives
 // in core because both sync and transport use it.
 //
 // Thread safety: a Backoff is one waiter's private state, used by one thread

@@ -18,7 +18,6 @@ Partition::Partition(const Model& model, const Layout& layout, std::uint32_t id)
       queue_(store_.queue()),
       outboxes_{std::vector<std::vector<Event>>(layout.partitions()),
                 std::vector<std::vector<Event>>(layout.partitions())},
-      antiboxes_(layout.partitions()),
       end_time_(model.end_time()) {
   ctx_.partition_ = this;
   ctx_.entity_count_ = model.entity_count();
@@ -26,12 +25,6 @@ Partition::Partition(const Model& model, const Layout& layout, std::uint32_t id)
   ctx_.nb_ids_ = model.nb_ids().data();
   ctx_.nb_weights_ = model.nb_weights().data();
   ctx_.sampling_ = model.sample_count() > 0;
-}
-
-void Partition::receive_anti(const Event& ev) {
-  throw Error(fmt::format("partition {}: an anti-message for {} outside Time Warp", id_,
-                          describe(ev.dst)),
-              Error::Kind::kRuntime);
 }
 
 std::string Partition::describe(EntityId id) const {

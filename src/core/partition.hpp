@@ -68,15 +68,6 @@ class Partition {
   // Earliest time of an event sent to another partition since use_bank().
   Time sent_min() const { return sent_min_; }
 
-  // Anti-messages for `partition` (Time Warp), drained by the transport;
-  // empty in the other engines.
-  std::vector<Event>& antibox(std::uint32_t partition) { return antiboxes_[partition]; }
-  // An event (or anti-message) from another partition, outside a window
-  // delivery (Time Warp: it may roll entities back). Direct execution queues
-  // events; it never receives anti-messages.
-  virtual void receive(const Event& ev) { queue_.push(ev); }
-  virtual void receive_anti(const Event& ev);
-
   // Key of the failed event that stopped the partition (time = infinity: none).
   Event fault_key() const { return fault_error_ ? fault_event_ : infinite_key(); }
 
@@ -134,7 +125,6 @@ class Partition {
   std::vector<LocalGroup>& local_;  // store_'s
   EventQueue& queue_;               // store_'s
   std::vector<std::vector<Event>> outboxes_[2];
-  std::vector<std::vector<Event>> antiboxes_;
   unsigned bank_ = 0;
   Time sent_min_ = kTimeInfinity;
   Context ctx_;

@@ -19,6 +19,7 @@
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
 #include "stats/partials.hpp"
+#include "sync/delivery.hpp"
 #include "sync/quiet_points.hpp"
 #include "sync/synchronizer.hpp"
 #include "sync/time_warp.hpp"
@@ -195,15 +196,14 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   try {
     for (std::uint32_t id = first; id < last; ++id)
       parts.push_back(synchronizer->make_partition(*model, *layout, id));
-    transport =
-        detail::make_transport(parts, *layout, threads, cluster, mpi_progress == "thread");
+    transport = std::make_unique<detail::Transport>(cluster, threads, layout->partitions(),
+                                                    mpi_progress == "thread");
     for (auto& p : parts) p->init();
   } catch (...) {
     error = std::current_exception();
   }
   cluster.agree(error);
-  transport->exchange(0, {});  // init's events for other processes
-  for (auto& p : parts) transport->deliver(*p, 0);
+  detail::deliver_initial_events(*transport, parts);
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 

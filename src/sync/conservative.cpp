@@ -4,28 +4,33 @@
 // event it holds or sent but has not had delivered (its queue's minimum and
 // the earliest event it sent in round k-1); the last thread to reach the
 // barrier computes the global minimum `gmin`. Each partition then takes the
-// events sent to it in round k-1 (outbox bank (k-1) mod 2), and processes its
+// events sent to it in round k-1 out of the transport, and processes its
 // events with time < gmin + lookahead, where lookahead is the smallest delay
-// of any link between partitions, sending remote events into bank k mod 2.
-// No event created in the window can land inside it in another partition, so
-// each partition processes events in key order exactly as the sequential
-// engine does. One barrier per round.
+// of any link between partitions, and at the window's end hands the events
+// it sent to other partitions to the transport. No event created in the
+// window can land inside it in another partition, so each partition
+// processes events in key order exactly as the sequential engine does. One
+// barrier per round.
 //
 // Thread safety: per-partition state is touched only by its own thread; the
 // shared round state (next times, gmin, stop) is written by the barrier's
 // completion step, which runs while every other thread waits in the barrier.
-// A bank is written by its senders only in rounds of its parity and drained by
-// its receivers only at the start of the next round.
+// The transport's inboxes need no double buffering: a sender hands a window's
+// events over after running it, and a receiver that drains them early (its
+// peer was fast) only holds them in its queue sooner; they lie beyond the
+// window it is about to run (time >= gmin + lookahead).
 //
-// Across MPI processes the completion step also runs the transport's
-// exchange(): one collective per window carries the events sent between
-// processes in the last window and each process's round state, so every
+// Across MPI processes the completion step is one collective
+// (Transport::quiesce_and_reduce): it carries the events sent between
+// processes in the last window and each process's RoundState, so every
 // process computes the same gmin and stops in the same round.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
 
+#include "sync/delivery.hpp"
+#include "sync/round_state.hpp"
 #include "sync/spin_barrier.hpp"
 #include "sync/synchronizer.hpp"
 
@@ -61,10 +66,9 @@ class ConservativeSync final : public Synchronizer {
       local.stop = quiet.stop_wanted();
       local.snapshot = snapshot_asked;
       local.events = progress.events;
-      // Hands the last window's events for other processes over (the bank
-      // written in the previous round) and reduces the round state over them.
-      const RoundState global =
-          run.transport.exchange(static_cast<unsigned>(rounds % 2) ^ 1u, local);
+      // Hands the last window's events for other processes over and reduces
+      // the round state over them.
+      const RoundState global = run.transport.quiesce_and_reduce(local, RoundState::merge);
       gmin = global.min.time;
       stop = global.failed || !(gmin < end);
       ++rounds;
@@ -103,15 +107,14 @@ class ConservativeSync final : public Synchronizer {
       double& busy = me.busy_seconds;
       double& blocked = me.blocked_seconds;
       me.use_bank(0);
-      for (std::uint64_t round = 0;; ++round) {
+      for (;;) {
         next[i] = std::min(me.next_time(), me.sent_min());
         auto t = Clock::now();
         reduce.arrive_and_wait();
         blocked += seconds_since(t);
         if (stop) break;
-        const auto bank = static_cast<unsigned>(round % 2);
-        run.transport.deliver(me, bank ^ 1u);
-        me.use_bank(bank);
+        enqueue_arrivals(run.transport, me);
+        me.use_bank(0);  // resets sent_min()
         if (snapshot) {
           t = Clock::now();
           snapshot_barrier.arrive_and_wait();
@@ -128,6 +131,7 @@ class ConservativeSync final : public Synchronizer {
           errors[i] = std::current_exception();
           failed.store(true);
         }
+        send_outboxes(run.transport, me);
         busy += seconds_since(t);
       }
     };

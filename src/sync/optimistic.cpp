@@ -21,11 +21,18 @@
 //      (applies their statistics, frees their saved blocks) after B.
 // GVT is a full event key (time, depth, src, seq), not only a time, so events
 // at one time commit one by one and zero-delay chains cannot stall it. The
-// same two steps extend to processes (MpiTransport): A's completion step
-// waits until every message sent between processes was received (counting),
-// B's all-reduces the minimum. A process that wants a round tells the others
-// (Transport::want_round), whose transport raises their gvt_wanted flag, so
+// same two steps extend to processes: A's completion step waits until every
+// message sent between processes was received (Transport::quiesce, which
+// counts them), B's reduces the RoundState over processes
+// (Transport::reduce). A process that wants a round raises the transport's
+// flag (Transport::raise_flag), which raises every process's gvt_wanted, so
 // every process enters every round.
+//
+// Events and anti-messages for other partitions go to the transport on two
+// channels, events first (post()); a drain hands over events before
+// anti-messages (receive()), so an anti-message never arrives before its
+// event. Between processes, the workers progress the network themselves when
+// they post and receive (or a communication thread does).
 //
 // Memory: each partition may hold memory_limit / partitions bytes of
 // records, saved blocks and effect logs. Over it, the partition stops and
@@ -56,6 +63,7 @@
 #include <thread>
 
 #include "core/backoff.hpp"
+#include "sync/round_state.hpp"
 #include "sync/spin_barrier.hpp"
 #include "sync/synchronizer.hpp"
 #include "sync/time_warp.hpp"
@@ -75,6 +83,35 @@ constexpr std::uint64_t kMaxAheadRounds = 4;
 constexpr std::uint64_t kWindowRoundEvents = 256;
 // An idle partition asks for GVT at most this often.
 constexpr double kIdleGvtSeconds = 20e-6;
+
+// Hands what `from` left for other partitions (outboxes of bank 0, antiboxes)
+// to the transport: each destination's events, then its anti-messages.
+template <class P>
+void post(Transport& transport, P& from) {
+  const std::uint32_t partitions = transport.partitions();
+  for (std::uint32_t to = 0; to < partitions; ++to) {
+    auto& events = from.outbox(to, 0);
+    if (!events.empty()) transport.send(from.id(), to, Channel::kEvents, events);
+    auto& antis = from.antibox(to);
+    if (!antis.empty()) transport.send(from.id(), to, Channel::kAntiMessages, antis);
+  }
+  transport.progress();
+}
+
+// Gives `to` what was posted to it (events, then anti-messages); returns
+// whether there was anything.
+template <class P>
+bool receive(Transport& transport, P& to) {
+  transport.progress();
+  return transport.drain(to.id(), [&](std::uint32_t, Channel channel,
+                                      std::span<const Event> events) {
+    if (channel == Channel::kEvents) {
+      for (const Event& e : events) to.receive(e);
+    } else {
+      for (const Event& e : events) to.receive_anti(e);
+    }
+  });
+}
 
 class OptimisticSync final : public Synchronizer {
  public:
@@ -130,7 +167,7 @@ class OptimisticSync final : public Synchronizer {
       // Cleared before the reduction: a request for the next round that
       // arrives during it must not be lost.
       gvt_wanted.store(false, std::memory_order_release);
-      const RoundState global = run.transport.reduce(local);
+      const RoundState global = run.transport.reduce(local, RoundState::merge);
       gvt = global.min;
       ++rounds;
       for (auto& s : squeezed)
@@ -181,12 +218,10 @@ class OptimisticSync final : public Synchronizer {
     };
     SpinBarrier<decltype(take_snapshot)> barrier_s(parts, take_snapshot,
                                                    run.cores);
-    run.transport.watch_rounds(&gvt_wanted);
+    run.transport.watch_flag(&gvt_wanted);
+    run.transport.start_progress();
     // Asks for a GVT round (of every process).
-    auto ask = [&]() {
-      gvt_wanted.store(true, std::memory_order_release);
-      run.transport.want_round();
-    };
+    auto ask = [&]() { run.transport.raise_flag(); };
 
     auto worker = [&](std::uint32_t i) {
       auto& me = static_cast<OptimisticPartition&>(*run.partitions[i]);
@@ -207,12 +242,12 @@ class OptimisticSync final : public Synchronizer {
       for (;;) {
         if (!fresh && gvt_wanted.load(std::memory_order_acquire)) {
           auto t = Clock::now();
-          run.transport.post(me);
+          post(run.transport, me);
           barrier_a.arrive_and_wait();
           if (!failed.load()) {
             try {
-              run.transport.receive(me);
-              run.transport.post(me);
+              receive(run.transport, me);
+              post(run.transport, me);
             } catch (...) {
               fail();
             }
@@ -238,12 +273,12 @@ class OptimisticSync final : public Synchronizer {
             me.adapt_optimism();
             if (me.over_memory()) {
               me.squeeze();
-              run.transport.post(me);
+              post(run.transport, me);
             }
             squeezed[i] = me.take_throttled();
             if (hold_now) {
               me.hold_at(hold);
-              run.transport.post(me);
+              post(run.transport, me);
             }
           } catch (...) {
             fail();
@@ -267,9 +302,9 @@ class OptimisticSync final : public Synchronizer {
         const auto t = Clock::now();
         std::uint64_t n = 0;
         try {
-          run.transport.receive(me);
+          receive(run.transport, me);
           n = me.run_optimistic(kBatch, &gvt_wanted);
-          run.transport.post(me);
+          post(run.transport, me);
         } catch (...) {
           fail();
         }

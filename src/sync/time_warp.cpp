@@ -53,7 +53,10 @@ constexpr std::uint64_t kSqueezedAllowance = 64;
 
 OptimisticPartition::OptimisticPartition(const Model& model, const Layout& layout,
                                          std::uint32_t id, const OptimisticOptions& options)
-    : Partition(model, layout, id), options_(options), saves_(model.groups().size()) {
+    : Partition(model, layout, id),
+      options_(options),
+      saves_(model.groups().size()),
+      antiboxes_(layout.partitions()) {
   if (!layout.optimistic())
     throw Error("internal: an optimistic partition on a layout without room for History",
                 Error::Kind::kRuntime);

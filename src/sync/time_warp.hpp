@@ -105,8 +105,10 @@ class OptimisticPartition final : public Partition {
   std::uint64_t run_optimistic(std::uint64_t max_events,
                                const std::atomic<bool>* stop = nullptr);
   // An event (or anti-message) from another partition.
-  void receive(const Event& ev) override;
-  void receive_anti(const Event& ev) override;
+  void receive(const Event& ev);
+  void receive_anti(const Event& ev);
+  // Anti-messages for `partition`, for the engine to hand to the transport.
+  std::vector<Event>& antibox(std::uint32_t partition) { return antiboxes_[partition]; }
   // The smallest key of a pending event (time = infinity when none).
   Event min_key() const;
   // Commits every record with a key below `gvt`: applies its statistic
@@ -200,6 +202,7 @@ class OptimisticPartition final : public Partition {
   std::vector<Event> local_antis_;                // cancellations still to settle
   std::vector<std::uint32_t> undone_;             // rollback scratch
   std::vector<std::pair<std::uint16_t, std::uint32_t>> commit_list_;  // (group, slot)
+  std::vector<std::vector<Event>> antiboxes_;      // [destination partition]
   // Anti-messages whose event is still pending: it is dropped when popped.
   // Keyed by (src, seq); matched by exact bytes, since a re-sent event may
   // reuse the key with other contents.

@@ -1,7 +1,8 @@
 // The processes of one run: an MPI communicator, or one process alone, in
 // which case every collective is the identity. The engine's own messages
-// between ranks go through MpiTransport (mpi_transport.cpp); what is here
-// are the few collectives the rest of dsim needs (results, errors, plans).
+// between ranks go through the Transport's MPI path (mpi_path.cpp), on this
+// Cluster's communicator and lock; what is here are the few collectives the
+// rest of dsim needs (results, errors, plans).
 //
 // No process-wide state: a Cluster is made from the communicator a host
 // hands in (dsim::Communicator), and each Simulation works on a duplicate of

@@ -16,7 +16,7 @@
 
 #include "core/backoff.hpp"
 #include "sync/spin_barrier.hpp"
-#include "transport/transport.hpp"
+#include "transport/spin_lock.hpp"
 
 namespace dsim::detail {
 namespace {

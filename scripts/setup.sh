@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev librandom123-dev
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev
+  libzstd-dev libxxhash-dev
   libopenmpi-dev openmpi-bin
 )
 

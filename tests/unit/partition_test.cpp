@@ -13,7 +13,7 @@
 
 #include "core/model.hpp"
 #include "dsim/dsim.hpp"
-#include "core/planner.hpp"
+#include "run/planner.hpp"
 #include "partition/partitioner.hpp"
 
 namespace {

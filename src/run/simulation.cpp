@@ -15,7 +15,7 @@
 #include "core/model.hpp"
 #include "core/layout.hpp"
 #include "core/partition.hpp"
-#include "core/planner.hpp"
+#include "run/planner.hpp"
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
 #include "stats/partials.hpp"

@@ -1,4 +1,4 @@
-#include "core/planner.hpp"
+#include "run/planner.hpp"
 
 #include <fmt/format.h>
 

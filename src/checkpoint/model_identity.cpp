@@ -10,6 +10,7 @@
 #include "checkpoint/section_file.hpp"
 #include "core/model.hpp"
 #include "dsim/message.hpp"
+#include "dsim/output.hpp"
 
 namespace dsim::checkpoint {
 namespace {
@@ -79,19 +80,6 @@ std::vector<std::pair<std::string, std::string>> entries(std::string_view text) 
   return out;
 }
 
-const char* kind_text(StatKind kind) {
-  switch (kind) {
-    case StatKind::kCounter:
-      return "counter";
-    case StatKind::kTally:
-      return "tally";
-    case StatKind::kGauge:
-      return "gauge";
-    case StatKind::kHistogram:
-      return "histogram";
-  }
-  return "?";
-}
 
 bool has_series(StatKind kind) { return kind == StatKind::kCounter || kind == StatKind::kGauge; }
 
@@ -202,8 +190,8 @@ std::string layout_difference(const ModelIdentity& was, const ModelIdentity& now
         return fmt::format(
             "{}: statistic {} is {} '{}' in the checkpoint and {} '{}' in this "
             "build (or its bins differ)",
-            who, k, kind_text(a.stats[k].kind), clip(a.stats[k].name), kind_text(b.stats[k].kind),
-            clip(b.stats[k].name));
+            who, k, output::kind_name(a.stats[k].kind), clip(a.stats[k].name),
+            output::kind_name(b.stats[k].kind), clip(b.stats[k].name));
     for (const PayloadLayout& p : a.payloads) {
       const auto it = std::find_if(b.payloads.begin(), b.payloads.end(),
                                    [&](const PayloadLayout& q) { return q.name == p.name; });

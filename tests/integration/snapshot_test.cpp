@@ -21,6 +21,7 @@
 #include "core/model.hpp"
 #include "core/partition.hpp"
 #include "dsim/dsim.hpp"
+#include "tests/support/key_order.hpp"
 #include "dsim/reference_models.hpp"
 #include "stats/partials.hpp"
 
@@ -48,32 +49,7 @@ class Snapshots : public ::testing::Test {
   dsim::Registry registry_;
 };
 
-// Runs the partitions of one layout in the sequential order: always the
-// partition holding the smallest pending key, one event at a time, handing
-// remote sends over at once. Any layout, any lookahead.
-void run_in_key_order(std::vector<std::unique_ptr<Partition>>& parts, dsim::Time bound) {
-  for (;;) {
-    Partition* next = nullptr;
-    Event best{};
-    for (auto& p : parts) {
-      const auto& q = p->store().queue();
-      if (q.empty()) continue;
-      const Event top = q.top();
-      if (next == nullptr || dsim::detail::key_less(top, best)) {
-        next = p.get();
-        best = top;
-      }
-    }
-    if (next == nullptr || !(best.time < bound)) return;
-    next->run(bound, 1);
-    for (auto& from : parts)
-      for (auto& to : parts) {
-        auto& box = from->outbox(to->id(), 0);
-        for (const Event& e : box) to->enqueue(e);
-        box.clear();
-      }
-  }
-}
+using dsim::testing::run_in_key_order;
 
 std::vector<std::unique_ptr<Partition>> partitions_of(const Model& model, const Layout& layout) {
   std::vector<std::unique_ptr<Partition>> parts;

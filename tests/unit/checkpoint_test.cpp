@@ -37,6 +37,7 @@
 #include "core/model.hpp"
 #include "core/partition.hpp"
 #include "dsim/dsim.hpp"
+#include "tests/support/key_order.hpp"
 #include "dsim/reference_models.hpp"
 #include "stats/partials.hpp"
 
@@ -105,31 +106,7 @@ class Faulty final : public dsim::FileSystem {
   int exchange(const fs::path& a, const fs::path& b) override { return local().exchange(a, b); }
 };
 
-// Runs the partitions of one layout in the sequential order (the smallest
-// pending key first), handing remote sends over at once.
-void run_in_key_order(std::vector<std::unique_ptr<Partition>>& parts, dsim::Time bound) {
-  for (;;) {
-    Partition* next = nullptr;
-    Event best{};
-    for (auto& p : parts) {
-      const auto& q = p->store().queue();
-      if (q.empty()) continue;
-      const Event top = q.top();
-      if (next == nullptr || dsim::detail::key_less(top, best)) {
-        next = p.get();
-        best = top;
-      }
-    }
-    if (next == nullptr || !(best.time < bound)) return;
-    next->run(bound, 1);
-    for (auto& from : parts)
-      for (auto& to : parts) {
-        auto& box = from->outbox(to->id(), 0);
-        for (const Event& e : box) to->enqueue(e);
-        box.clear();
-      }
-  }
-}
+using dsim::testing::run_in_key_order;
 
 // Hands every outbox's events to their partitions.
 void deliver(std::vector<std::unique_ptr<Partition>>& parts) {
@@ -255,8 +232,9 @@ class Checkpoints : public ::testing::Test {
         e.id = image.id;
         e.block = image.block;
         e.pending.resize(image.pending.size());
-        std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
-                    image.pending.size() * sizeof(Event));
+        if (!image.pending.empty())
+          std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
+                      image.pending.size() * sizeof(Event));
       }
     }
     return out;

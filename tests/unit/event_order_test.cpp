@@ -295,7 +295,7 @@ TEST_P(EventQueueKinds, NextDestinationsAreHints) {
     EXPECT_EQ(second, q.top().dst);  // no push in between: the guess was right
     EXPECT_EQ(first.dst, 7u * 3 + 1);
   } else {
-    // The slab-backed queues give no hints (their pop() prefetches instead).
+    // The slab-backed queues give no hints.
     EXPECT_EQ(q.next_dst(), kNoEntity);
     EXPECT_EQ(q.second_dst(), kNoEntity);
   }

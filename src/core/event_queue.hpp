@@ -196,8 +196,8 @@ namespace dsim::detail {
 // The queue a partition uses, picked by name (`simulation.queue`):
 // "binary_heap" (the default) or "quad_heap" (4-ary: fewer levels, more
 // comparisons per level; slower in the PHOLD benchmarks on the machines we
-// measured, kept for large pending sets). The choice is one predictable
-// branch per operation.
+// measured, kept for large pending sets). The choice costs predictable
+// branches per operation.
 //
 // Layout: the slab-backed HeapEventQueue, unless the envelopes are only a
 // header (Model::event_bytes() == 32) and the partition reserves room for at
@@ -209,34 +209,34 @@ namespace dsim::detail {
 // the run starts, and never changes the order of pops: key_less is a total
 // order, so every layout and arity pops the same sequence.
 class EventQueue {
-  // The queue in use (a deduced return type must be seen before its use).
-  // Tested in order of cost: the binary slab heap serves small pending sets,
-  // where an instruction more per operation shows; the other kinds serve
-  // large ones (cache misses) or were asked for (quad_heap).
-  enum class Kind : std::uint8_t { kSlab2, kInline2, kSlab4, kInline4 };
+  // Calls f with the queue in use (a deduced return type must be seen
+  // before its use). The slab layout is tested first, as a bool, like the
+  // arity: it serves small pending sets, where every instruction shows.
   template <class F>
   decltype(auto) visit(F&& f) {
-    if (kind_ == Kind::kSlab2) [[likely]]
-      return f(q2_);
-    if (kind_ == Kind::kInline2) return f(i2_);
-    if (kind_ == Kind::kSlab4) return f(q4_);
+    if (!inline_) [[likely]] {
+      if (binary_) return f(q2_);
+      return f(q4_);
+    }
+    if (binary_) return f(i2_);
     return f(i4_);
   }
   template <class F>
   decltype(auto) visit(F&& f) const {
-    if (kind_ == Kind::kSlab2) [[likely]]
-      return f(q2_);
-    if (kind_ == Kind::kInline2) return f(i2_);
-    if (kind_ == Kind::kSlab4) return f(q4_);
+    if (!inline_) [[likely]] {
+      if (binary_) return f(q2_);
+      return f(q4_);
+    }
+    if (binary_) return f(i2_);
     return f(i4_);
   }
 
  public:
   EventQueue(bool binary, std::size_t event_bytes)
-      : kind_(binary ? Kind::kSlab2 : Kind::kSlab4),
+      : binary_(binary),
         header_only_(event_bytes <= sizeof(EventHeader)),
-        q4_(event_bytes),
-        q2_(event_bytes) {}
+        q2_(event_bytes),
+        q4_(event_bytes) {}
   bool empty() const {
     return visit([](const auto& q) { return q.empty(); });
   }
@@ -258,12 +258,11 @@ class EventQueue {
     return visit([](const auto& q) { return q.top(); });
   }
   // Whether the queue uses the inline layout (see the class comment).
-  bool inline_layout() const { return kind_ == Kind::kInline2 || kind_ == Kind::kInline4; }
+  bool inline_layout() const { return inline_; }
   // Room for n events. On an empty queue of header-only envelopes, n >=
   // kInlineFrom switches to the inline layout (see the class comment).
   void reserve(std::size_t n) {
-    if (header_only_ && empty() && n >= kInlineFrom)
-      kind_ = kind_ == Kind::kSlab2 || kind_ == Kind::kInline2 ? Kind::kInline2 : Kind::kInline4;
+    if (header_only_ && empty() && n >= kInlineFrom) inline_ = true;
     visit([&](auto& q) { q.reserve(n); });
   }
   // Calls f(const Event&) for every pending event, in unspecified order.
@@ -288,30 +287,16 @@ class EventQueue {
   // whose only effect is __builtin_prefetch pure and drops calls to it (a
   // lambda or callback doing the prefetch would be removed).
   EntityId next_dst() const {
-    switch (kind_) {
-      case Kind::kInline2:
-        return i2_.empty() ? kNoEntity : i2_.top_dst();
-      case Kind::kInline4:
-        return i4_.empty() ? kNoEntity : i4_.top_dst();
-      case Kind::kSlab2:
-      case Kind::kSlab4:
-        break;
-    }
-    return kNoEntity;
+    if (!inline_ || empty()) [[likely]]
+      return kNoEntity;
+    return binary_ ? i2_.top_dst() : i4_.top_dst();
   }
   // The same for the event after it (unless a smaller one is pushed first):
   // prefetching its location now makes the next next_dst()'s lookup a hit.
   EntityId second_dst() const {
-    switch (kind_) {
-      case Kind::kInline2:
-        return i2_.size() < 2 ? kNoEntity : i2_.second_dst();
-      case Kind::kInline4:
-        return i4_.size() < 2 ? kNoEntity : i4_.second_dst();
-      case Kind::kSlab2:
-      case Kind::kSlab4:
-        break;
-    }
-    return kNoEntity;
+    if (!inline_ || size() < 2) [[likely]]
+      return kNoEntity;
+    return binary_ ? i2_.second_dst() : i4_.second_dst();
   }
 
   // See the class comment; measured on the benchmark machine (2 MiB level-2
@@ -319,12 +304,13 @@ class EventQueue {
   static constexpr std::size_t kInlineFrom = std::size_t{1} << 17;
 
  private:
-  Kind kind_;
+  bool binary_;
   bool header_only_;
-  InlineEventQueue<2> i2_;
-  InlineEventQueue<4> i4_;
-  HeapEventQueue<4> q4_;
+  bool inline_ = false;
   HeapEventQueue<2> q2_;
+  InlineEventQueue<2> i2_;
+  HeapEventQueue<4> q4_;
+  InlineEventQueue<4> i4_;
 };
 
 }  // namespace dsim::detail

@@ -1,6 +1,8 @@
 // Google Benchmark microbenchmark of the pending-event set: the classic hold
 // model (pop the earliest event, push one a random increment later) at a
-// constant population, for dsim's partition queue (4-ary and binary) and a plain
+// constant population, for dsim's partition queues (4-ary and binary; the
+// slab-backed HeapEventQueue with 64-byte envelopes, and the InlineEventQueue
+// of 32-byte headers that header-only models get) and a plain
 // std::priority_queue holding the same 64-byte envelopes or bare 16-byte
 // (time, id) pairs.
 //
@@ -65,6 +67,24 @@ void BM_HoldDsimQueue(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// dsim's queue for header-only envelopes (32 bytes, inline in the heap).
+template <unsigned kArity>
+void BM_HoldDsimInlineQueue(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto& inc = increments().values;
+  dsim::detail::InlineEventQueue<kArity> queue;
+  queue.reserve(n);
+  std::size_t k = 0;
+  std::uint64_t seq = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    queue.push(make_event(inc[k++ & 0xffff], static_cast<std::uint32_t>(i), seq++));
+  for (auto _ : state) {
+    const Event e = queue.pop();
+    queue.push(make_event(e.time + inc[k++ & 0xffff], e.dst, seq++));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 struct LaterEvent {
   bool operator()(const Event& a, const Event& b) const { return dsim::detail::key_less(b, a); }
 };
@@ -111,6 +131,8 @@ void BM_HoldPriorityQueuePair(benchmark::State& state) {
 
 BENCHMARK(BM_HoldDsimQueue<4>)->Arg(1 << 10)->Arg(1 << 14)->Arg(1 << 20);
 BENCHMARK(BM_HoldDsimQueue<2>)->Arg(1 << 10)->Arg(1 << 14)->Arg(1 << 20);
+BENCHMARK(BM_HoldDsimInlineQueue<4>)->Arg(1 << 10)->Arg(1 << 14)->Arg(1 << 20);
+BENCHMARK(BM_HoldDsimInlineQueue<2>)->Arg(1 << 10)->Arg(1 << 14)->Arg(1 << 20);
 BENCHMARK(BM_HoldPriorityQueueEnvelope)->Arg(1 << 10)->Arg(1 << 14)->Arg(1 << 20);
 BENCHMARK(BM_HoldPriorityQueuePair)->Arg(1 << 10)->Arg(1 << 14)->Arg(1 << 20);
 BENCHMARK_MAIN();

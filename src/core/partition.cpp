@@ -118,6 +118,14 @@ std::uint64_t Partition::run(Time bound, std::uint64_t max_events, Time safe_unt
   try {
     while (n < max_events && queue_.min_time() < bound) {
       ev = queue_.pop();
+      // Start loading the next event's entity block, and the location of the
+      // one after it, so that their cache misses overlap this handler.
+      if (const EntityId next = queue_.next_dst(); next != kNoEntity) {
+        const Location at = where_[next];
+        __builtin_prefetch(local_[at.group].block(at.slot));
+        if (const EntityId second = queue_.second_dst(); second != kNoEntity)
+          __builtin_prefetch(&where_[second]);
+      }
       dispatch(ev);
       ++n;
     }

@@ -151,8 +151,9 @@ class Transport {
     return fold<T>(merge);
   }
   // quiesce() and reduce() in one collective exchange: batches queued for
-  // other processes travel with the values (between processes of one
-  // machine, one MPI_Alltoall of sizes plus one MPI_Alltoallv).
+  // other processes travel with the values (over MPI: one MPI_Alltoall of
+  // sizes, then one MPI_Alltoallv; point-to-point messages still in flight,
+  // if any, are received first).
   template <class T, class Merge>
   T quiesce_and_reduce(const T& mine, Merge&& merge) {
     static_assert(std::is_trivially_copyable_v<T>);

@@ -11,10 +11,10 @@
 // and each engine's override is its whole behaviour.
 //
 // Thread safety: a Partition is used by one thread at a time. Its outboxes are
-// written only by that thread while it runs, and read (then cleared) by the
-// destination partition's thread only after a barrier. Outboxes come in two
-// banks: while the senders fill one bank in a window, the receivers drain the
-// other (filled in the window before), so one barrier per window suffices.
+// written only by that thread while it runs; the engine hands them to the
+// transport (sync/delivery.hpp) from the same thread, between windows or
+// batches. Only bank 0 is used now: the transport's inboxes need no double
+// buffering (a second bank is kept for engines that may want one).
 #pragma once
 
 #include <cstdint>

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
-#include <ctime>
 
 #include "checkpoint/section_file.hpp"
 
@@ -76,15 +74,6 @@ std::optional<std::uint64_t> checkpoint_number(std::string_view name) {
 
 std::string shard_name(std::uint32_t rank, std::uint32_t shards) {
   return fmt::format("shard-{}-of-{}", rank, shards);
-}
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace dsim::checkpoint

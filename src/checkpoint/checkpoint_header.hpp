@@ -62,7 +62,4 @@ std::optional<std::uint64_t> checkpoint_number(std::string_view name);
 // "shard-1-of-3".
 std::string shard_name(std::uint32_t rank, std::uint32_t shards);
 
-// The current UTC time as written_at holds it.
-std::string utc_now();
-
 }  // namespace dsim::checkpoint

@@ -10,6 +10,7 @@
 
 #include "checkpoint/section_file.hpp"
 #include "dsim/message.hpp"
+#include "stats/output_json.hpp"
 
 namespace dsim::checkpoint {
 namespace {
@@ -61,7 +62,7 @@ CheckpointHeader header_of(const ModelIdentity& model, const CheckpointMeta& met
   h.rank = meta.rank;
   h.shards = meta.layout.ranks;
   h.layout = meta.layout;
-  h.written_at = utc_now();
+  h.written_at = output::utc_timestamp();
   return h;
 }
 

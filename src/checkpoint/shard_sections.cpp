@@ -6,6 +6,7 @@
 
 #include "checkpoint/section_file.hpp"
 #include "dsim/engine.hpp"
+#include "stats/output_json.hpp"
 
 namespace dsim::checkpoint {
 namespace {
@@ -155,45 +156,7 @@ std::vector<SeriesResult> decode_series(std::string_view raw, std::string_view f
 
 // FIGS: RunFigures as JSON (keys as manifest.json's "run" object names them).
 std::string encode_figures(const RunFigures& f) {
-  Json partitions = Json::array();
-  for (const auto& p : f.partitions)
-    partitions.push_back({{"partition", p.partition},
-                          {"rank", p.rank},
-                          {"entities", p.entities},
-                          {"events", p.events},
-                          {"remote_sends", p.remote_sends},
-                          {"busy_seconds", p.busy_seconds},
-                          {"blocked_seconds", p.blocked_seconds},
-                          {"rolled_back", p.rolled_back}});
-  const Json j = {{"events_processed", f.events_processed},
-                  {"event_rate", f.event_rate},
-                  {"init_seconds", f.init_seconds},
-                  {"run_seconds", f.run_seconds},
-                  {"wall_seconds", f.wall_seconds},
-                  {"peak_rss_bytes", f.peak_rss_bytes},
-                  {"sync", f.sync},
-                  {"sync_reason", f.sync_reason},
-                  {"partitioner", f.partitioner},
-                  {"threads", f.threads},
-                  {"ranks", f.ranks},
-                  {"edge_cut", f.edge_cut},
-                  {"rank_edge_cut", f.rank_edge_cut},
-                  {"windows", f.windows},
-                  {"events_executed", f.events_executed},
-                  {"events_rolled_back", f.events_rolled_back},
-                  {"rollbacks_primary", f.rollbacks_primary},
-                  {"rollbacks_secondary", f.rollbacks_secondary},
-                  {"efficiency", f.efficiency},
-                  {"gvt_rounds", f.gvt_rounds},
-                  {"peak_saved_bytes", f.peak_saved_bytes},
-                  {"memory_limit", f.memory_limit},
-                  {"throttled_rounds", f.throttled_rounds},
-                  {"state_saving", f.state_saving},
-                  {"rollback_checks", f.rollback_checks},
-                  {"partitions", std::move(partitions)}};
-  // NaN or infinity would not be JSON; figures never hold them, but a
-  // figure a host left unset must not make the checkpoint unwritable.
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return output::figures_json(f).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 RunFigures decode_figures(std::string_view raw, std::string_view file) {

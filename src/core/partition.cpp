@@ -16,8 +16,7 @@ Partition::Partition(const Model& model, const Layout& layout, std::uint32_t id)
       group_count_(model.groups().size()),
       local_(store_.groups()),
       queue_(store_.queue()),
-      outboxes_{std::vector<std::vector<Event>>(layout.partitions()),
-                std::vector<std::vector<Event>>(layout.partitions())},
+      outboxes_(layout.partitions()),
       end_time_(model.end_time()) {
   ctx_.partition_ = this;
   ctx_.entity_count_ = model.entity_count();
@@ -258,7 +257,7 @@ void Partition::send_direct(const Context& ctx, const Event& ev, Location loc, T
                 Error::Kind::kRuntime);
   ++remote_sends_;
   if (ev.time < sent_min_) sent_min_ = ev.time;
-  outboxes_[bank_][loc.partition].push_back(ev);
+  outboxes_[loc.partition].push_back(ev);
 }
 
 void Partition::send(Context& ctx, EntityId target, std::uint32_t type, const std::byte* payload,

@@ -13,8 +13,7 @@
 // Thread safety: a Partition is used by one thread at a time. Its outboxes are
 // written only by that thread while it runs; the engine hands them to the
 // transport (sync/delivery.hpp) from the same thread, between windows or
-// batches. Only bank 0 is used now: the transport's inboxes need no double
-// buffering (a second bank is kept for engines that may want one).
+// batches.
 #pragma once
 
 #include <cstdint>
@@ -57,15 +56,11 @@ class Partition {
   // The time of the event processed last (0 before any).
   Time now() const { return ctx_.now_; }
   void enqueue(const Event& e) { queue_.push(e); }
-  std::vector<Event>& outbox(std::uint32_t partition, unsigned bank = 0) {
-    return outboxes_[bank][partition];
-  }
-  // Sends to other partitions go to this bank from now on; resets sent_min().
-  void use_bank(unsigned bank) {
-    bank_ = bank;
-    sent_min_ = kTimeInfinity;
-  }
-  // Earliest time of an event sent to another partition since use_bank().
+  // Events sent to `partition` (another one) since the engine last took them.
+  std::vector<Event>& outbox(std::uint32_t partition) { return outboxes_[partition]; }
+  // Starts a conservative window: resets sent_min().
+  void start_window() { sent_min_ = kTimeInfinity; }
+  // Earliest time of an event sent to another partition since start_window().
   Time sent_min() const { return sent_min_; }
 
   // Key of the failed event that stopped the partition (time = infinity: none).
@@ -98,7 +93,7 @@ class Partition {
   // (never processed). Throws dsim::Error naming the entity.
   bool make_event(Context& ctx, EntityId target, std::uint32_t type, const std::byte* payload,
                   Time delay, Event& ev, Location& loc);
-  // Direct execution's send: the queue, or an outbox of the current bank.
+  // Direct execution's send: the queue, or the destination's outbox.
   void send_direct(const Context& ctx, const Event& ev, Location loc, Time delay);
   void bind(LocalGroup& lg, EntityId id, std::byte* block);
   // Calls f(slot, id) for the partition's entities of group `lg`, in id order.
@@ -124,8 +119,7 @@ class Partition {
   std::size_t group_count_;
   std::vector<LocalGroup>& local_;  // store_'s
   EventQueue& queue_;               // store_'s
-  std::vector<std::vector<Event>> outboxes_[2];
-  unsigned bank_ = 0;
+  std::vector<std::vector<Event>> outboxes_;  // [destination partition]
   Time sent_min_ = kTimeInfinity;
   Context ctx_;
   std::uint64_t events_ = 0;

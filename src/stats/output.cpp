@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dsim/message.hpp"
+#include "stats/output_json.hpp"
 
 namespace dsim::output {
 namespace {
@@ -236,15 +237,6 @@ void probe_directory(const fs::path& dir, const fs::path& parent) {
   ::rmdir(probe.c_str());
 }
 
-std::string utc_timestamp() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return {};
@@ -316,9 +308,16 @@ std::string series_csv(const RunResult& result) {
   return out;
 }
 
-std::string manifest_json(const ModelSpec& spec, const RunResult& result,
-                          const std::string& version) {
-  const RunFigures& f = result.figures;
+std::string utc_timestamp() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Json figures_json(const RunFigures& f) {
   Json partitions = Json::array();
   for (const auto& p : f.partitions)
     partitions.push_back(Json{{"partition", p.partition},
@@ -329,32 +328,37 @@ std::string manifest_json(const ModelSpec& spec, const RunResult& result,
                               {"busy_seconds", json_number(p.busy_seconds)},
                               {"blocked_seconds", json_number(p.blocked_seconds)},
                               {"rolled_back", p.rolled_back}});
-  Json figures = {{"events_processed", f.events_processed},
-                  {"event_rate", json_number(f.event_rate)},
-                  {"init_seconds", json_number(f.init_seconds)},
-                  {"run_seconds", json_number(f.run_seconds)},
-                  {"wall_seconds", json_number(f.wall_seconds)},
-                  {"peak_rss_bytes", f.peak_rss_bytes},
-                  {"sync", f.sync},
-                  {"sync_reason", f.sync_reason},
-                  {"partitioner", f.partitioner},
-                  {"threads", f.threads},
-                  {"ranks", f.ranks},
-                  {"edge_cut", f.edge_cut},
-                  {"rank_edge_cut", f.rank_edge_cut},
-                  {"windows", f.windows},
-                  {"events_executed", f.events_executed},
-                  {"events_rolled_back", f.events_rolled_back},
-                  {"rollbacks_primary", f.rollbacks_primary},
-                  {"rollbacks_secondary", f.rollbacks_secondary},
-                  {"efficiency", json_number(f.efficiency)},
-                  {"gvt_rounds", f.gvt_rounds},
-                  {"peak_saved_bytes", f.peak_saved_bytes},
-                  {"memory_limit", f.memory_limit},
-                  {"throttled_rounds", f.throttled_rounds},
-                  {"state_saving", f.state_saving},
-                  {"rollback_checks", f.rollback_checks},
-                  {"partitions", std::move(partitions)}};
+  return {{"events_processed", f.events_processed},
+          {"event_rate", json_number(f.event_rate)},
+          {"init_seconds", json_number(f.init_seconds)},
+          {"run_seconds", json_number(f.run_seconds)},
+          {"wall_seconds", json_number(f.wall_seconds)},
+          {"peak_rss_bytes", f.peak_rss_bytes},
+          {"sync", f.sync},
+          {"sync_reason", f.sync_reason},
+          {"partitioner", f.partitioner},
+          {"threads", f.threads},
+          {"ranks", f.ranks},
+          {"edge_cut", f.edge_cut},
+          {"rank_edge_cut", f.rank_edge_cut},
+          {"windows", f.windows},
+          {"events_executed", f.events_executed},
+          {"events_rolled_back", f.events_rolled_back},
+          {"rollbacks_primary", f.rollbacks_primary},
+          {"rollbacks_secondary", f.rollbacks_secondary},
+          {"efficiency", json_number(f.efficiency)},
+          {"gvt_rounds", f.gvt_rounds},
+          {"peak_saved_bytes", f.peak_saved_bytes},
+          {"memory_limit", f.memory_limit},
+          {"throttled_rounds", f.throttled_rounds},
+          {"state_saving", f.state_saving},
+          {"rollback_checks", f.rollback_checks},
+          {"partitions", std::move(partitions)}};
+}
+
+std::string manifest_json(const ModelSpec& spec, const RunResult& result,
+                          const std::string& version) {
+  Json figures = figures_json(result.figures);
 
   Json config = Json::parse(to_json(spec), nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded())

@@ -106,7 +106,7 @@ class ConservativeSync final : public Synchronizer {
       Partition& me = *run.partitions[i];
       double& busy = me.busy_seconds;
       double& blocked = me.blocked_seconds;
-      me.use_bank(0);
+      me.start_window();
       for (;;) {
         next[i] = std::min(me.next_time(), me.sent_min());
         auto t = Clock::now();
@@ -114,7 +114,7 @@ class ConservativeSync final : public Synchronizer {
         blocked += seconds_since(t);
         if (stop) break;
         enqueue_arrivals(run.transport, me);
-        me.use_bank(0);  // resets sent_min()
+        me.start_window();
         if (snapshot) {
           t = Clock::now();
           snapshot_barrier.arrive_and_wait();

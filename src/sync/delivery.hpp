@@ -5,7 +5,7 @@
 // (The optimistic engine, which also sends anti-messages and receives into
 // rollback, has its own pair in optimistic.cpp.)
 //
-// Templates over the partition type: anything with id(), outbox(p, bank) and
+// Templates over the partition type: anything with id(), outbox(p) and
 // enqueue(ev).
 #pragma once
 
@@ -17,13 +17,13 @@
 
 namespace dsim::detail {
 
-// Hands every event `from` left in its outboxes (bank 0) to the transport,
+// Hands every event `from` left in its outboxes to the transport,
 // one batch per destination partition. Called by `from`'s thread.
 template <class P>
 void send_outboxes(Transport& transport, P& from) {
   const std::uint32_t partitions = transport.partitions();
   for (std::uint32_t to = 0; to < partitions; ++to) {
-    auto& box = from.outbox(to, 0);
+    auto& box = from.outbox(to);
     if (!box.empty()) transport.send(from.id(), to, Channel::kEvents, box);
   }
 }

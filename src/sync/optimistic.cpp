@@ -84,13 +84,13 @@ constexpr std::uint64_t kWindowRoundEvents = 256;
 // An idle partition asks for GVT at most this often.
 constexpr double kIdleGvtSeconds = 20e-6;
 
-// Hands what `from` left for other partitions (outboxes of bank 0, antiboxes)
+// Hands what `from` left for other partitions (outboxes, antiboxes)
 // to the transport: each destination's events, then its anti-messages.
 template <class P>
 void post(Transport& transport, P& from) {
   const std::uint32_t partitions = transport.partitions();
   for (std::uint32_t to = 0; to < partitions; ++to) {
-    auto& events = from.outbox(to, 0);
+    auto& events = from.outbox(to);
     if (!events.empty()) transport.send(from.id(), to, Channel::kEvents, events);
     auto& antis = from.antibox(to);
     if (!antis.empty()) transport.send(from.id(), to, Channel::kAntiMessages, antis);

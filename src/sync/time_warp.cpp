@@ -113,7 +113,7 @@ void OptimisticPartition::send(Context& ctx, EntityId target, std::uint32_t type
       local_out_.push_back(ev);
   } else {
     ++remote_sends_;
-    outboxes_[0][loc.partition].push_back(ev);
+    outboxes_[loc.partition].push_back(ev);
   }
 }
 

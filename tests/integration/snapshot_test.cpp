@@ -49,24 +49,9 @@ class Snapshots : public ::testing::Test {
   dsim::Registry registry_;
 };
 
+using dsim::testing::final_statistics;
 using dsim::testing::run_in_key_order;
-
-std::vector<std::unique_ptr<Partition>> partitions_of(const Model& model, const Layout& layout) {
-  std::vector<std::unique_ptr<Partition>> parts;
-  for (std::uint32_t id = 0; id < layout.partitions(); ++id)
-    parts.push_back(std::make_unique<Partition>(model, layout, id));
-  return parts;
-}
-
-std::vector<std::byte> final_statistics(std::vector<std::unique_ptr<Partition>>& parts,
-                                        const Model& model) {
-  dsim::detail::Partials all = dsim::detail::empty_statistics(model);
-  for (auto& p : parts) {
-    p->finish();
-    dsim::detail::merge(all, p->store().statistics(true));
-  }
-  return dsim::detail::encode(all);
-}
+using dsim::testing::partitions_of;
 
 // The state of `spec` at time `cut` as the sequential order leaves it: every
 // entity's image and the accumulators.

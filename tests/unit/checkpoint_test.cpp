@@ -106,13 +106,14 @@ class Faulty final : public dsim::FileSystem {
   int exchange(const fs::path& a, const fs::path& b) override { return local().exchange(a, b); }
 };
 
+using dsim::testing::final_statistics;
 using dsim::testing::run_in_key_order;
 
 // Hands every outbox's events to their partitions.
 void deliver(std::vector<std::unique_ptr<Partition>>& parts) {
   for (auto& from : parts)
     for (auto& to : parts) {
-      auto& box = from->outbox(to->id(), 0);
+      auto& box = from->outbox(to->id());
       for (const Event& e : box) to->enqueue(e);
       box.clear();
     }
@@ -365,16 +366,6 @@ TEST_F(Checkpoints, ThreeShardsReadBackAsTheImageOfOne) {
     fs::remove_all(root_ / "one");
     fs::remove_all(root_ / "three");
   }
-}
-
-std::vector<std::byte> final_statistics(std::vector<std::unique_ptr<Partition>>& parts,
-                                        const Model& model) {
-  dsim::detail::Partials all = dsim::detail::empty_statistics(model);
-  for (auto& p : parts) {
-    p->finish();
-    dsim::detail::merge(all, p->store().statistics(true));
-  }
-  return dsim::detail::encode(all);
 }
 
 // What a restart will do with an image: import every entity into the store

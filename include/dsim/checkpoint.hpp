@@ -72,4 +72,18 @@ struct LatestCheckpoint {
 // no checkpoint, or none valid (each one's problem said).
 DSIM_API LatestCheckpoint find_latest_checkpoint(const std::filesystem::path& path);
 
+// What a resume needs before it builds the model: the model a checkpoint
+// recorded (dsim::to_json of the resolved spec; model_from_json rebuilds
+// it), from the latest valid checkpoint under `path` (as
+// find_latest_checkpoint picks it).
+struct RecordedModel {
+  std::filesystem::path checkpoint;     // the one it was read from
+  std::vector<CheckpointInfo> refused;  // newer ones that are not valid
+  std::string config_json;
+  Time safe_time = 0;  // its cut
+  Time end_time = 0;   // of the run that wrote it
+};
+// Throws dsim::Error (kInput) as find_latest_checkpoint does.
+DSIM_API RecordedModel recorded_model(const std::filesystem::path& path);
+
 }  // namespace dsim::checkpoint

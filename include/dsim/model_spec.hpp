@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dsim/export.hpp"
@@ -114,12 +115,27 @@ struct OutputSpec {
   SourceLocation location;
 };
 
+// When a run writes checkpoints (consistent cuts at quiet points, which `dsim
+// resume` continues from; docs/config.md). With neither `every` nor
+// `wall_every` set, a run writes one only when asked (SIGUSR1, SIGTERM).
+struct CheckpointSpec {
+  Time every = 0;         // simulated time between checkpoints (> 0); 0: none by simulated time
+  double wall_every = 0;  // seconds of wall time between checkpoints (> 0); 0: none by wall time
+  // Where checkpoints go, as written (a relative path is relative to the
+  // current directory, like output.directory); empty: the output directory's
+  // path with ".checkpoints" appended.
+  std::string directory;
+  std::uint32_t keep = 2;  // complete checkpoints to keep, >= 1
+  SourceLocation location;
+};
+
 struct ModelSpec {
   std::string file;  // the config file ("" if built in code)
   SimulationSpec simulation;
   std::vector<GroupSpec> groups;
   std::vector<LinkSpec> links;
   OutputSpec output;
+  CheckpointSpec checkpoint;
   std::vector<std::string> plugins;  // resolved against the config's directory
   bool validated = false;
 };
@@ -131,13 +147,36 @@ struct ModelSpec {
 DSIM_API ModelSpec load_model(const std::string& path,
                               const std::vector<std::string>& overrides = {});
 
+// A spec from its JSON form (to_json's; e.g. the model a checkpoint recorded),
+// with `overrides` applied as load_model applies --set. The JSON is turned into
+// the config's tables (a link's "topology" object becomes `topology = KIND`
+// and its options; "file", "validated" and null lookaheads are dropped) and
+// checked exactly as a config file is. Paths stay as recorded: a relative one
+// is relative to the current directory. `name` stands for the file in messages
+// and becomes the spec's `file` ("ckpt-000003 (recorded model)"). The result
+// is not validated. Throws dsim::Error naming the key, also for text that is
+// not JSON.
+//
+//   dsim::ModelSpec spec = dsim::model_from_json(recorded, "ckpt-000003 (recorded model)",
+//                                                {"simulation.end_time=2000"});
+//   dsim::validate(spec, registry);
+DSIM_API ModelSpec model_from_json(std::string_view json, const std::string& name,
+                                   const std::vector<std::string>& overrides = {});
+
 // Checks `spec` against `registry`: known entity types, parameters present and
 // well typed (distributions parsed), lookaheads >= 0. Fills in defaults so
 // every declared parameter is present with its declared type. Throws
 // dsim::Error naming the file, line and key.
 DSIM_API void validate(ModelSpec& spec, const Registry& registry);
 
-// The resolved spec as JSON text (for manifests and `dsim validate`).
+// The resolved spec as JSON text (for manifests, checkpoints and `dsim
+// validate`); model_from_json reads it back.
 DSIM_API std::string to_json(const ModelSpec& spec);
+
+// A wall-clock duration in seconds: a number (seconds) optionally followed by
+// a unit, "s", "m" or "h", with or without a space: "90", "90s", "10m", "2h",
+// "1.5h". Any finite value >= 0 (callers decide whether 0 means off); nullopt
+// for anything else ("500ms", "1d", "-5s", "h", "").
+DSIM_API std::optional<double> parse_duration(std::string_view text);
 
 }  // namespace dsim

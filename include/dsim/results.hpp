@@ -84,6 +84,25 @@ struct RunFigures {
   // --check-rollback: events executed twice (and reversed) and compared.
   std::uint64_t rollback_checks = 0;
   std::vector<PartitionFigures> partitions;
+  // Checkpoints (RunOptions::checkpoint): complete ones this run wrote, and
+  // attempts that failed (a full disk: the run went on, the previous one
+  // stayed the latest); the workers' longest and total pause to take them
+  // (the state is copied at a quiet point and written in the background);
+  // bytes written and the writer's seconds; the last complete one's path.
+  std::uint64_t checkpoints_written = 0;
+  std::uint64_t checkpoints_failed = 0;
+  double checkpoint_pause_max = 0;
+  double checkpoint_pause_total = 0;
+  std::uint64_t checkpoint_bytes = 0;
+  double checkpoint_write_seconds = 0;
+  std::string last_checkpoint;
+  // A resumed run (RunOptions::resume): the checkpoint it started from and
+  // its cut. events_processed then counts the whole run's events, those
+  // before the cut too; the timings are this process's run's.
+  std::string resumed_from;
+  Time resumed_at = 0;
+  // Times a supervisor restarted the run (the dsim program's --supervise).
+  std::uint32_t restarts = 0;
 };
 
 struct RunResult {

@@ -112,6 +112,10 @@ class RunControl {
   // taken by every process (each RunControl gets its part); one asked for
   // too close to the end time is not taken.
   virtual void on_snapshot(const Snapshot& /*snapshot*/) {}
+  // The same snapshot handed over to keep: what the engine calls. A control
+  // that keeps snapshots past the call (a background writer) moves it away
+  // instead of copying it; by default it is passed to on_snapshot().
+  virtual void keep_snapshot(Snapshot&& snapshot) { on_snapshot(snapshot); }
 };
 
 // Thrown by Simulation::run() when the run was stopped (RunOptions::stop or

@@ -11,6 +11,8 @@
 //   double wait = result.value("queue", "wait", "mean");
 #pragma once
 
+#include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stop_token>
@@ -19,6 +21,7 @@
 #include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
 #include "dsim/export.hpp"
+#include "dsim/file_system.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
 #include "dsim/results.hpp"
@@ -44,6 +47,49 @@ struct Progress {
   std::vector<std::uint64_t> partition_events;  // events so far, per partition
 };
 
+// Requests for checkpoints that arrive from outside a run (the dsim program
+// turns SIGUSR1 and SIGTERM into them). Thread safety: any thread may call
+// the requests at any time; each is a lock-free store (so a signal handler
+// may call them too).
+class CheckpointRequests {
+ public:
+  // A checkpoint at the next quiet point.
+  void checkpoint() noexcept { wanted_.store(true); }
+  // A checkpoint at the next quiet point, then a stop once it is complete:
+  // run() then throws RunStopped (RunFigures are lost; the checkpoint is
+  // there to resume from).
+  void checkpoint_and_stop() noexcept {
+    stop_.store(true);
+    wanted_.store(true);
+  }
+  bool stop_asked() const noexcept { return stop_.load(); }
+  // For the run: takes a pending checkpoint request.
+  bool take() noexcept { return wanted_.exchange(false); }
+
+ private:
+  std::atomic<bool> wanted_{false};
+  std::atomic<bool> stop_{false};
+};
+
+// Checkpoints taken while a run goes on (format and guarantees:
+// docs/checkpoint.md). Each is a consistent cut at a quiet point: the state
+// is copied while the workers wait there, and a background thread writes it
+// (compressed, checksummed, fsynced, renamed into place) while the run goes
+// on; under MPI every process writes its shard at once, and the checkpoint
+// counts once process 0 wrote the index naming them all. A checkpoint that
+// cannot be written (a full disk) is a warning (RunOptions::on_warning): the
+// run goes on and the previous checkpoint stays the latest.
+struct CheckpointOptions {
+  std::filesystem::path directory;  // empty: no checkpoints at all
+  Time every = 0;          // simulated time between checkpoints; 0: none by simulated time
+  double wall_every = 0;   // wall seconds between checkpoints (process 0's clock); 0: none
+  std::uint32_t keep = 2;  // complete checkpoints kept (older ones are removed); 0: all
+  // Checkpoints asked for from outside (signals); may be null.
+  std::shared_ptr<CheckpointRequests> requests;
+  FileSystem* files = nullptr;  // null: the local file system
+  int compression_level = 1;    // zstd level; 0: uncompressed
+};
+
 struct RunOptions {
   // Called about every `progress_interval` seconds while the run goes on, on
   // a thread of its own with what the engine published at its latest quiet
@@ -63,6 +109,20 @@ struct RunOptions {
   // reverse handler restores with the saved one). A mismatch is a dsim::Error
   // naming the entity, event type and time. Results are those of a normal run.
   bool check_rollback = false;
+  CheckpointOptions checkpoint;
+  // Start from a checkpoint instead of the init hooks: a ckpt-NNNNNN
+  // directory, or a directory of them (then the latest one that is valid and
+  // of this model; newer ones passed over are named in on_warning). The
+  // model must be the one that wrote it, but for its end time, which may be
+  // any later than the cut; the layout (engine, threads, processes,
+  // partitioner) may be any. The results are those of the run that was not
+  // interrupted, bit for bit. Throws dsim::Error (kInput) naming the file
+  // and what is wrong when no checkpoint there can be used.
+  std::filesystem::path resume;
+  // One line for each thing worth saying that does not stop the run (a
+  // checkpoint passed over or not written). Called on this process, from
+  // the thread that met it; must be thread-safe. Null: nothing is said.
+  std::function<void(const std::string&)> on_warning;
 };
 
 // How a run will be laid out: decided from the spec, the machine and the

@@ -264,6 +264,22 @@ LatestCheckpoint find_latest_checkpoint(const fs::path& given) {
       fmt::format("no valid checkpoint in '{}': {}", shown(path), refusals(latest.refused)));
 }
 
+RecordedModel recorded_model(const fs::path& path) {
+  LatestCheckpoint latest = find_latest_checkpoint(path);
+  RecordedModel out;
+  out.checkpoint = latest.path;
+  out.refused = std::move(latest.refused);
+  const IndexData index = read_index(out.checkpoint);
+  ShardData shard;
+  open_shard(out.checkpoint, index, index.shards.front(), shard);
+  ModelIdentity model;
+  decode_model(shard.reader->section(kTagModel), shard.path.string(), model);
+  out.config_json = std::move(model.config_json);
+  out.safe_time = index.header.safe_time;
+  out.end_time = index.header.end_time;
+  return out;
+}
+
 CheckpointImage read_checkpoint(const fs::path& given) {
   CheckpointImage image;
   image.path = without_trailing_separator(given);

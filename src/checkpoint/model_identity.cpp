@@ -34,6 +34,10 @@ const std::set<std::string, std::less<>> kRunKeys = {
     "simulation.state_saving_period",
     "output.directory",
     "output.formats",
+    "checkpoint.every",
+    "checkpoint.wall_every",
+    "checkpoint.directory",
+    "checkpoint.keep",
 };
 
 void flatten(const Json& value, const std::string& key, std::vector<std::string>& lines) {

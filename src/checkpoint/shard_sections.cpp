@@ -193,6 +193,16 @@ RunFigures decode_figures(std::string_view raw, std::string_view file) {
     get("throttled_rounds", f.throttled_rounds);
     get("state_saving", f.state_saving);
     get("rollback_checks", f.rollback_checks);
+    get("checkpoints_written", f.checkpoints_written);
+    get("checkpoints_failed", f.checkpoints_failed);
+    get("checkpoint_pause_max", f.checkpoint_pause_max);
+    get("checkpoint_pause_total", f.checkpoint_pause_total);
+    get("checkpoint_bytes", f.checkpoint_bytes);
+    get("checkpoint_write_seconds", f.checkpoint_write_seconds);
+    get("last_checkpoint", f.last_checkpoint);
+    get("resumed_from", f.resumed_from);
+    get("resumed_at", f.resumed_at);
+    get("restarts", f.restarts);
     if (auto e = engine_from_name(f.sync)) f.engine = *e;
     if (j.contains("partitions") && j["partitions"].is_array())
       for (const auto& p : j["partitions"]) {

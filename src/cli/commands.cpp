@@ -13,6 +13,8 @@
 
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
+#include "dsim/checkpoint.hpp"
+#include "dsim/message.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/output.hpp"
 #include "dsim/reference_models.hpp"
@@ -49,14 +51,40 @@ void load_plugins(Registry& registry, const std::vector<std::string>& from_confi
   for (const auto& p : from_command_line) load(p);
 }
 
-// Load, plugins, validate: what run and validate share.
-ModelSpec prepare(const ModelOptions& options, Registry& registry) {
+// Load, plugins, validate: what run and validate share. `recorded`: the
+// model a checkpoint recorded (dsim resume) instead of the config file.
+ModelSpec prepare(const ModelOptions& options, Registry& registry,
+                  const checkpoint::RecordedModel* recorded = nullptr) {
   register_builtins(registry);
   register_reference_models(registry);
-  ModelSpec spec = load_model(options.config, options.overrides);
+  ModelSpec spec =
+      recorded != nullptr
+          ? model_from_json(recorded->config_json,
+                            fmt::format("{} (the model it recorded)", recorded->checkpoint.string()),
+                            options.overrides)
+          : load_model(options.config, options.overrides);
   load_plugins(registry, spec.plugins, options.plugins);
   validate(spec, registry);
   return spec;
+}
+
+// DIR.checkpoints for the output directory DIR (trailing separators off).
+fs::path default_checkpoint_directory(fs::path out) {
+  std::string text = out.lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return fs::path(text + ".checkpoints");
+}
+
+// Whether `dir` holds a valid checkpoint (any model's: the run checks it).
+bool has_valid_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  try {
+    checkpoint::find_latest_checkpoint(dir);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 std::string topology_text(const TopologyOptions& t) {
@@ -131,13 +159,14 @@ std::string optimistic_plan_text(const RunPlan& plan, const ModelSpec& spec,
 // and again before planning the run.
 std::unique_ptr<Simulation> build(const ModelOptions& options, Registry& registry,
                                   const std::shared_ptr<Communicator>& world,
-                                  const std::function<void(const ModelSpec&)>& check = {}) {
+                                  const std::function<void(const ModelSpec&)>& check = {},
+                                  const checkpoint::RecordedModel* recorded = nullptr) {
   std::optional<ModelSpec> spec;
   Environment env;
   env.communicator = world;
   std::exception_ptr error;
   try {
-    spec = prepare(options, registry);
+    spec = prepare(options, registry, recorded);
     if (check) check(*spec);
     if (const char* progress = std::getenv("DSIM_MPI_PROGRESS"); progress && *progress) {
       env.mpi_progress = progress;
@@ -170,20 +199,68 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
   const bool lead = cluster.rank() == 0;
   // The registry holds the plugins' code, so it outlives the simulation.
   Registry registry;
-  fs::path out_dir;
-  std::unique_ptr<Simulation> simulation =
-      build(options.model, registry, world, [&](const ModelSpec& spec) {
+  fs::path out_dir, checkpoint_dir;
+  // dsim resume: the model the checkpoint recorded (every process reads it).
+  std::optional<checkpoint::RecordedModel> recorded;
+  if (!options.resume.empty()) {
+    std::exception_ptr error;
+    try {
+      recorded = checkpoint::recorded_model(options.resume);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    world->agree(error);
+  }
+  std::unique_ptr<Simulation> simulation = build(
+      options.model, registry, world,
+      [&](const ModelSpec& spec) {
         out_dir = options.out.empty() ? fs::path(spec.output.directory) : fs::path(options.out);
+        checkpoint_dir = spec.checkpoint.directory.empty()
+                             ? default_checkpoint_directory(out_dir)
+                             : fs::path(spec.checkpoint.directory);
         if (lead) output::check_output_directory(out_dir);  // before the run, not after
-      });
+      },
+      recorded ? &*recorded : nullptr);
+  const ModelSpec& spec = simulation->spec();
 
+  const auto warn = [lead, err, &cluster](const std::string& message) {
+    if (lead)
+      std::fprintf(err, "dsim: warning: %s\n", message.c_str());
+    else
+      std::fprintf(err, "dsim: rank %u: warning: %s\n", cluster.rank(), message.c_str());
+    std::fflush(err);
+  };
   if (lead && !options.quiet)
-    for (const auto& warning : simulation->plan().warnings)
-      std::fprintf(err, "dsim: warning: %s\n", warning.c_str());
+    for (const auto& warning : simulation->plan().warnings) warn(warning);
 
   RunOptions run_options;
   run_options.check_rollback = options.check_rollback;
-  StopOnInterrupt interrupt(lead ? err : nullptr);
+  run_options.on_warning = warn;
+  auto requests = std::make_shared<CheckpointRequests>();
+  run_options.checkpoint.directory = checkpoint_dir;
+  run_options.checkpoint.every = spec.checkpoint.every;
+  run_options.checkpoint.wall_every = spec.checkpoint.wall_every;
+  run_options.checkpoint.keep = spec.checkpoint.keep;
+  run_options.checkpoint.requests = requests;
+  if (recorded) {
+    run_options.resume = recorded->checkpoint;
+    if (lead)
+      for (const auto& r : recorded->refused)
+        warn(fmt::format("passed over checkpoint {}: {}", r.path.string(), r.problem));
+  }
+  // A restart continues from the run's own latest checkpoint, if it has one.
+  if (options.resume_latest) {
+    if (has_valid_checkpoint(checkpoint_dir)) {
+      run_options.resume = checkpoint_dir;
+      if (lead && !options.quiet)
+        std::fprintf(err, "dsim: resuming from the latest valid checkpoint in %s\n",
+                     checkpoint_dir.string().c_str());
+    } else if (!recorded && lead && !options.quiet) {
+      std::fprintf(err, "dsim: no valid checkpoint in %s: starting from the beginning\n",
+                   checkpoint_dir.string().c_str());
+    }
+  }
+  StopOnInterrupt interrupt(lead ? err : nullptr, requests);
   run_options.stop = interrupt.token();
   std::unique_ptr<ProgressBar> bar;
   if (lead && !options.quiet && options.progress && is_terminal(err)) {
@@ -195,16 +272,29 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
     result = simulation->run(run_options);
   } catch (const RunStopped& stopped) {
     bar.reset();
+    if (interrupt.terminated() && requests->stop_asked()) {
+      if (lead)
+        std::fprintf(err,
+                     "dsim: terminated: %s after writing a checkpoint; no results were written; "
+                     "continue with: dsim resume %s\n",
+                     stopped.what(), checkpoint_dir.string().c_str());
+      return kExitCheckpointed;
+    }
     if (lead)
-      std::fprintf(err, "dsim: interrupted: %s; no results were written\n", stopped.what());
-    return kExitInterrupted;
+      std::fprintf(err, "dsim: %s: %s; no results were written\n",
+                   interrupt.terminated() ? "terminated" : "interrupted", stopped.what());
+    return interrupt.terminated() ? kExitTerminated : kExitInterrupted;
   }
   bar.reset();  // clears the line
   if (!lead) return 0;
+  result->figures.restarts = options.restarts;
 
   output::write_results(out_dir, simulation->spec(), *result, DSIM_VERSION);
   if (options.quiet) return 0;
   print(out, output::summary_table(*result));
+  if (result->figures.checkpoints_written > 0)
+    print(out, fmt::format("checkpoints: {} written, the last {}\n",
+                           result->figures.checkpoints_written, result->figures.last_checkpoint));
   print(out, fmt::format("results written to {}\n", out_dir.string()));
   std::fflush(out);
   return 0;
@@ -270,6 +360,29 @@ int validate_command(const ModelOptions& options, const std::shared_ptr<Communic
   text += fmt::format("valid: {} groups, {} links, {} entities\n", spec.groups.size(),
                       spec.links.size(), entities);
   print(out, text);
+  return 0;
+}
+
+int checkpoints_command(const std::string& dir, std::FILE* out) {
+  const auto all = checkpoint::list_checkpoints(dir);
+  if (all.empty()) {
+    print(out, fmt::format("no checkpoints in {}\n", dir));
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"checkpoint", "time", "events", "size", "layout", "written", "status"});
+  for (const auto& c : all) {
+    const bool known = c.ranks > 0;
+    rows.push_back(
+        {c.path.filename().string(), known ? fmt::format("{}", c.safe_time) : "?",
+         known ? std::to_string(c.events) : "?", output::byte_size(c.bytes),
+         known ? fmt::format("{} ranks x {} threads, {}, {}", c.ranks, c.threads, c.sync,
+                             c.partitioner)
+               : "?",
+         c.written_at.empty() ? "?" : c.written_at,
+         c.valid ? "valid" : fmt::format("INVALID: {}", c.problem)});
+  }
+  print(out, table(rows, ""));
   return 0;
 }
 

@@ -3,6 +3,7 @@
 // user can fix; main() turns that into one line on stderr.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,7 +20,17 @@ struct ModelOptions {
 };
 
 struct RunCommandOptions {
-  ModelOptions model;
+  ModelOptions model;  // model.config is empty for `dsim resume`
+  // dsim resume PATH: the checkpoint (or directory of them) to continue from;
+  // the model is the one it recorded (model.overrides may move the end time
+  // and change how the run goes, nothing else).
+  std::string resume;
+  // --resume-latest (what a supervisor's restart adds): continue from the
+  // latest valid checkpoint in the run's checkpoint directory, when there is
+  // one; otherwise start as asked.
+  bool resume_latest = false;
+  // --restart-count: the restarts before this run, for manifest.json.
+  std::uint32_t restarts = 0;
   std::string out;       // empty: the config's output.directory (main refuses an empty --out)
   bool quiet = false;    // print nothing on success
   bool progress = true;  // still only on a terminal
@@ -31,6 +42,11 @@ struct RunCommandOptions {
 // Under mpirun `world` spans every process; rank 0 writes and prints.
 int run_command(const RunCommandOptions& options, const std::shared_ptr<Communicator>& world,
                 std::FILE* out, std::FILE* err);
+
+// dsim checkpoints DIR: every checkpoint in DIR with its simulated time,
+// size, the layout that wrote it and whether it is valid. Exit 0 when the
+// listing worked, whatever it shows.
+int checkpoints_command(const std::string& dir, std::FILE* out);
 
 // dsim validate: load and validate, print the resolved model in short.
 int validate_command(const ModelOptions& options, const std::shared_ptr<Communicator>& world,

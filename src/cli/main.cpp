@@ -15,14 +15,18 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
+#include <unistd.h>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "cli/supervise.hpp"
 #include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
 #include "dsim/message.hpp"
+#include "dsim/model_spec.hpp"
 #include "dsim/types.hpp"
 
 #ifndef DSIM_VERSION
@@ -88,6 +92,114 @@ void add_model_options(CLI::App& cmd, dsim::cli::ModelOptions& o) {
       ->allow_extra_args(false);
 }
 
+// The layout and checkpoint flags `dsim run` and `dsim resume` share; each
+// is sugar for a --set, applied after the --set options so it wins.
+struct RunFlags {
+  std::uint32_t threads = 0;
+  std::string sync, partitioner;
+  double end_time = 0;
+  double checkpoint_every = 0;
+  std::string checkpoint_wall, checkpoint_dir;
+  std::uint32_t checkpoint_keep = 0;
+  CLI::Option *threads_opt = nullptr, *sync_opt = nullptr, *part_opt = nullptr,
+              *end_opt = nullptr, *every_opt = nullptr, *wall_opt = nullptr,
+              *dir_opt = nullptr, *keep_opt = nullptr;
+
+  void add(CLI::App& cmd, dsim::cli::RunCommandOptions& o) {
+    cmd.add_option("-o,--out", o.out, "result directory (default: the config's output.directory)")
+        ->type_name("DIR");
+    threads_opt = cmd.add_option("-t,--threads", threads,
+                                 "worker threads, 0 = one per core (= --set simulation.threads=N)")
+                      ->type_name("N");
+    sync_opt = cmd.add_option("--sync", sync,
+                              fmt::format("{} (= --set simulation.sync=NAME)",
+                                          names_text(dsim::kEngineNames)))
+                   ->type_name("NAME");
+    part_opt = cmd.add_option("--partitioner", partitioner,
+                              fmt::format("{} (= --set simulation.partitioner=NAME)",
+                                          names_text(dsim::kPartitioningNames)))
+                   ->type_name("NAME");
+    end_opt = cmd.add_option("--end-time", end_time,
+                             "simulated end time (= --set simulation.end_time=T)")
+                  ->type_name("T");
+    every_opt = cmd.add_option("--checkpoint-every", checkpoint_every,
+                               "write a checkpoint every T of simulated time (= --set "
+                               "checkpoint.every=T)")
+                    ->type_name("T");
+    wall_opt = cmd.add_option("--checkpoint-wall", checkpoint_wall,
+                              "write a checkpoint every DURATION of wall time: 90s, 10m, 2h (= "
+                              "--set checkpoint.wall_every=DURATION)")
+                   ->type_name("DURATION");
+    dir_opt = cmd.add_option("--checkpoint-dir", checkpoint_dir,
+                             "where checkpoints go (default: the result directory's path with "
+                             ".checkpoints appended; = --set checkpoint.directory=DIR)")
+                  ->type_name("DIR");
+    keep_opt = cmd.add_option("--checkpoint-keep", checkpoint_keep,
+                              "complete checkpoints to keep (default 2; = --set "
+                              "checkpoint.keep=N)")
+                   ->type_name("N");
+    cmd.add_flag("-q,--quiet", o.quiet,
+                 "print nothing but errors (no summary, no progress, no 'results written')");
+    cmd.add_flag("--progress,!--no-progress", o.progress,
+                 "show a progress line on stderr when it is a terminal (default: on)");
+    cmd.add_flag("--resume-latest", o.resume_latest,
+                 "continue from the latest valid checkpoint in the checkpoint directory when "
+                 "there is one (what a supervisor's restart adds)");
+    cmd.add_option("--restart-count", o.restarts, "restarts before this run (for manifest.json)")
+        ->type_name("N");
+  }
+
+  // Appends the --set equivalents of the flags given.
+  void apply(std::vector<std::string>& sets) const {
+    if (threads_opt->count()) sets.push_back(fmt::format("simulation.threads={}", threads));
+    if (sync_opt->count()) sets.push_back(fmt::format("simulation.sync=\"{}\"", sync));
+    if (part_opt->count())
+      sets.push_back(fmt::format("simulation.partitioner=\"{}\"", partitioner));
+    if (end_opt->count()) sets.push_back(fmt::format("simulation.end_time={:.17g}", end_time));
+    if (every_opt->count())
+      sets.push_back(fmt::format("checkpoint.every={:.17g}", checkpoint_every));
+    if (wall_opt->count()) {
+      const auto seconds = dsim::parse_duration(checkpoint_wall);
+      if (!seconds)
+        throw dsim::Error(fmt::format("--checkpoint-wall: expected a duration such as 90, 90s, "
+                                      "10m or 2h, got '{}'",
+                                      dsim::clip(checkpoint_wall)));
+      sets.push_back(fmt::format("checkpoint.wall_every={:.17g}", *seconds));
+    }
+    if (dir_opt->count()) sets.push_back("checkpoint.directory=" + toml_string(checkpoint_dir));
+    if (keep_opt->count()) sets.push_back(fmt::format("checkpoint.keep={}", checkpoint_keep));
+  }
+
+  // `text` as a TOML basic string.
+  static std::string toml_string(const std::string& text) {
+    std::string quoted = "\"";
+    for (char c : text) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    return quoted + "\"";
+  }
+};
+
+// The arguments of this program without the supervisor's own options.
+std::vector<std::string> child_command(int argc, char** argv) {
+  std::vector<std::string> out;
+  char self[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  out.push_back(n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string(argv[0]));
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--supervise") continue;
+    if (a == "--max-restarts" || a == "--restart-delay") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("--max-restarts=") || a.starts_with("--restart-delay=")) continue;
+    out.emplace_back(a);
+  }
+  return out;
+}
+
 int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world) {
   CLI::App app{"dsim " DSIM_VERSION " - parallel discrete-event simulation", "dsim"};
   app.set_version_flag("--version",
@@ -106,50 +218,77 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
 
   // run
   dsim::cli::RunCommandOptions run_opts;
-  std::uint32_t threads = 0;
   std::string seed;  // checked here: CLI11 would take -1 as 2^64-1
-  double end_time = 0;
-  std::string sync, partitioner;
+  RunFlags run_flags;
+  bool supervised = false;
+  int max_restarts = 3;
+  double restart_delay = 1;
   CLI::App* run_cmd = app.add_subcommand("run", "run a model and write its results");
   add_model_options(*run_cmd, run_opts.model);
-  auto* out_opt = run_cmd
-                      ->add_option("-o,--out", run_opts.out,
-                                   "result directory (default: the config's output.directory)")
-                      ->type_name("DIR");
-  auto* threads_opt = run_cmd
-                          ->add_option("-t,--threads", threads,
-                                       "worker threads, 0 = one per core "
-                                       "(= --set simulation.threads=N)")
-                          ->type_name("N");
-  auto* sync_opt =
-      run_cmd
-          ->add_option(
-              "--sync", sync,
-              fmt::format("{} (= --set simulation.sync=NAME)", names_text(dsim::kEngineNames)))
-          ->type_name("NAME");
-  auto* part_opt =
-      run_cmd
-          ->add_option("--partitioner", partitioner,
-                       fmt::format("{} (= --set simulation.partitioner=NAME)",
-                                   names_text(dsim::kPartitioningNames)))
-          ->type_name("NAME");
+  run_flags.add(*run_cmd, run_opts);
+  auto* out_opt = run_cmd->get_option("--out");
   auto* seed_opt =
       run_cmd
           ->add_option("--seed", seed,
                        "random seed, 0 to 18446744073709551615 (= --set simulation.seed=N)")
           ->type_name("N");
-  auto* end_opt =
-      run_cmd
-          ->add_option("--end-time", end_time, "simulated end time (= --set simulation.end_time=T)")
-          ->type_name("T");
   run_cmd->add_flag("--check-rollback", run_opts.check_rollback,
                     "execute every event, undo it, execute it again and compare state, sends "
                     "and statistics (checks reverse handlers and state saving; runs "
                     "sequentially)");
-  run_cmd->add_flag("-q,--quiet", run_opts.quiet,
-                    "print nothing but errors (no summary, no progress, no 'results written')");
-  run_cmd->add_flag("--progress,!--no-progress", run_opts.progress,
-                    "show a progress line on stderr when it is a terminal (default: on)");
+  run_cmd->add_flag("--supervise", supervised,
+                    "run in a child process and restart it from the latest checkpoint when it "
+                    "dies (not after an input error)");
+  run_cmd->add_option("--max-restarts", max_restarts, "restarts --supervise allows (default 3)")
+      ->type_name("N");
+  run_cmd->add_option("--restart-delay", restart_delay,
+                      "seconds before the first restart; doubles each time (default 1)")
+      ->type_name("S");
+
+  // resume
+  dsim::cli::RunCommandOptions resume_opts;
+  RunFlags resume_flags;
+  CLI::App* resume_cmd = app.add_subcommand(
+      "resume", "continue a run from a checkpoint (the latest valid one in a directory)");
+  resume_cmd->add_option("checkpoint", resume_opts.resume, "a checkpoint, or a directory of them")
+      ->required()
+      ->type_name("PATH");
+  resume_cmd
+      ->add_option("--set", resume_opts.model.overrides,
+                   "simulation.end_time=T extends the run; keys of how it runs (threads, sync, "
+                   "partitioner, output, checkpoint) may change; the model may not")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  resume_cmd->add_option("--plugin", resume_opts.model.plugins, "load entity types from a plugin")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  resume_flags.add(*resume_cmd, resume_opts);
+  auto* resume_out_opt = resume_cmd->get_option("--out");
+
+  // checkpoints
+  std::string checkpoints_dir;
+  CLI::App* checkpoints_cmd =
+      app.add_subcommand("checkpoints", "list the checkpoints in a directory and check each");
+  checkpoints_cmd->add_option("dir", checkpoints_dir, "a checkpoint directory")
+      ->required()
+      ->type_name("DIR");
+
+  // supervise
+  std::vector<std::string> supervised_command;
+  int supervise_restarts = 3;
+  double supervise_delay = 1;
+  CLI::App* supervise_cmd = app.add_subcommand(
+      "supervise", "run a command (e.g. mpirun ... dsim run ...) and restart it from the latest "
+                   "checkpoint when it dies");
+  supervise_cmd->add_option("--max-restarts", supervise_restarts, "restarts allowed (default 3)")
+      ->type_name("N");
+  supervise_cmd
+      ->add_option("--restart-delay", supervise_delay,
+                   "seconds before the first restart; doubles each time (default 1)")
+      ->type_name("S");
+  supervise_cmd->add_option("command", supervised_command, "the command, after --")
+      ->required()
+      ->type_name("-- COMMAND...");
 
   // validate
   dsim::cli::ModelOptions validate_opts;
@@ -170,10 +309,11 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
-    if (command != "run" && command != "validate" && command != "list") {
+    if (command != "run" && command != "validate" && command != "list" &&
+        command != "resume" && command != "checkpoints" && command != "supervise") {
       print_once(*world,
-          fmt::format("unknown command '{}' (commands: run, validate, list; see 'dsim "
-                      "--help')",
+          fmt::format("unknown command '{}' (commands: run, resume, checkpoints, supervise, "
+                      "validate, list; see 'dsim --help')",
                       dsim::clip(command)));
       return kExitInput;
     }
@@ -207,15 +347,45 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
         return kExitInput;
       }
     }
+    if (supervised) {
+      if (world->distributed()) {
+        print_once(*world,
+                   "--supervise: under mpirun, supervise the whole job instead: dsim supervise "
+                   "-- mpirun -np N dsim run ...");
+        return kExitInput;
+      }
+      dsim::cli::SuperviseOptions so;
+      so.command = child_command(argc, argv);
+      for (std::size_t i = 1; i < so.command.size(); ++i)
+        if (so.command[i] == "run") {
+          so.insert_at = i + 1;
+          break;
+        }
+      so.max_restarts = max_restarts;
+      so.restart_delay = restart_delay;
+      return dsim::cli::supervise(so, stderr);
+    }
     // The sugar flags come after --set, so they win.
     auto& sets = run_opts.model.overrides;
-    if (threads_opt->count()) sets.push_back(fmt::format("simulation.threads={}", threads));
-    if (sync_opt->count()) sets.push_back(fmt::format("simulation.sync=\"{}\"", sync));
-    if (part_opt->count())
-      sets.push_back(fmt::format("simulation.partitioner=\"{}\"", partitioner));
     if (seed_opt->count()) sets.push_back(fmt::format("simulation.seed={}", seed));
-    if (end_opt->count()) sets.push_back(fmt::format("simulation.end_time={:.17g}", end_time));
+    run_flags.apply(sets);
     return dsim::cli::run_command(run_opts, world, stdout, stderr);
+  }
+  if (resume_cmd->parsed()) {
+    if (resume_out_opt->count() && resume_opts.out.empty()) {
+      print_once(*world, "--out: the output directory must not be empty");
+      return kExitInput;
+    }
+    resume_flags.apply(resume_opts.model.overrides);
+    return dsim::cli::run_command(resume_opts, world, stdout, stderr);
+  }
+  if (supervise_cmd->parsed()) {
+    dsim::cli::SuperviseOptions so;
+    so.command = supervised_command;
+    so.insert_at = dsim::cli::restart_point(so.command);
+    so.max_restarts = supervise_restarts;
+    so.restart_delay = supervise_delay;
+    return dsim::cli::supervise(so, stderr);
   }
   // Under mpirun: rank 0 prints, and every process agrees on an error.
   dsim::Communicator& cluster = *world;
@@ -238,6 +408,8 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   };
   if (validate_cmd->parsed())
     return agreed([&] { return dsim::cli::validate_command(validate_opts, world, out); });
+  if (checkpoints_cmd->parsed())
+    return agreed([&] { return dsim::cli::checkpoints_command(checkpoints_dir, out); });
   if (list_cmd->parsed())
     return agreed([&] { return dsim::cli::list_command(list_type, list_plugins, out); });
   return kExitInput;  // unreachable: a subcommand is required

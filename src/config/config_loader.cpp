@@ -1,6 +1,9 @@
 // load_model(): TOML config -> ModelSpec. Every check that needs no registry
 // happens here, so a bad config fails before anything is built, with one
 // message of the form "<file>:<line>:<column>: <key path>: <what is wrong>".
+// model_from_json() turns a spec's JSON form into the same tables
+// (config/json_config.hpp) and reads them with the same Loader; its values
+// have no line, so its messages name the key alone: "<name>: <key path>: ...".
 //
 // Overrides (--set key.path=value) are written into the parsed document before
 // any check, so an overridden value is checked exactly like a written one. The
@@ -22,6 +25,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "config/json_config.hpp"
 #include "config/names.hpp"
 #include "config/topology.hpp"
 #include "dsim/message.hpp"
@@ -38,8 +42,8 @@ using config::trim;
 
 // "groups" is accepted as another name for "entities" (the spec calls them
 // groups; some configs do too).
-constexpr std::array<std::string_view, 6> kTopKeys = {"simulation", "entities", "groups",
-                                                      "links",      "output",   "plugins"};
+constexpr std::array<std::string_view, 7> kTopKeys = {
+    "simulation", "entities", "groups", "links", "output", "checkpoint", "plugins"};
 constexpr std::array<std::string_view, 10> kSimulationKeys = {
     "end_time",     "seed",         "sync",
     "threads",      "partitioner",  "queue",
@@ -50,6 +54,8 @@ constexpr std::array<std::string_view, 14> kLinkKeys = {
     "from", "to",    "topology", "lookahead", "weight", "k",    "degree",
     "m",    "edges", "rows",     "cols",      "p",      "file", "symmetric"};
 constexpr std::array<std::string_view, 3> kOutputKeys = {"directory", "sample_interval", "formats"};
+constexpr std::array<std::string_view, 4> kCheckpointKeys = {"every", "wall_every", "directory",
+                                                             "keep"};
 
 std::string_view type_name(const toml::node& node) {
   switch (node.type()) {
@@ -161,12 +167,32 @@ struct Field {
   }
 };
 
+// The document of the config file at `path`.
+toml::table parse_config_file(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status))
+    throw Error(fmt::format("{}: cannot read config file: no such file", path));
+  if (fs::is_directory(status))
+    throw Error(fmt::format("{}: cannot read config file: it is a directory", path));
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const toml::source_position& at = e.source().begin;
+    if (at.line == 0)
+      throw Error(fmt::format("{}: cannot read config file: {}", path, e.description()));
+    throw Error(fmt::format("{}:{}:{}: {}", path, at.line, at.column, e.description()));
+  }
+}
+
+// Reads one document into a ModelSpec. `name` is the file in messages (and
+// the spec's `file`); relative paths in the document are resolved against
+// `dir` (empty: the current directory).
 class Loader {
  public:
-  explicit Loader(std::string path) : path_(std::move(path)), dir_(fs::path(path_).parent_path()) {}
+  Loader(std::string name, fs::path dir) : path_(std::move(name)), dir_(std::move(dir)) {}
 
-  ModelSpec load(const std::vector<std::string>& overrides) {
-    toml::table doc = parse();
+  ModelSpec load(toml::table doc, const std::vector<std::string>& overrides) {
     for (const std::string& text : overrides) apply_override(doc, text);
 
     ModelSpec spec;
@@ -180,6 +206,7 @@ class Loader {
     read_groups(doc, spec);
     read_links(doc, spec);
     read_output(doc, spec);
+    read_checkpoint(doc, spec);
     if (const toml::node* plugins = doc.get("plugins"))
       read_plugins(*plugins, "plugins", spec.plugins);
     return spec;
@@ -210,24 +237,7 @@ class Loader {
     throw Error(fmt::format("{}: {}: {}", at.str(), clip(key), message));
   }
 
-  // ---- parsing and overrides ----------------------------------------------------
-
-  toml::table parse() const {
-    std::error_code ec;
-    const fs::file_status status = fs::status(path_, ec);
-    if (!fs::exists(status))
-      throw Error(fmt::format("{}: cannot read config file: no such file", path_));
-    if (fs::is_directory(status))
-      throw Error(fmt::format("{}: cannot read config file: it is a directory", path_));
-    try {
-      return toml::parse_file(path_);
-    } catch (const toml::parse_error& e) {
-      const toml::source_position& at = e.source().begin;
-      if (at.line == 0)
-        throw Error(fmt::format("{}: cannot read config file: {}", path_, e.description()));
-      throw Error(fmt::format("{}:{}:{}: {}", path_, at.line, at.column, e.description()));
-    }
-  }
+  // ---- overrides -------------------------------------------------------------------
 
   // The value part of the override that wrote `node`, as typed.
   std::optional<std::string> override_text(const toml::node& node) const {
@@ -773,6 +783,63 @@ class Loader {
     }
   }
 
+  void read_checkpoint(const toml::table& doc, ModelSpec& spec) const {
+    CheckpointSpec& c = spec.checkpoint;
+    const toml::table* t = subtable(doc, "", "checkpoint");
+    if (t == nullptr) {
+      c.location = file_only();
+      return;
+    }
+    check_keys(*t, "checkpoint", kCheckpointKeys);
+    c.location = where(*t);
+    if (auto every = get<double>(*t, "checkpoint", "every"); every.value) {
+      if (*every.value < 0)
+        every.fail(fmt::format("must be >= 0 (got {})", to_string(ParamValue(*every.value))));
+      c.every = *every.value;
+    }
+    read_wall_every(*t, c);
+    if (auto dir = get<std::string>(*t, "checkpoint", "directory"); dir.value) {
+      if (dir.value->empty())
+        dir.fail("must not be empty (leave it out for the output directory + \".checkpoints\")");
+      c.directory = *dir.value;
+    }
+    if (auto keep = get<std::int64_t>(*t, "checkpoint", "keep"); keep.value) {
+      if (*keep.value < 1) keep.fail(fmt::format("must be >= 1 (got {})", *keep.value));
+      if (*keep.value > std::numeric_limits<std::uint32_t>::max())
+        keep.fail(fmt::format("too large (got {})", *keep.value));
+      c.keep = static_cast<std::uint32_t>(*keep.value);
+    }
+  }
+
+  // Seconds as a number, or a duration string ("90s", "10m", "1.5h").
+  void read_wall_every(const toml::table& checkpoint, CheckpointSpec& c) const {
+    const toml::node* node = checkpoint.get("wall_every");
+    if (node == nullptr) return;
+    const std::string key = "checkpoint.wall_every";
+    std::optional<double> seconds;
+    if (auto i = node->value_exact<std::int64_t>()) {
+      seconds = static_cast<double>(*i);
+    } else if (auto d = node->value_exact<double>()) {
+      seconds = *d;
+    } else if (auto text = node->value_exact<std::string>()) {
+      seconds = parse_duration(*text);
+      if (!seconds)
+        fail(where(*node), key,
+             fmt::format("not a duration: {} (write seconds as a number, or a number and a "
+                         "unit s, m or h, e.g. \"90s\", \"10m\", \"1.5h\")",
+                         node_text(*node)));
+    } else {
+      fail(where(*node), key,
+           fmt::format("expected a number of seconds or a duration string, got {} {}",
+                       type_name(*node), node_text(*node)));
+    }
+    if (!std::isfinite(*seconds))
+      fail(where(*node), key, fmt::format("must be a finite number (got {})", node_text(*node)));
+    if (*seconds < 0)
+      fail(where(*node), key, fmt::format("must be >= 0 (got {})", node_text(*node)));
+    c.wall_every = *seconds;
+  }
+
   std::string path_;
   fs::path dir_;
   std::string_view groups_key_ = "entities";
@@ -782,8 +849,40 @@ class Loader {
 
 }  // namespace
 
+std::optional<double> parse_duration(std::string_view text) {
+  text = trim(text);
+  std::size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  const std::string_view number = text.substr(0, i);
+  if (number.empty() || number.front() == '.' || number.back() == '.' ||
+      std::count(number.begin(), number.end(), '.') > 1)
+    return std::nullopt;
+  const std::string_view unit = trim(text.substr(i));
+  double factor = 0;
+  if (unit.empty() || unit == "s")
+    factor = 1;
+  else if (unit == "m")
+    factor = 60;
+  else if (unit == "h")
+    factor = 3600;
+  else
+    return std::nullopt;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (ec != std::errc{} || end != number.data() + number.size()) return std::nullopt;
+  const double seconds = value * factor;
+  if (!std::isfinite(seconds)) return std::nullopt;
+  return seconds;
+}
+
 ModelSpec load_model(const std::string& path, const std::vector<std::string>& overrides) {
-  return Loader(path).load(overrides);
+  return Loader(path, fs::path(path).parent_path()).load(parse_config_file(path), overrides);
+}
+
+ModelSpec model_from_json(std::string_view json, const std::string& name,
+                          const std::vector<std::string>& overrides) {
+  return Loader(name, fs::path()).load(config::table_from_json(json, name), overrides);
 }
 
 }  // namespace dsim

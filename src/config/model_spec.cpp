@@ -1,5 +1,5 @@
 // SourceLocation text and the JSON form of a ModelSpec (manifest.json,
-// `dsim validate`). Keys appear in a fixed order so the text of a spec is
+// checkpoints, `dsim validate`; model_from_json reads it back). Keys appear in a fixed order so the text of a spec is
 // stable from run to run.
 #include "dsim/model_spec.hpp"
 
@@ -82,6 +82,12 @@ std::string to_json(const ModelSpec& spec) {
   const OutputSpec& o = spec.output;
   j["output"] = {
       {"directory", o.directory}, {"sample_interval", o.sample_interval}, {"formats", o.formats}};
+
+  const CheckpointSpec& c = spec.checkpoint;
+  j["checkpoint"] = {{"every", c.every},
+                     {"wall_every", c.wall_every},
+                     {"directory", c.directory},
+                     {"keep", c.keep}};
   return j.dump(2);
 }
 

@@ -203,6 +203,15 @@ void validate(ModelSpec& spec, const Registry& registry) {
   for (const std::string& f : o.formats)
     check_name(o.location, "output.formats", f, config::kOutputFormats, "output format");
 
+  const CheckpointSpec& c = spec.checkpoint;
+  if (!(c.every >= 0) || !std::isfinite(c.every))
+    fail(c.location, "checkpoint.every",
+         fmt::format("must be a finite number >= 0 (got {})", real_text(c.every)));
+  if (!(c.wall_every >= 0) || !std::isfinite(c.wall_every))
+    fail(c.location, "checkpoint.wall_every",
+         fmt::format("must be a finite number of seconds >= 0 (got {})", real_text(c.wall_every)));
+  if (c.keep < 1) fail(c.location, "checkpoint.keep", "must be >= 1 (got 0)");
+
   spec.validated = true;
 }
 

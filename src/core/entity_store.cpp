@@ -312,22 +312,27 @@ std::vector<EntityImage> EntityStore::export_all() const {
 }
 
 void EntityStore::import_entity(const EntityImage& image) {
-  require_here(image.id, "import of");
-  const Location loc = where_[image.id];
+  import_entity(image.id, image.block, image.pending);
+}
+
+void EntityStore::import_entity(EntityId id, std::span<const std::byte> block_bytes,
+                                std::span<const Event> pending) {
+  require_here(id, "import of");
+  const Location loc = where_[id];
   const GroupRuntime& gr = *local_[loc.group].runtime;
-  if (image.block.size() != gr.history_off)
+  if (block_bytes.size() != gr.history_off)
     throw Error(fmt::format("import of entity id {} (group '{}'): a block of {} bytes, its type "
                             "'{}' has {}",
-                            image.id, gr.name, image.block.size(), gr.type->name, gr.history_off),
+                            id, gr.name, block_bytes.size(), gr.type->name, gr.history_off),
                 Error::Kind::kRuntime);
-  for (const Event& e : image.pending)
-    if (e.dst != image.id)
+  for (const Event& e : pending)
+    if (e.dst != id)
       throw Error(fmt::format("import of entity id {}: a pending event is addressed to entity "
                               "id {}",
-                              image.id, e.dst),
+                              id, e.dst),
                   Error::Kind::kRuntime);
-  std::memcpy(block(loc), image.block.data(), image.block.size());
-  for (const Event& e : image.pending) queue_.push(e);
+  std::memcpy(block(loc), block_bytes.data(), block_bytes.size());
+  for (const Event& e : pending) queue_.push(e);
 }
 
 }  // namespace dsim::detail

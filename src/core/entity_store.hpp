@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/event.hpp"
@@ -151,6 +152,9 @@ class EntityStore {
   // were constructed and that ran no init hooks).
   // REQUIRES: holds(image.id); the image is of this model (block size).
   void import_entity(const EntityImage& image);
+  // The same from borrowed bytes (a checkpoint's image, without copying it).
+  void import_entity(EntityId id, std::span<const std::byte> block,
+                     std::span<const Event> pending);
   // Calls f(const Event&) for every pending event, in no particular order.
   template <class F>
   void for_each_pending(F&& f) const {

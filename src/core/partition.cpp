@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace dsim::detail {
 
@@ -66,6 +67,21 @@ void Partition::init() {
       }
     });
   }
+}
+
+void Partition::restore(std::span<const EntitySnapshot> entities, const Partials* statistics) {
+  static_assert(sizeof(PendingEvent) == sizeof(Event) && std::is_trivially_copyable_v<Event>);
+  store_.construct();
+  std::vector<Event> pending;
+  for (const EntitySnapshot& e : entities) {
+    if (!store_.holds(e.id)) continue;
+    pending.resize(e.pending.size());
+    if (!pending.empty())
+      std::memcpy(static_cast<void*>(pending.data()), e.pending.data(),
+                  pending.size() * sizeof(Event));
+    store_.import_entity(e.id, e.block, pending);
+  }
+  if (statistics != nullptr) store_.absorb_statistics(*statistics);
 }
 
 void Partition::fail_event(const Event& ev, const char* what) {

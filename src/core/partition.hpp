@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "core/layout.hpp"
 #include "core/model.hpp"
 #include "dsim/context.hpp"
+#include "dsim/run_control.hpp"
 
 namespace dsim::detail {
 
@@ -45,6 +47,12 @@ class Partition {
 
   // Constructs every entity's state and runs init hooks in id order.
   virtual void init();
+  // Instead of init(): the state of a resumed run. Constructs every entity,
+  // then sets those of this partition (the rest of `entities` are other
+  // partitions') to their images, with their pending events; adds
+  // `statistics` (the whole run's accumulators at the cut: give them to one
+  // partition of the run) when not null. No init hooks run.
+  virtual void restore(std::span<const EntitySnapshot> entities, const Partials* statistics);
   // Processes events with time < bound, at most max_events; returns how many.
   // Remote sends with a time below `safe_until` are rejected (they would break
   // the conservative window); pass 0 when the engine needs no such check.

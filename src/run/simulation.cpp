@@ -15,6 +15,9 @@
 #include "core/model.hpp"
 #include "core/layout.hpp"
 #include "core/partition.hpp"
+#include "checkpoint/checkpoint_reader.hpp"
+#include "checkpoint/model_identity.hpp"
+#include "run/checkpointer.hpp"
 #include "run/planner.hpp"
 #include "partition/partitioner.hpp"
 #include "stats/exact_sum.hpp"
@@ -182,10 +185,39 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   }
   const std::unique_ptr<detail::Synchronizer> synchronizer =
       make_synchronizer(p, options.check_rollback, threads, figures);
+  detail::Cluster& cluster = *this->cluster;
+
+  // A resumed run starts from a checkpoint's image (every process reads it
+  // whole and imports the entities its partitions hold).
+  std::optional<checkpoint::ModelIdentity> identity;
+  if (!options.resume.empty() || !options.checkpoint.directory.empty())
+    identity = checkpoint::identify(*model);
+  std::optional<checkpoint::Loaded> resumed;
+  std::optional<Partials> resumed_statistics;
+  {
+    std::exception_ptr error;
+    try {
+      if (!options.resume.empty()) {
+        resumed = checkpoint::load_latest_checkpoint(options.resume, *identity);
+        const Time cut = resumed->image.snapshot.safe_time;
+        if (!(cut < model->end_time()))
+          throw Error(fmt::format("checkpoint '{}' was taken at simulated time {}; the end time "
+                                  "({}) must be later to resume from it",
+                                  resumed->image.path.string(), cut, model->end_time()));
+        resumed_statistics = checkpoint::image_statistics(resumed->image, model->sample_count());
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    cluster.agree(error);
+    if (resumed && options.on_warning)
+      for (const auto& r : resumed->refused)
+        options.on_warning(fmt::format("passed over checkpoint {}: {}", r.path.string(),
+                                       r.problem));
+  }
 
   // This process's partitions: rank r runs [r * threads, (r + 1) * threads)
   // of the layout's (sequential under MPI: partition 0, on rank 0).
-  detail::Cluster& cluster = *this->cluster;
   const auto [first, last] =
       detail::partitions_of(cluster.rank(), threads, layout->partitions());
   std::vector<std::unique_ptr<detail::Partition>> parts;
@@ -198,11 +230,47 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
       parts.push_back(synchronizer->make_partition(*model, *layout, id));
     transport = std::make_unique<detail::Transport>(cluster, threads, layout->partitions(),
                                                     mpi_progress == "thread");
-    for (auto& p : parts) p->init();
+    for (auto& p : parts) {
+      if (!resumed) {
+        p->init();
+        continue;
+      }
+      // The run's statistics at the cut go to one partition: partition 0.
+      p->restore(resumed->image.snapshot.entities,
+                 p->id() == 0 ? &*resumed_statistics : nullptr);
+    }
   } catch (...) {
     error = std::current_exception();
   }
   cluster.agree(error);
+  if (resumed) {
+    figures.resumed_from = resumed->image.path.string();
+    figures.resumed_at = resumed->image.snapshot.safe_time;
+  }
+  const std::uint64_t events_before = resumed ? resumed->image.snapshot.events : 0;
+  resumed.reset();  // the image's memory goes back before the run
+  resumed_statistics.reset();
+
+  // Checkpoints: a RunControl of their own, around the host's.
+  RunOptions effective = options;
+  std::optional<detail::Checkpointer> checkpointer;
+  if (!options.checkpoint.directory.empty()) {
+    detail::Checkpointer::Setup setup;
+    setup.options = options.checkpoint;
+    setup.inner = options.control;
+    setup.writes = !parts.empty();
+    // Sequential under MPI runs on process 0 alone: one shard.
+    const bool every_process = figures.engine != Engine::kSequential;
+    setup.shard = every_process ? cluster.rank() : 0;
+    setup.shards = every_process ? cluster.size() : 1;
+    setup.layout = {setup.shards, threads, figures.sync, figures.partitioner};
+    setup.end_time = model->end_time();
+    setup.resumed_at = figures.resumed_at;
+    setup.figures = figures;
+    setup.warn = options.on_warning;
+    checkpointer.emplace(std::move(setup), *identity, cluster);
+    effective.control = &*checkpointer;
+  }
   detail::deliver_initial_events(*transport, parts);
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
@@ -211,8 +279,8 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   // engine publishes at quiet points (the feed joins it when it goes).
   std::optional<detail::ProgressFeed> feed;
   if (options.on_progress) feed.emplace(options.on_progress, options.progress_interval);
-  detail::QuietPoints quiet(options, model->end_time(), feed ? &*feed : nullptr);
-  detail::SyncRun sr{*model, *layout, parts, *transport, options, figures, quiet};
+  detail::QuietPoints quiet(effective, model->end_time(), feed ? &*feed : nullptr);
+  detail::SyncRun sr{*model, *layout, parts, *transport, effective, figures, quiet};
   sr.processes_here = cluster.local_size();
   sr.cores = machine.cores;
   auto loop_end = Clock::now();
@@ -225,6 +293,8 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   } catch (...) {
     error = std::current_exception();
   }
+  // Every checkpoint handed over is written before the run ends (or stops).
+  if (checkpointer) checkpointer->finish();
   transport->finish();
   feed.reset();
   cluster.agree(error, sr.error_key);
@@ -272,7 +342,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   }
   sums[kPeakRss] = peak_rss_bytes();
   sums = cluster.sum(std::move(sums));
-  figures.events_processed = sums[kEvents];
+  figures.events_processed = sums[kEvents] + events_before;
   figures.events_rolled_back = sums[kRolledBack];
   figures.rollbacks_primary = sums[kPrimary];
   figures.rollbacks_secondary = sums[kSecondary];
@@ -291,6 +361,13 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
                               : 0;
   figures.wall_seconds = seconds_between(created, Clock::now());
   figures.peak_rss_bytes = sums[kPeakRss];  // of every process
+  if (checkpointer) checkpointer->add_figures(figures);
+  // The workers' pauses for snapshots: the longest and the largest total of
+  // any process.
+  for (const double pause : cluster.gather(std::vector<double>{quiet.pause_max()}))
+    figures.checkpoint_pause_max = std::max(figures.checkpoint_pause_max, pause);
+  for (const double pause : cluster.gather(std::vector<double>{quiet.pause_total()}))
+    figures.checkpoint_pause_total = std::max(figures.checkpoint_pause_total, pause);
   result.figures = std::move(figures);
   return result;
 }

@@ -353,6 +353,16 @@ Json figures_json(const RunFigures& f) {
           {"throttled_rounds", f.throttled_rounds},
           {"state_saving", f.state_saving},
           {"rollback_checks", f.rollback_checks},
+          {"checkpoints_written", f.checkpoints_written},
+          {"checkpoints_failed", f.checkpoints_failed},
+          {"checkpoint_pause_max", json_number(f.checkpoint_pause_max)},
+          {"checkpoint_pause_total", json_number(f.checkpoint_pause_total)},
+          {"checkpoint_bytes", f.checkpoint_bytes},
+          {"checkpoint_write_seconds", json_number(f.checkpoint_write_seconds)},
+          {"last_checkpoint", f.last_checkpoint},
+          {"resumed_from", f.resumed_from},
+          {"resumed_at", json_number(f.resumed_at)},
+          {"restarts", f.restarts},
           {"partitions", std::move(partitions)}};
 }
 

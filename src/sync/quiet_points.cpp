@@ -97,6 +97,7 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   static_assert(sizeof(PendingEvent) == sizeof(Event) &&
                 offsetof(PendingEvent, payload) == offsetof(Event, payload) &&
                 std::is_trivially_copyable_v<PendingEvent>);
+  const auto start = Clock::now();
   Snapshot s;
   s.safe_time = std::min(safe_time, end_time_);
   s.index = count_;
@@ -148,7 +149,11 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
       }
     }
   }
-  options_.control->on_snapshot(s);
+  options_.control->keep_snapshot(std::move(s));
+  const double pause = seconds_since(start);
+  ++snapshots_;
+  pause_total_ += pause;
+  pause_max_ = std::max(pause_max_, pause);
 }
 
 void QuietPoints::publish(Progress& progress) {

@@ -87,6 +87,11 @@ class QuietPoints {
   // Stamps the wall time and hands `progress` to the feed.
   void publish(Progress& progress);
   std::uint64_t count() const { return count_; }
+  // Snapshots taken, and how long the workers waited for them (building the
+  // snapshot and handing it to the RunControl): the longest, and in all.
+  std::uint64_t snapshots() const { return snapshots_; }
+  double pause_max() const { return pause_max_; }
+  double pause_total() const { return pause_total_; }
   double elapsed() const { return seconds_since(start_); }
 
  private:
@@ -97,6 +102,8 @@ class QuietPoints {
   bool control_stop_ = false;
   bool snapshot_wanted_ = false;
   std::uint64_t count_ = 0;
+  std::uint64_t snapshots_ = 0;
+  double pause_max_ = 0, pause_total_ = 0;
   Clock::time_point start_, last_publish_;
   std::chrono::duration<double> publish_every_;
 };

@@ -84,6 +84,16 @@ void OptimisticPartition::init() {
   direct_ = false;
 }
 
+void OptimisticPartition::restore(std::span<const EntitySnapshot> entities,
+                                  const Partials* statistics) {
+  direct_ = true;
+  Partition::restore(entities, statistics);
+  for (LocalGroup& lg : local_)
+    for (std::uint32_t slot = 0; slot < lg.count; ++slot)
+      history(lg, slot) = History{kNone, kNone, 0, 0};
+  direct_ = false;
+}
+
 void OptimisticPartition::finish() {
   direct_ = true;
   Partition::finish();

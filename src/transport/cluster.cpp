@@ -148,6 +148,13 @@ const void* Cluster::mpi_comm() const {
   return nullptr;
 }
 
+bool Cluster::concurrent() const {
+#ifdef DSIM_WITH_MPI
+  if (mpi_ && !mpi_->multiple) return false;
+#endif
+  return true;
+}
+
 std::mutex& Cluster::lock() {
 #ifdef DSIM_WITH_MPI
   if (mpi_ && !mpi_->multiple) return process_mpi_lock();

@@ -102,6 +102,10 @@ class Cluster {
   [[noreturn]] void abort(int code, std::string_view message);
 
   std::mutex& lock();
+  // Whether a blocking collective on this Cluster, made from a thread of its
+  // own, leaves the other Clusters of the process free (MPI_THREAD_MULTIPLE,
+  // or one process); below it, one lock serialises every MPI call.
+  bool concurrent() const;
   // The address of this Cluster's MPI_Comm, for the MPI transport; null in
   // one process.
   const void* mpi_comm() const;

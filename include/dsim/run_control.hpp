@@ -103,6 +103,11 @@ class RunControl {
   enum class Decision { kContinue, kSnapshot, kStop };
   virtual ~RunControl() = default;
   virtual Decision at_quiet_point(const QuietPoint& point) = 0;
+  // A simulated time the control wants a quiet point at (e.g. a checkpoint
+  // every 100 units): the sequential engine, whose quiet points are far
+  // apart, also pauses when its next event is at or past it; the parallel
+  // engines reach quiet points often anyway. Infinity: none.
+  virtual Time next_wanted_time() const { return kTimeInfinity; }
   // After at_quiet_point() said kSnapshot: the snapshot, on the same thread,
   // while the workers wait; the run then goes on. When it is taken: the
   // sequential engine at that quiet point; the conservative engine at the

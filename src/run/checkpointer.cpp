@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -89,6 +90,13 @@ RunControl::Decision Checkpointer::at_quiet_point(const QuietPoint& point) {
   if (asked_) return Decision::kContinue;  // the one asked for is still coming
   if (want) asked_ = true;
   return want ? Decision::kSnapshot : Decision::kContinue;
+}
+
+Time Checkpointer::next_wanted_time() const {
+  Time t = setup_.inner != nullptr ? setup_.inner->next_wanted_time() : kTimeInfinity;
+  if (setup_.options.every > 0)
+    t = std::min(t, static_cast<double>(next_multiple_) * setup_.options.every);
+  return t;
 }
 
 void Checkpointer::keep_snapshot(Snapshot&& snapshot) {

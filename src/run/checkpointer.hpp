@@ -71,6 +71,7 @@ class Checkpointer final : public RunControl {
   ~Checkpointer() override;
 
   Decision at_quiet_point(const QuietPoint& point) override;
+  Time next_wanted_time() const override;
   void keep_snapshot(Snapshot&& snapshot) override;
 
   // Waits for every checkpoint handed over to be written (or to fail), and

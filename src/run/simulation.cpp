@@ -280,6 +280,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   std::optional<detail::ProgressFeed> feed;
   if (options.on_progress) feed.emplace(options.on_progress, options.progress_interval);
   detail::QuietPoints quiet(effective, model->end_time(), feed ? &*feed : nullptr);
+  quiet.set_events_before(events_before);
   detail::SyncRun sr{*model, *layout, parts, *transport, effective, figures, quiet};
   sr.processes_here = cluster.local_size();
   sr.cores = machine.cores;

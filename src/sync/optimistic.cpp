@@ -209,7 +209,16 @@ class OptimisticSync final : public Synchronizer {
     SpinBarrier<decltype(complete)> barrier_b(parts, complete, run.cores);
     auto take_snapshot = [&]() noexcept {
       try {
-        quiet.snapshot(run.partitions, hold, progress.events);
+        // The round's count lags: it was reduced before this round's
+        // commits. In one process the partitions' own counts are the cut's
+        // exactly; across processes the lagging sum is what there is (it
+        // only feeds a resumed run's events_processed figure).
+        std::uint64_t events = progress.events;
+        if (run.partitions.size() == run.transport.partitions()) {
+          events = 0;
+          for (const auto& p : run.partitions) events += p->events();
+        }
+        quiet.snapshot(run.partitions, hold, events);
       } catch (...) {
         snapshot_error = std::current_exception();  // the host's: stops the run
         failed.store(true);

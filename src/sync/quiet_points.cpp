@@ -80,7 +80,7 @@ bool QuietPoints::reached(Time safe_time, std::uint64_t events) {
     QuietPoint point;
     point.safe_time = std::min(safe_time, end_time_);
     point.end_time = end_time_;
-    point.events = events;
+    point.events = events + events_before_;
     point.index = count_;
     point.wall_seconds = elapsed();
     switch (options_.control->at_quiet_point(point)) {
@@ -101,7 +101,7 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   Snapshot s;
   s.safe_time = std::min(safe_time, end_time_);
   s.index = count_;
-  s.events = events;
+  s.events = events + events_before_;
   std::vector<std::vector<EntityImage>> parts;
   std::size_t total = 0;
   for (const auto& p : partitions) {

@@ -79,6 +79,11 @@ class QuietPoints {
   // Whether the RunControl asked for a snapshot at the quiet point just
   // reached; clears the request.
   bool take_snapshot_request() { return std::exchange(snapshot_wanted_, false); }
+  // The simulated time the RunControl wants its next quiet point at
+  // (RunControl::next_wanted_time); infinity when none.
+  Time next_wanted_time() const {
+    return options_.control != nullptr ? options_.control->next_wanted_time() : kTimeInfinity;
+  }
   // Builds the snapshot of `partitions` (this process's, all quiet, every
   // pending event in their queues) at the last quiet point, and hands it to
   // the RunControl.
@@ -87,6 +92,10 @@ class QuietPoints {
   // Stamps the wall time and hands `progress` to the feed.
   void publish(Progress& progress);
   std::uint64_t count() const { return count_; }
+  // A resumed run: the events committed before its checkpoint's cut, added
+  // to the engines' counts (which start at the cut) in what controls and
+  // snapshots see.
+  void set_events_before(std::uint64_t events) { events_before_ = events; }
   // Snapshots taken, and how long the workers waited for them (building the
   // snapshot and handing it to the RunControl): the longest, and in all.
   std::uint64_t snapshots() const { return snapshots_; }
@@ -103,6 +112,7 @@ class QuietPoints {
   bool snapshot_wanted_ = false;
   std::uint64_t count_ = 0;
   std::uint64_t snapshots_ = 0;
+  std::uint64_t events_before_ = 0;
   double pause_max_ = 0, pause_total_ = 0;
   Clock::time_point start_, last_publish_;
   std::chrono::duration<double> publish_every_;

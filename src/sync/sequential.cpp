@@ -26,8 +26,12 @@ class SequentialSync : public Synchronizer {
     for (;;) {
       // A quiet point falls between instants: after a chunk, the events of
       // the instant it ended in run too.
-      if (p.run(end, kChunk) == kChunk && p.next_time() == p.now())
-        p.run(std::min(end, std::nextafter(p.now(), kTimeInfinity)), UINT64_MAX);
+      // It also ends before the first event at or past the time the
+      // RunControl wants a quiet point at.
+      const Time wanted = quiet.next_wanted_time();
+      const Time bound = wanted > p.next_time() ? std::min(end, wanted) : end;
+      if (p.run(bound, kChunk) == kChunk && p.next_time() == p.now())
+        p.run(std::min(bound, std::nextafter(p.now(), kTimeInfinity)), UINT64_MAX);
       const Time safe = std::min(p.next_time(), end);
       if (!(safe < end)) break;
       if (quiet.stop_wanted()) {

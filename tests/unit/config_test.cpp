@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -228,6 +229,78 @@ type = "plain"
   EXPECT_EQ(spec.output.formats, (std::vector<std::string>{"csv", "json"}));
   // No [output] table: the location is the file alone.
   EXPECT_EQ(spec.output.location.str(), path);
+  // No [checkpoint] table: none by simulated or wall time, the default place.
+  EXPECT_EQ(spec.checkpoint.every, 0.0);
+  EXPECT_EQ(spec.checkpoint.wall_every, 0.0);
+  EXPECT_EQ(spec.checkpoint.directory, "");
+  EXPECT_EQ(spec.checkpoint.keep, 2u);
+  EXPECT_EQ(spec.checkpoint.location.str(), path);
+}
+
+TEST_F(ConfigTest, CheckpointTable) {
+  auto checkpoint = [&](const std::string& keys) {
+    const std::string path = write("ckpt.toml",
+                                   "[simulation]\nend_time = 1.0\n[[entities]]\nname = \"a\"\n"
+                                   "type = \"plain\"\n[checkpoint]\n" +
+                                       keys + "\n");
+    return dsim::load_model(path).checkpoint;
+  };
+  const dsim::CheckpointSpec all =
+      checkpoint("every = 50\nwall_every = 90\ndirectory = \"ckpt/run a\"\nkeep = 5");
+  EXPECT_EQ(all.every, 50.0);
+  EXPECT_EQ(all.wall_every, 90.0);
+  // As written: a relative path is relative to the current directory, as
+  // output.directory is, not to the config's.
+  EXPECT_EQ(all.directory, "ckpt/run a");
+  EXPECT_EQ(all.keep, 5u);
+  EXPECT_EQ(all.location.str(), (dir_ / "ckpt.toml").string() + ":6:1");
+
+  EXPECT_EQ(checkpoint("every = 2.5").every, 2.5);
+  EXPECT_EQ(checkpoint("every = 0").every, 0.0);
+  EXPECT_EQ(checkpoint("wall_every = 1.5").wall_every, 1.5);
+  EXPECT_EQ(checkpoint("wall_every = \"90s\"").wall_every, 90.0);
+  EXPECT_EQ(checkpoint("wall_every = \"10m\"").wall_every, 600.0);
+  EXPECT_EQ(checkpoint("wall_every = \"1.5h\"").wall_every, 5400.0);
+  EXPECT_EQ(checkpoint("wall_every = \"0\"").wall_every, 0.0);
+  EXPECT_EQ(checkpoint("keep = 1").keep, 1u);
+  EXPECT_EQ(checkpoint("directory = \"/tmp/x\"").directory, "/tmp/x");
+  // An empty table changes nothing.
+  const dsim::CheckpointSpec none = checkpoint("");
+  EXPECT_EQ(none.every, 0.0);
+  EXPECT_EQ(none.keep, 2u);
+}
+
+TEST_F(ConfigTest, CheckpointOverrides) {
+  const std::string path = write("base.toml",
+                                 "[simulation]\nend_time = 1.0\n[[entities]]\n"
+                                 "name = \"a\"\ntype = \"plain\"\n");
+  const dsim::ModelSpec spec =
+      dsim::load_model(path, {"checkpoint.every=5", "checkpoint.wall_every=10m",
+                              "checkpoint.directory=2024", "checkpoint.keep=3"});
+  EXPECT_EQ(spec.checkpoint.every, 5.0);
+  EXPECT_EQ(spec.checkpoint.wall_every, 600.0);
+  EXPECT_EQ(spec.checkpoint.directory, "2024");  // the text, not the number
+  EXPECT_EQ(spec.checkpoint.keep, 3u);
+  EXPECT_EQ(dsim::load_model(path, {"checkpoint.wall_every=45"}).checkpoint.wall_every, 45.0);
+  EXPECT_EQ(dsim::load_model(path, {"checkpoint.wall_every=\"2h\""}).checkpoint.wall_every, 7200.0);
+}
+
+TEST(ParseDurationTest, SecondsMinutesHours) {
+  EXPECT_EQ(dsim::parse_duration("90"), 90.0);
+  EXPECT_EQ(dsim::parse_duration("90s"), 90.0);
+  EXPECT_EQ(dsim::parse_duration("10m"), 600.0);
+  EXPECT_EQ(dsim::parse_duration("2h"), 7200.0);
+  EXPECT_EQ(dsim::parse_duration("1.5h"), 5400.0);
+  EXPECT_EQ(dsim::parse_duration("0.25"), 0.25);
+  EXPECT_EQ(dsim::parse_duration(" 10 m "), 600.0);
+  EXPECT_EQ(dsim::parse_duration("0"), 0.0);
+  EXPECT_EQ(dsim::parse_duration("0s"), 0.0);
+  for (const char* bad : {"", " ", "s", "h", "-5", "-5s", "+5", "5ms", "500ms", "1d", "10 min",
+                          "10M", "1.5.2h", ".5h", "5.h", "1e3", "nan", "inf", "10mm", "5 s s",
+                          "0x10", "1,5h"})
+    EXPECT_FALSE(dsim::parse_duration(bad).has_value()) << '"' << bad << '"';
+  // Beyond a double: not a duration.
+  EXPECT_FALSE(dsim::parse_duration(std::string(400, '9') + "h").has_value());
 }
 
 TEST_F(ConfigTest, ParamsSubtableAndTopLevelPlugins) {
@@ -592,6 +665,18 @@ TEST_F(ValidateTest, RejectsBadSpecsBuiltInCode) {
   EXPECT_EQ(message(s), "<code>: links[0].lookahead: must be a finite number >= 0 (got -1.0)");
   s.links[0].lookahead = 0.0;
   EXPECT_EQ(message(s), "no error");
+  s = base();
+  s.checkpoint.every = -1;
+  EXPECT_EQ(message(s), "<code>: checkpoint.every: must be a finite number >= 0 (got -1.0)");
+  s = base();
+  s.checkpoint.wall_every = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(message(s),
+            "<code>: checkpoint.wall_every: must be a finite number of seconds >= 0 (got inf)");
+  s = base();
+  s.checkpoint.keep = 0;
+  EXPECT_EQ(message(s), "<code>: checkpoint.keep: must be >= 1 (got 0)");
+  s.checkpoint.keep = 1;
+  EXPECT_EQ(message(s), "no error");
 }
 
 // ---- JSON ------------------------------------------------------------------
@@ -647,6 +732,10 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   EXPECT_EQ(j["output"]["directory"], "out");
   EXPECT_EQ(j["output"]["sample_interval"], 10.0);
   EXPECT_EQ(j["output"]["formats"], nlohmann::json::array({"json"}));
+  EXPECT_EQ(j["checkpoint"]["every"], 0.0);
+  EXPECT_EQ(j["checkpoint"]["wall_every"], 0.0);
+  EXPECT_EQ(j["checkpoint"]["directory"], "");
+  EXPECT_EQ(j["checkpoint"]["keep"], 2);
 
   // Sections appear in a fixed order, not alphabetically.
   const auto pos = [&](const char* key) { return text.find(std::string("\"") + key + "\":"); };
@@ -654,6 +743,7 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   EXPECT_LT(pos("simulation"), pos("entities"));
   EXPECT_LT(pos("entities"), pos("links"));
   EXPECT_LT(pos("links"), pos("output"));
+  EXPECT_LT(pos("output"), pos("checkpoint"));
   EXPECT_LT(pos("end_time"), pos("seed"));
   EXPECT_LT(pos("memory_limit"), pos("state_saving"));
   EXPECT_LT(pos("state_saving"), pos("state_saving_period"));
@@ -663,6 +753,11 @@ TEST_F(ValidateTest, JsonHoldsTheResolvedSpec) {
   const nlohmann::json periodic = nlohmann::json::parse(dsim::to_json(spec));
   EXPECT_EQ(periodic["simulation"]["state_saving"], "periodic");
   EXPECT_EQ(periodic["simulation"]["state_saving_period"], 4);
+
+  spec.checkpoint = {12.5, 30, "ckpts", 4, {}};
+  const nlohmann::json checkpoint = nlohmann::json::parse(dsim::to_json(spec))["checkpoint"];
+  EXPECT_EQ(checkpoint, nlohmann::json::parse(
+                            R"({"every": 12.5, "wall_every": 30.0, "directory": "ckpts", "keep": 4})"));
 }
 
 // ---- parameters -------------------------------------------------------------

@@ -24,6 +24,9 @@ cd "$tmp" || exit 1
 phold=$DSIM_SOURCE_DIR/models/phold/phold.toml
 mm1=$DSIM_SOURCE_DIR/models/queueing/mm1.toml
 small=(--set entities.phold.count=1024 --end-time 300)
+# The runs that signals and kills interrupt: seconds long in a release build,
+# shorter under the sanitizers (DSIM_TEST_SCALE=0.1), which run slower.
+long=(--end-time "$(awk -v s="${DSIM_TEST_SCALE:-1}" 'BEGIN { print 2000 * s }')")
 failures=0
 fail() {
   echo "checkpoint.sh: FAIL: $*" >&2
@@ -47,6 +50,16 @@ expect_error() {
   local rc=$?
   [ "$rc" -eq "$code" ] || fail "$what: exit $rc, expected $code ($(cat err.txt))"
   grep -q -- "$pattern" err.txt || fail "$what: stderr does not say '$pattern': $(cat err.txt)"
+}
+# wait_for_checkpoint DIR N: until DIR holds a complete checkpoint numbered
+# N or more (or 60 s pass).
+wait_for_checkpoint() {
+  local i
+  for ((i = 0; i < 1200; ++i)); do
+    ls "$1"/ckpt-*/index 2>/dev/null | sed 's/.*ckpt-0*\([0-9]*\)\/index/\1/' |
+      awk -v n="$2" '$1 >= n { found = 1 } END { exit !found }' && return
+    sleep 0.05
+  done
 }
 # wait_for_threads PID: until dsim's signal watcher runs (signals before it
 # would take their default action).
@@ -135,32 +148,38 @@ grep -q "warning: checkpoint ckpt-000001 at simulated time .* was not written" e
 same ref w "run whose checkpoints failed"
 
 echo "--- signals"
-"$DSIM" run "$phold" --sync sequential -q -o pref || fail "phold reference"
-"$DSIM" run "$phold" --sync sequential -q -o term 2>err.txt &
+# A run that would take days: SIGUSR1 writes a checkpoint and it goes on;
+# SIGTERM writes another and it stops with 75. Each resumes to a later end
+# time with the results of a run to that end time.
+"$DSIM" run "$phold" --end-time 1e9 --sync sequential -q -o sig 2>err.txt &
 pid=$!
 wait_for_threads $pid
-sleep 0.5
+sleep 0.2
+kill -USR1 $pid
+wait_for_checkpoint sig.checkpoints 1
+kill -0 $pid 2>/dev/null || fail "SIGUSR1 ended the run"
 kill -TERM $pid
 wait $pid
 rc=$?
 [ "$rc" -eq 75 ] || fail "SIGTERM: exit $rc, expected 75 ($(cat err.txt))"
-grep -q "continue with: dsim resume term.checkpoints" err.txt || fail "SIGTERM: $(cat err.txt)"
-[ ! -e term ] || fail "SIGTERM left a result directory"
-"$DSIM" resume term.checkpoints --threads 2 -q -o term-r || fail "resume after SIGTERM"
-same pref term-r "resume after SIGTERM"
-"$DSIM" run "$phold" --sync sequential -q -o usr1 2>err.txt &
-pid=$!
-wait_for_threads $pid
-sleep 0.3
-kill -USR1 $pid
-wait $pid || fail "SIGUSR1 stopped the run"
-[ -f usr1.checkpoints/ckpt-000001/index ] || fail "SIGUSR1 wrote no checkpoint"
-same pref usr1 "run with a SIGUSR1 checkpoint"
+grep -q "continue with: dsim resume sig.checkpoints" err.txt || fail "SIGTERM: $(cat err.txt)"
+[ ! -e sig ] || fail "SIGTERM left a result directory"
+"$DSIM" checkpoints sig.checkpoints >list.txt
+for n in 1 2; do
+  cut=$(awk -v c="ckpt-00000$n" '$1 == c { print $2 }' list.txt)
+  [ -n "$cut" ] || { fail "no checkpoint $n after SIGUSR1 and SIGTERM: $(cat list.txt)"; continue; }
+  later=$(awk -v t="$cut" 'BEGIN { printf "%.6f", t + 20 }')
+  "$DSIM" run "$phold" --end-time "$later" --sync sequential -q -o "sig-ref-$n" ||
+    fail "reference to $later"
+  "$DSIM" resume "sig.checkpoints/ckpt-00000$n" --end-time "$later" --threads 2 -q \
+    -o "sig-r-$n" || fail "resume after signal $n"
+  same "sig-ref-$n" "sig-r-$n" "resume of the checkpoint signal $n wrote"
+done
 
 echo "--- SIGKILL at random moments, then resume"
-for delay in 0.4 0.9 1.6 2.2; do
+for delay in 0.2 0.5 0.9 1.4; do
   rm -rf k k.checkpoints
-  "$DSIM" run "$phold" --sync conservative --threads 2 -q -o k --checkpoint-wall 0.05 \
+  "$DSIM" run "$phold" "${long[@]}" --sync conservative --threads 2 -q -o k --checkpoint-wall 0.05 \
     2>/dev/null &
   pid=$!
   sleep "$delay"
@@ -181,13 +200,22 @@ done
 
 echo "--- the supervisor"
 rm -rf s s.checkpoints
-"$DSIM" run "$phold" --sync sequential -o s --checkpoint-wall 0.05 --supervise \
+"$DSIM" run "$phold" "${long[@]}" --sync sequential -o s --checkpoint-wall 0.05 --supervise \
   --max-restarts 3 --restart-delay 0.1 -q 2>sup.txt &
 sup=$!
+# Each child is killed once it wrote a checkpoint (the second after resuming).
+seen=0
 for kill_no in 1 2; do
-  sleep 0.8
+  wait_for_checkpoint s.checkpoints $((seen + 1))
   child=$(pgrep -P $sup | head -n 1)
   [ -n "$child" ] && kill -KILL "$child"
+  seen=$(ls s.checkpoints | sed 's/ckpt-0*//' | sort -n | tail -n 1)
+  # The restart's child: the next kill waits for a checkpoint it wrote.
+  for ((i = 0; i < 600; ++i)); do
+    c=$(pgrep -P $sup | head -n 1)
+    [ -n "$c" ] && [ "$c" != "$child" ] && break
+    sleep 0.05
+  done
 done
 wait $sup || fail "supervised run: exit $? ($(cat sup.txt))"
 same pref s "supervised run killed twice"

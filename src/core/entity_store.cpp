@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "dsim/context.hpp"
 
@@ -281,6 +282,55 @@ EntityImage EntityStore::export_entity(EntityId id, bool take) {
   std::sort(image.pending.begin(), image.pending.end(), key_less);
   if (take) queue_.remove_if([id](const Event& e) { return e.dst == id; });
   return image;
+}
+
+void EntityStore::export_snapshots(std::vector<EntitySnapshot>& out) const {
+  static_assert(sizeof(PendingEvent) == sizeof(Event) && std::is_trivially_copyable_v<Event> &&
+                std::is_trivially_copyable_v<PendingEvent>);
+  const std::size_t first = out.size();
+  out.resize(first + entities_);
+  // Entries in id order; slot_of[slot of group g] -> entry.
+  std::vector<std::vector<std::uint32_t>> entry_of(local_.size());
+  std::size_t at = first;
+  for (std::size_t g = 0; g < local_.size(); ++g) {
+    const LocalGroup& lg = local_[g];
+    const GroupRuntime& gr = *lg.runtime;
+    entry_of[g].resize(lg.count);
+    for_each_entity(lg, [&](std::uint32_t slot, EntityId id) {
+      EntitySnapshot& e = out[at];
+      e.id = id;
+      e.block.assign(lg.block(slot), lg.block(slot) + gr.history_off);
+      entry_of[g][slot] = static_cast<std::uint32_t>(at - first);
+      ++at;
+    });
+  }
+  // Count, then place: each entity's events in one allocation.
+  std::vector<std::uint32_t> counts(entities_, 0);
+  const auto entry = [&](const Event& e) -> std::uint32_t {
+    const Location loc = where_[e.dst];
+    if (loc.partition != partition_)
+      throw Error(fmt::format("partition {} holds an event for entity id {}, which lives in "
+                              "partition {}",
+                              partition_, e.dst, loc.partition),
+                  Error::Kind::kRuntime);
+    return entry_of[loc.group][loc.slot];
+  };
+  queue_.for_each([&](const Event& e) { ++counts[entry(e)]; });
+  for (std::size_t i = 0; i < entities_; ++i) out[first + i].pending.reserve(counts[i]);
+  queue_.for_each([&](const Event& e) {
+    PendingEvent& p = out[first + entry(e)].pending.emplace_back();
+    std::memcpy(static_cast<void*>(&p), &e, sizeof e);
+  });
+  const auto pending_less = [](const PendingEvent& a, const PendingEvent& b) {
+    Event x, y;
+    std::memcpy(static_cast<void*>(&x), &a, sizeof x);
+    std::memcpy(static_cast<void*>(&y), &b, sizeof y);
+    return key_less(x, y);
+  };
+  for (std::size_t i = 0; i < entities_; ++i) {
+    auto& pending = out[first + i].pending;
+    if (pending.size() > 1) std::sort(pending.begin(), pending.end(), pending_less);
+  }
 }
 
 std::vector<EntityImage> EntityStore::export_all() const {

@@ -30,6 +30,7 @@
 #include "core/event_queue.hpp"
 #include "core/layout.hpp"
 #include "core/model.hpp"
+#include "dsim/run_control.hpp"
 #include "stats/exact_sum.hpp"
 #include "stats/partials.hpp"
 
@@ -147,6 +148,10 @@ class EntityStore {
   EntityImage export_entity(EntityId id, bool take);
   // Every entity's image, in id order (one pass over the queue).
   std::vector<EntityImage> export_all() const;
+  // The same as snapshot entries, appended to `out` (a snapshot's, built
+  // while the workers wait: one allocation per entity's block and one per
+  // entity with pending events, no search per event).
+  void export_snapshots(std::vector<EntitySnapshot>& out) const;
   // Sets the entity's block to the image's bytes and queues its events (in
   // addition to any the store holds for it: import into a store whose blocks
   // were constructed and that ran no init hooks).

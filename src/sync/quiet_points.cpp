@@ -102,25 +102,14 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   s.safe_time = std::min(safe_time, end_time_);
   s.index = count_;
   s.events = events + events_before_;
-  std::vector<std::vector<EntityImage>> parts;
   std::size_t total = 0;
-  for (const auto& p : partitions) {
-    parts.push_back(p->store().export_all());
-    total += parts.back().size();
-  }
+  for (const auto& p : partitions) total += p->store().entities();
   s.entities.reserve(total);
-  for (auto& images : parts)
-    for (EntityImage& image : images) {
-      EntitySnapshot& e = s.entities.emplace_back();
-      e.id = image.id;
-      e.block = std::move(image.block);
-      e.pending.resize(image.pending.size());
-      if (!image.pending.empty())
-        std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
-                    image.pending.size() * sizeof(Event));
-    }
-  std::sort(s.entities.begin(), s.entities.end(),
-            [](const EntitySnapshot& a, const EntitySnapshot& b) { return a.id < b.id; });
+  for (const auto& p : partitions) p->store().export_snapshots(s.entities);
+  // Each partition's entries are in id order; several partitions interleave.
+  const auto by_id = [](const EntitySnapshot& a, const EntitySnapshot& b) { return a.id < b.id; };
+  if (!std::is_sorted(s.entities.begin(), s.entities.end(), by_id))
+    std::sort(s.entities.begin(), s.entities.end(), by_id);
   if (!partitions.empty()) {
     Partials statistics = partitions.front()->store().statistics(false);
     for (std::size_t i = 1; i < partitions.size(); ++i)

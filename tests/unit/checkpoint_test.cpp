@@ -392,20 +392,13 @@ TEST_F(Checkpoints, AnImageOfThreeShardsResumesOnAnotherLayoutBitForBit) {
     for (std::size_t i = 0; i < assignment.size(); ++i) assignment[i] = (i / 7) % 2;
     const Layout two(model, assignment, 2, false);
     std::vector<std::unique_ptr<Partition>> resumed;
-    for (std::uint32_t p = 0; p < 2; ++p) {
+    for (std::uint32_t p = 0; p < 2; ++p)
       resumed.push_back(std::make_unique<Partition>(model, two, p));
-      resumed.back()->store().construct();
-    }
-    for (const auto& e : image.snapshot.entities) {
-      dsim::detail::EntityImage entity;
-      entity.id = e.id;
-      entity.block = e.block;
-      entity.pending.resize(e.pending.size());
-      std::memcpy(static_cast<void*>(entity.pending.data()), e.pending.data(),
-                  e.pending.size() * sizeof(Event));
-      resumed[two.partition_of(e.id)]->store().import_entity(entity);
-    }
-    resumed[0]->store().absorb_statistics(ck::image_statistics(image, model.sample_count()));
+    // As a resumed run restores: each partition its entities, partition 0
+    // the run's statistics.
+    const auto statistics = ck::image_statistics(image, model.sample_count());
+    for (auto& p : resumed)
+      p->restore(image.snapshot.entities, p->id() == 0 ? &statistics : nullptr);
     run_in_key_order(resumed, model.end_time());
     EXPECT_EQ(final_statistics(resumed, model), expected);
   }

@@ -40,14 +40,16 @@ same_results ref one-on-two "resume of a 1-process checkpoint on 2 processes"
 "$DSIM" run "$phold" --sync sequential -q -o pref || fail "phold reference"
 limit=$(scaled 300)
 timeout -k 5 "$limit" "$DSIM" supervise --max-restarts 3 --restart-delay 0.2 -- \
-  "${MPIRUN[@]}" -np 2 "$DSIM" run "$phold" --sync conservative --threads 1 -q -o sup \
+  "${MPIRUN[@]}" -np 2 "$DSIM" run "$phold" --sync conservative --threads 1 -q -o "$tmp/sup" \
   --checkpoint-wall 0.1 >sup.out 2>sup.err </dev/null &
 sup=$!
 killed=0
 for ((i = 0; i < 200 && killed == 0; ++i)); do
   sleep 0.1
-  # One rank: a process whose command line starts with the program itself.
-  rank=$(pgrep -f "^$DSIM run $phold" | head -n 1)
+  # One rank: a process whose command line starts with the program itself
+  # and names this test's own output directory (other tests may be running
+  # the same program at the same time).
+  rank=$(pgrep -f "^$DSIM run $phold .*-o $tmp/sup " | head -n 1)
   if [ -n "$rank" ] && [ -f sup.checkpoints/ckpt-000001/index ]; then
     kill -KILL "$rank"
     killed=1

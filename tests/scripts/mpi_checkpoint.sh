@@ -37,10 +37,12 @@ mpi 2 resume one.checkpoints --sync optimistic --threads 2 -q -o one-on-two
 same_results ref one-on-two "resume of a 1-process checkpoint on 2 processes"
 
 # A rank SIGKILLed under the supervisor: the job dies, and is restarted.
-"$DSIM" run "$phold" --sync sequential -q -o pref || fail "phold reference"
+# Seconds long in a release build; shorter under the sanitizers.
+long=(--end-time "$(awk -v s="${DSIM_TEST_SCALE:-1}" 'BEGIN { print 2000 * s }')")
+"$DSIM" run "$phold" "${long[@]}" --sync sequential -q -o pref || fail "phold reference"
 limit=$(scaled 300)
 timeout -k 5 "$limit" "$DSIM" supervise --max-restarts 3 --restart-delay 0.2 -- \
-  "${MPIRUN[@]}" -np 2 "$DSIM" run "$phold" --sync conservative --threads 1 -q -o "$tmp/sup" \
+  "${MPIRUN[@]}" -np 2 "$DSIM" run "$phold" "${long[@]}" --sync conservative --threads 1 -q -o "$tmp/sup" \
   --checkpoint-wall 0.1 >sup.out 2>sup.err </dev/null &
 sup=$!
 killed=0

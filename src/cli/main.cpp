@@ -161,8 +161,9 @@ struct RunFlags {
     if (wall_opt->count()) {
       const auto seconds = dsim::parse_duration(checkpoint_wall);
       if (!seconds)
-        throw dsim::Error(fmt::format("--checkpoint-wall: expected a duration such as 90, 90s, "
-                                      "10m or 2h, got '{}'",
+        throw dsim::Error(fmt::format("--checkpoint-wall: not a duration: \"{}\" (write seconds "
+                                      "as a number, or a number and a unit s, m or h, e.g. "
+                                      "\"90s\", \"10m\", \"1.5h\")",
                                       dsim::clip(checkpoint_wall)));
       sets.push_back(fmt::format("checkpoint.wall_every={:.17g}", *seconds));
     }

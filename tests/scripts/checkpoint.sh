@@ -115,6 +115,8 @@ expect_error 2 "is of another model: entities.phold.count is 1024 in the checkpo
   "a changed model" -- "$DSIM" resume "$first" --set entities.phold.count=7 -o x
 expect_error 2 "the end time (10) must be later" "an end time before the cut" -- \
   "$DSIM" resume "$first" --end-time 10 -o x
+expect_error 2 '--checkpoint-wall: not a duration: "5ms"' "a bad --checkpoint-wall" -- \
+  "$DSIM" run "$phold" --checkpoint-wall 5ms -o x
 mkdir empty
 expect_error 2 "holds no checkpoint" "an empty directory" -- "$DSIM" resume empty -o x
 expect_error 2 "does not exist" "a missing checkpoint" -- "$DSIM" resume nowhere/ckpt-000001 -o x

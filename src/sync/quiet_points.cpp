@@ -148,7 +148,14 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
 void QuietPoints::publish(Progress& progress) {
   last_publish_ = Clock::now();
   progress.wall_seconds = elapsed();
-  if (feed_ != nullptr) feed_->publish(progress);
+  if (feed_ == nullptr) return;
+  if (events_before_ == 0) {
+    feed_->publish(progress);
+    return;
+  }
+  Progress whole = progress;  // a resumed run: the events before the cut too
+  whole.events += events_before_;
+  feed_->publish(whole);
 }
 
 }  // namespace dsim::detail

@@ -272,7 +272,7 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
     result = simulation->run(run_options);
   } catch (const RunStopped& stopped) {
     bar.reset();
-    if (interrupt.terminated() && requests->stop_asked()) {
+    if (requests->stop_asked()) {  // SIGTERM, with a checkpoint directory
       if (lead)
         std::fprintf(err,
                      "dsim: terminated: %s after writing a checkpoint; no results were written; "

@@ -357,11 +357,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       }
       dsim::cli::SuperviseOptions so;
       so.command = child_command(argc, argv);
-      for (std::size_t i = 1; i < so.command.size(); ++i)
-        if (so.command[i] == "run") {
-          so.insert_at = i + 1;
-          break;
-        }
+      so.insert_at = 2;  // after "run": the subcommand is always the first argument
       so.max_restarts = max_restarts;
       so.restart_delay = restart_delay;
       return dsim::cli::supervise(so, stderr);

@@ -79,9 +79,6 @@ class Checkpointer final : public RunControl {
   // final: checkpoints_written/failed, bytes, write seconds, last path.
   void finish();
   void add_figures(RunFigures& figures) const;
-  // Whether a checkpoint_and_stop() request was honoured: a checkpoint was
-  // taken for it (and, after finish(), written or failed).
-  bool stopped_for_request() const { return stop_after_ > 0 && taken_ >= stop_after_; }
 
  private:
   struct Job {

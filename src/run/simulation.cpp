@@ -365,10 +365,11 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   if (checkpointer) checkpointer->add_figures(figures);
   // The workers' pauses for snapshots: the longest and the largest total of
   // any process.
-  for (const double pause : cluster.gather(std::vector<double>{quiet.pause_max()}))
-    figures.checkpoint_pause_max = std::max(figures.checkpoint_pause_max, pause);
-  for (const double pause : cluster.gather(std::vector<double>{quiet.pause_total()}))
-    figures.checkpoint_pause_total = std::max(figures.checkpoint_pause_total, pause);
+  const auto pauses = cluster.gather(std::vector<double>{quiet.pause_max(), quiet.pause_total()});
+  for (std::size_t i = 0; i + 1 < pauses.size(); i += 2) {
+    figures.checkpoint_pause_max = std::max(figures.checkpoint_pause_max, pauses[i]);
+    figures.checkpoint_pause_total = std::max(figures.checkpoint_pause_total, pauses[i + 1]);
+  }
   result.figures = std::move(figures);
   return result;
 }

@@ -140,7 +140,6 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   }
   options_.control->keep_snapshot(std::move(s));
   const double pause = seconds_since(start);
-  ++snapshots_;
   pause_total_ += pause;
   pause_max_ = std::max(pause_max_, pause);
 }

@@ -96,9 +96,8 @@ class QuietPoints {
   // to the engines' counts (which start at the cut) in what controls and
   // snapshots see.
   void set_events_before(std::uint64_t events) { events_before_ = events; }
-  // Snapshots taken, and how long the workers waited for them (building the
-  // snapshot and handing it to the RunControl): the longest, and in all.
-  std::uint64_t snapshots() const { return snapshots_; }
+  // How long the workers waited for snapshots (building each and handing it
+  // to the RunControl): the longest, and in all.
   double pause_max() const { return pause_max_; }
   double pause_total() const { return pause_total_; }
   double elapsed() const { return seconds_since(start_); }
@@ -111,7 +110,6 @@ class QuietPoints {
   bool control_stop_ = false;
   bool snapshot_wanted_ = false;
   std::uint64_t count_ = 0;
-  std::uint64_t snapshots_ = 0;
   std::uint64_t events_before_ = 0;
   double pause_max_ = 0, pause_total_ = 0;
   Clock::time_point start_, last_publish_;

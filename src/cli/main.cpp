@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 #include "cli/supervise.hpp"
 #include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
@@ -215,6 +216,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       "  dsim run models/phold/phold.toml --threads 2 --set simulation.end_time=100\n"
       "  dsim validate model.toml --plugin build/libmymodel.so\n"
       "  dsim list queue\n"
+      "  dsim report results/mm1 results/mm1_rho09 -o report.html\n"
       "Run 'dsim COMMAND --help' for the options of a command.");
 
   // run
@@ -306,15 +308,29 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       ->type_name("PATH")
       ->allow_extra_args(false);
 
+  // report
+  dsim::cli::ReportCommandOptions report_opts;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "write a self-contained HTML report (opens offline) of result directories");
+  report_cmd->add_option("dirs", report_opts.dirs, "result directories (several: overlaid)")
+      ->required()
+      ->type_name("RESULTS_DIR...");
+  report_cmd->add_option("-o,--output", report_opts.output, "the HTML file to write")
+      ->required()
+      ->type_name("FILE");
+  report_cmd->add_option("--svg", report_opts.svg_dir, "also write every chart as DIR/NAME.svg")
+      ->type_name("DIR");
+
   const bool lead = world->rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list" &&
-        command != "resume" && command != "checkpoints" && command != "supervise") {
+        command != "resume" && command != "checkpoints" && command != "supervise" &&
+        command != "report") {
       print_once(*world,
           fmt::format("unknown command '{}' (commands: run, resume, checkpoints, supervise, "
-                      "validate, list; see 'dsim --help')",
+                      "validate, list, report; see 'dsim --help')",
                       dsim::clip(command)));
       return kExitInput;
     }
@@ -407,6 +423,8 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
     return agreed([&] { return dsim::cli::validate_command(validate_opts, world, out); });
   if (checkpoints_cmd->parsed())
     return agreed([&] { return dsim::cli::checkpoints_command(checkpoints_dir, out); });
+  if (report_cmd->parsed())
+    return agreed([&] { return dsim::cli::report_command(report_opts, out); });
   if (list_cmd->parsed())
     return agreed([&] { return dsim::cli::list_command(list_type, list_plugins, out); });
   return kExitInput;  // unreachable: a subcommand is required

@@ -1,0 +1,96 @@
+// The dsim report's charts (web/src/report.html). The page's data is the JSON
+// in <script id="dsim-data">, written by dsim (src/viz/report.cpp):
+//   {"runs": [name, ...],
+//    "charts": [{"title": "group.stat", "kind": "series" | "histogram",
+//                "x_label": "...", "bin_width": w (histograms),
+//                "lines": [{"run": i, "x": [...], "y": [...]}]}]}
+// (null stands for a value that is not a finite number).
+// Every text from the data goes into the page as text (textContent, uPlot's
+// labels), never as markup. When every chart is drawn, window.dsimReport.ready
+// is true and <html data-ready> is set (the browser tests wait for that).
+(function () {
+  'use strict';
+  const state = { charts: 0, drawn: 0, ready: false, drawMs: 0, errors: [] };
+  window.dsimReport = state;
+
+  const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2',
+                   '#7f7f7f', '#bcbd22', '#17becf'];
+  const height = 260;
+  const data = JSON.parse(document.getElementById('dsim-data').textContent);
+  const grid = document.getElementById('charts');
+  const plots = [];
+
+  function element(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function fade(color) { return color + '55'; }
+
+  function make(chart) {
+    const box = element('div', 'chart');
+    const title = element('h3', null, chart.title);
+    title.appendChild(element('span', 'kind', ' ' + chart.kind));
+    box.appendChild(title);
+    const plot = element('div', 'plot');
+    box.appendChild(plot);
+    grid.appendChild(box);
+
+    const histogram = chart.kind === 'histogram';
+    const lines = chart.lines;
+    const bars = histogram ? uPlot.paths.bars({ size: [lines.length > 1 ? 0.6 : 0.9, Infinity] })
+                           : null;
+    const series = [{ label: chart.x_label }];
+    for (const line of lines) {
+      const color = palette[line.run % palette.length];
+      const s = { label: data.runs[line.run], stroke: color, width: 1.5, spanGaps: true,
+                  points: { show: false } };
+      if (histogram) {
+        s.paths = bars;
+        s.fill = fade(color);
+        s.width = 1;
+      }
+      series.push(s);
+    }
+    const table = lines.length === 1 ? [lines[0].x, lines[0].y]
+                                     : uPlot.join(lines.map((l) => [l.x, l.y]));
+    const x = { time: false };
+    if (histogram && chart.bin_width > 0) {
+      const half = chart.bin_width / 2;
+      x.range = (u, min, max) => [min - half, max + half];
+    }
+    const opts = {
+      width: Math.max(300, plot.clientWidth || 560),
+      height: height,
+      scales: { x: x },
+      series: series,
+      axes: [{ label: chart.x_label }, { size: 60 }],
+      legend: { live: !histogram || lines.length > 1 },
+      cursor: { drag: { x: true, y: false } },
+    };
+    plots.push({ plot: plot, chart: new uPlot(opts, table, plot) });
+  }
+
+  state.charts = data.charts.length;
+  for (const chart of data.charts) {
+    try {
+      make(chart);
+      state.drawn += 1;
+    } catch (e) {
+      state.errors.push(String(e));
+      console.error('dsim report: chart ' + chart.title + ': ' + e);
+    }
+  }
+  if (data.charts.length === 0) grid.appendChild(element('p', 'note', 'No series or histograms.'));
+
+  window.addEventListener('resize', () => {
+    for (const p of plots) p.chart.setSize({ width: Math.max(300, p.plot.clientWidth), height: height });
+  });
+  requestAnimationFrame(() => {
+    state.drawMs = performance.now();
+    state.ready = true;
+    document.documentElement.dataset.ready = '1';
+  });
+})();

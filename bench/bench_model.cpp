@@ -37,19 +37,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s CONFIG [KEY=VALUE ...]\n", argv[0]);
     return 2;
   }
+  // Under mpirun the processes make one run (MPI initialised here, as the
+  // dsim program's main() does); DSIM_MPI_PROGRESS as `dsim run` reads it.
+  dsim::MpiSession mpi;
   try {
     const std::vector<std::string> overrides(argv + 2, argv + argc);
+    dsim::Environment env;
+    env.communicator = mpi.world();
+    if (const char* progress = std::getenv("DSIM_MPI_PROGRESS"); progress && *progress)
+      env.mpi_progress = progress;
     dsim::Registry registry;
     dsim::register_builtins(registry);
     dsim::register_reference_models(registry);
     const double cpu_start = cpu_seconds();
-    dsim::Simulation sim(dsim::load_model(argv[1], overrides), registry);
+    dsim::Simulation sim(dsim::load_model(argv[1], overrides), registry, env);
     const dsim::RunResult r = sim.run();
     const double cpu = cpu_seconds() - cpu_start;
     const dsim::RunFigures& f = r.figures;
-    // Under mpirun every rank gets the same result; rank 0 prints it.
-    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-    if (rank != nullptr && std::string_view(rank) != "0") return 0;
+    // Every process gets the same result; process 0 prints it.
+    if (mpi.world()->rank() != 0) return 0;
     std::uint64_t entities = 0;
     for (const auto& g : sim.spec().groups) entities += g.count;
     fmt::print(

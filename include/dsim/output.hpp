@@ -98,4 +98,21 @@ DSIM_API std::string summary_table(const RunResult& result);
 // (a whole number of units without decimals, otherwise one decimal).
 DSIM_API std::string byte_size(std::uint64_t bytes);
 
+// A result directory read back: what write_results() wrote.
+struct ResultDirectory {
+  std::filesystem::path path;
+  // Statistics (results.csv, or results.json when only it was written:
+  // non-finite values then read back as NaN), series (series.csv), end time
+  // and seed, and the run figures (manifest.json's "run").
+  RunResult result;
+  std::string dsim_version;
+  std::string config_file;
+  std::string config_json;  // the resolved config, as manifest.json holds it
+};
+
+// Reads the result directory `dir`. Throws dsim::Error (kind kInput) naming
+// the directory or the file (and line) when it is not a dsim result
+// directory or a file of it is missing or malformed.
+DSIM_API ResultDirectory read_results(const std::filesystem::path& dir);
+
 }  // namespace dsim::output

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "dsim/export.hpp"
 #include "dsim/results.hpp"
 #include "dsim/types.hpp"
 
@@ -72,23 +73,43 @@ struct EntitySnapshot {
   std::vector<PendingEvent> pending;
 };
 
+// Blocks of entities as they lie in the engine's storage: `ids` ascending,
+// entity ids[k]'s block is bytes [k * block_bytes, (k + 1) * block_bytes).
+struct SnapshotBlocks {
+  std::vector<EntityId> ids;
+  std::uint32_t block_bytes = 0;
+  std::vector<std::byte> bytes;
+};
+
 // A consistent cut of this process's part of a run at a quiet point: every
-// event below `safe_time` has run and none at or after it; `entities` are
-// the process's entities (in id order) as that left them. The statistics
-// that live in no entity (tallies, gauge extremes, histograms, series
-// changes so far) are `statistics`, in the versioned partials format
+// event below `safe_time` has run and none at or after it. The process's
+// entities are in `blocks` (a part per group of each partition, copied as
+// they lie: taking a snapshot is a few large copies, whatever the entity
+// count) and the events pending for them in `pending`, in no particular
+// order; entities() gives the same by entity id. The statistics that live
+// in no entity (tallies, gauge extremes, histograms, series changes so far)
+// are `statistics`, in the versioned partials format
 // (src/stats/partials.hpp). `series` are the committed time series so far,
 // readable: each counter and gauge series up to its last sample before
 // `safe_time` (this process's entities' sums). Under MPI every process takes
 // its part at the same quiet point; the parts make up the whole run,
 // whatever layout took them.
-struct Snapshot {
+struct DSIM_API Snapshot {
   Time safe_time = 0;
   std::uint64_t index = 0;   // the quiet point's (QuietPoint::index)
   std::uint64_t events = 0;  // committed events so far, over every process
-  std::vector<EntitySnapshot> entities;
+  std::vector<SnapshotBlocks> blocks;
+  std::vector<PendingEvent> pending;
   std::vector<std::byte> statistics;
   std::vector<SeriesResult> series;
+
+  std::uint64_t entity_count() const;
+  // Every entity in id order with its events in key order (a copy, built
+  // on each call: for inspection and tests, not for a quiet point).
+  std::vector<EntitySnapshot> entities() const;
+  // Adds one entity and its events (a part of its own): for a host that
+  // assembles a snapshot entity by entity.
+  void add(const EntitySnapshot& entity);
 };
 
 // Consulted at every quiet point (see above) on one thread of each process,

@@ -288,9 +288,7 @@ CheckpointImage read_checkpoint(const fs::path& given) {
   ModelIdentity& model = image.model;
   detail::Partials merged;
   std::uint64_t model_sum = 0, types_sum = 0;
-  std::vector<EntitySnapshot>& entities = image.snapshot.entities;
-  // The count is checked against the shards below; a reservation only.
-  entities.reserve(std::min<std::uint64_t>(index.header.model_entities, std::uint64_t{1} << 24));
+  Snapshot& snapshot = image.snapshot;
 
   for (const ShardRecord& record : index.shards) {
     ShardData shard;
@@ -319,18 +317,18 @@ CheckpointImage read_checkpoint(const fs::path& given) {
                       shown(shard.path)));
     }
 
-    const std::size_t first = entities.size();
+    std::vector<EntityId> ids;
     {
       SectionSource source(in, kTagEntities);
-      decode_entities(source, entities);
+      ids = decode_entities(source, snapshot);
     }
     SectionSource source(in, kTagPending);
-    const std::uint64_t pending = decode_pending(source, entities, first);
-    if (entities.size() - first != shard.header.entities || pending != shard.header.pending)
+    const std::uint64_t pending = decode_pending(source, ids, snapshot);
+    if (ids.size() != shard.header.entities || pending != shard.header.pending)
       throw Error(
           fmt::format("checkpoint file '{}' is corrupt: it holds {} entities and {} "
                       "events, its header says {} and {}",
-                      shown(shard.path), entities.size() - first, pending, shard.header.entities,
+                      shown(shard.path), ids.size(), pending, shard.header.entities,
                       shard.header.pending));
 
     const std::string statistics = in.section(kTagStatistics);
@@ -351,31 +349,37 @@ CheckpointImage read_checkpoint(const fs::path& given) {
     image.figures.push_back(decode_figures(in.section(kTagFigures), file));
   }
 
-  // Every entity once, whatever layout wrote it.
-  const auto by_id = [](const EntitySnapshot& a, const EntitySnapshot& b) { return a.id < b.id; };
-  if (!std::is_sorted(entities.begin(), entities.end(), by_id))
-    std::sort(entities.begin(), entities.end(), by_id);
+  // Every entity once, whatever layout wrote it, with its type's block size.
   const auto where = [&] { return shown(image.path); };
-  for (std::size_t i = 0; i < entities.size(); ++i)
-    if (entities[i].id != i) {
-      if (i > 0 && entities[i].id == entities[i - 1].id)
-        throw Error(fmt::format("checkpoint '{}' is corrupt: entity id {} is in two shards",
-                                where(), entities[i].id));
-      throw Error(
-          fmt::format("checkpoint '{}' is corrupt: entity id {} is in no shard", where(), i));
-    }
-  if (entities.size() != model.entities)
-    throw Error(fmt::format("checkpoint '{}' is corrupt: its shards hold {} entities, its model {}",
-                            where(), entities.size(), model.entities));
-  for (const GroupLayout& g : model.groups)
-    for (std::uint64_t k = 0; k < g.count; ++k) {
-      const EntitySnapshot& e = entities[g.first + k];
-      if (e.block.size() != g.block_bytes)
+  std::vector<bool> seen(model.entities, false);
+  std::uint64_t count = 0;
+  for (const SnapshotBlocks& part : snapshot.blocks) {
+    std::size_t g = 0;  // the group of ids[k]: ids ascend within a part
+    for (const EntityId id : part.ids) {
+      if (id >= model.entities)
+        throw Error(fmt::format("checkpoint '{}' is corrupt: it holds entity id {}, its model {} "
+                                "entities",
+                                where(), id, model.entities));
+      if (seen[id])
+        throw Error(
+            fmt::format("checkpoint '{}' is corrupt: entity id {} is in two shards", where(), id));
+      seen[id] = true;
+      ++count;
+      while (g + 1 < model.groups.size() && id >= model.groups[g].first + model.groups[g].count)
+        ++g;
+      const GroupLayout& group = model.groups[g];
+      if (part.block_bytes != group.block_bytes)
         throw Error(
             fmt::format("checkpoint '{}' is corrupt: entity id {} (group '{}') has a "
                         "block of {} bytes, its type's is {}",
-                        where(), e.id, clip(g.name), e.block.size(), g.block_bytes));
+                        where(), id, clip(group.name), part.block_bytes, group.block_bytes));
     }
+  }
+  if (count != model.entities) {
+    const auto missing = std::find(seen.begin(), seen.end(), false) - seen.begin();
+    throw Error(
+        fmt::format("checkpoint '{}' is corrupt: entity id {} is in no shard", where(), missing));
+  }
 
   image.snapshot.safe_time = index.header.safe_time;
   image.snapshot.index = index.header.quiet_point;

@@ -40,7 +40,8 @@ struct CheckpointImage {
   CheckpointHeader header;     // its index's: the cut, versions, the layout that wrote it
   ModelIdentity model;         // as recorded
   // The whole run at the cut: safe_time, index (the writer's quiet point),
-  // events; every entity in id order; the merged statistics, encoded
+  // events; every entity (a part per run of one block size in each shard)
+  // and the events pending for them; the merged statistics, encoded
   // (model.samples samples per series); the committed series so far.
   Snapshot snapshot;
   std::vector<RunFigures> figures;  // each shard's, in rank order

@@ -92,24 +92,26 @@ ShardRecord write_shard(FileSystem& files, const fs::path& dir, const ModelIdent
   header.safe_time = snapshot.safe_time;
   header.quiet_point = snapshot.index;
   header.events = snapshot.events;
-  header.entities = snapshot.entities.size();
-  for (const auto& e : snapshot.entities) header.pending += e.pending.size();
+  // Entity by entity in id order, each one's events in key order.
+  const detail::SnapshotOrder order = detail::order_of(snapshot);
+  header.entities = order.entities.size();
+  header.pending = snapshot.pending.size();
 
   SectionFileWriter out(FileKind::kShard);
   const int level = options.level;
   out.add(kTagHeader, encode(header), 0);
   out.add(kTagModel, encode_model(model), level);
   out.add(kTagTypes, encode_types(model), level);
-  out.begin(kTagEntities, entities_bytes(snapshot.entities), level, options.threads);
+  out.begin(kTagEntities, entities_bytes(snapshot, order), level, options.threads);
   {
     SectionSink sink(out);
-    encode_entities(snapshot.entities, sink);
+    encode_entities(snapshot, order, sink);
   }
   out.end();
-  out.begin(kTagPending, pending_bytes(snapshot.entities), level, options.threads);
+  out.begin(kTagPending, pending_bytes(snapshot, order), level, options.threads);
   {
     SectionSink sink(out);
-    encode_pending(snapshot.entities, sink);
+    encode_pending(snapshot, order, sink);
   }
   out.end();
   out.add(kTagStatistics,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <span>
+
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/section_file.hpp"
@@ -20,60 +22,67 @@ constexpr std::size_t kEventBytes = 8 + 4 + 4 + 4 + 4 + 8 + kPayload;
 }  // namespace
 
 // ENTS: u64 n; u32 id[n]; u32 block_bytes[n]; the blocks, one after another.
-std::uint64_t entities_bytes(const std::vector<EntitySnapshot>& entities) {
-  std::uint64_t bytes = 8 + entities.size() * 8;
-  for (const auto& e : entities) bytes += e.block.size();
+std::uint64_t entities_bytes(const Snapshot& snapshot, const detail::SnapshotOrder& order) {
+  std::uint64_t bytes = 8 + order.entities.size() * 8;
+  for (const SnapshotBlocks& part : snapshot.blocks) bytes += part.bytes.size();
   return bytes;
 }
 
-void encode_entities(const std::vector<EntitySnapshot>& entities, SectionSink& out) {
-  out.put(static_cast<std::uint64_t>(entities.size()));
-  for (const auto& e : entities) out.put(e.id);
-  for (const auto& e : entities) out.put(static_cast<std::uint32_t>(e.block.size()));
-  for (const auto& e : entities) out.put_bytes(e.block.data(), e.block.size());
+void encode_entities(const Snapshot& snapshot, const detail::SnapshotOrder& order,
+                     SectionSink& out) {
+  out.put(static_cast<std::uint64_t>(order.entities.size()));
+  for (const auto& e : order.entities) out.put(e.id);
+  for (const auto& e : order.entities) out.put(snapshot.blocks[e.part].block_bytes);
+  for (std::size_t i = 0; i < order.entities.size(); ++i) {
+    const auto block = order.block(snapshot, i);
+    out.put_bytes(block.data(), block.size());
+  }
 }
 
-void decode_entities(SectionSource& in, std::vector<EntitySnapshot>& out) {
+std::vector<EntityId> decode_entities(SectionSource& in, Snapshot& out) {
   const std::uint64_t n = in.take_count(8);
-  const std::size_t first = out.size();
-  out.resize(first + n);
+  std::vector<EntityId> ids(n);
   for (std::uint64_t i = 0; i < n; ++i) {
-    out[first + i].id = in.take<EntityId>();
-    if (i > 0 && out[first + i].id <= out[first + i - 1].id)
-      in.fail(fmt::format("entity ids out of order: {} after {}", out[first + i].id,
-                          out[first + i - 1].id));
+    ids[i] = in.take<EntityId>();
+    if (i > 0 && ids[i] <= ids[i - 1])
+      in.fail(fmt::format("entity ids out of order: {} after {}", ids[i], ids[i - 1]));
   }
   std::vector<std::uint32_t> sizes(n);
   std::uint64_t total = 0;
   for (auto& size : sizes) total += size = in.take<std::uint32_t>();
   if (total != in.left())
     in.fail(fmt::format("blocks of {} bytes in all, but {} bytes hold them", total, in.left()));
-  for (std::uint64_t i = 0; i < n; ++i) {
-    auto& block = out[first + i].block;
-    block.resize(sizes[i]);
-    in.take_into(block.data(), sizes[i]);
+  // A part per run of equal sizes: the blocks of a run are contiguous.
+  for (std::uint64_t i = 0; i < n;) {
+    std::uint64_t j = i + 1;
+    while (j < n && sizes[j] == sizes[i]) ++j;
+    SnapshotBlocks& part = out.blocks.emplace_back();
+    part.ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i),
+                    ids.begin() + static_cast<std::ptrdiff_t>(j));
+    part.block_bytes = sizes[i];
+    part.bytes.resize((j - i) * sizes[i]);
+    in.take_into(part.bytes.data(), part.bytes.size());
+    i = j;
   }
   in.expect_end();
+  return ids;
 }
 
 // PEND: u64 entities; u32 count[entities] (per entity of ENTS, in its
 // order); u64 n; then columns over the n events in that order: f64 time,
 // u32 depth, u32 type, u32 src, u32 dst, u64 seq, payload (32 bytes).
-std::uint64_t pending_bytes(const std::vector<EntitySnapshot>& entities) {
-  std::uint64_t n = 0;
-  for (const auto& e : entities) n += e.pending.size();
-  return 16 + entities.size() * 4 + n * kEventBytes;
+std::uint64_t pending_bytes(const Snapshot& snapshot, const detail::SnapshotOrder& order) {
+  return 16 + order.entities.size() * 4 + snapshot.pending.size() * kEventBytes;
 }
 
-void encode_pending(const std::vector<EntitySnapshot>& entities, SectionSink& out) {
-  std::uint64_t n = 0;
-  for (const auto& e : entities) n += e.pending.size();
-  out.put(static_cast<std::uint64_t>(entities.size()));
-  for (const auto& e : entities) out.put(static_cast<std::uint32_t>(e.pending.size()));
-  out.put(n);
+void encode_pending(const Snapshot& snapshot, const detail::SnapshotOrder& order,
+                    SectionSink& out) {
+  out.put(static_cast<std::uint64_t>(order.entities.size()));
+  for (std::size_t i = 0; i < order.entities.size(); ++i)
+    out.put(static_cast<std::uint32_t>(order.first_event[i + 1] - order.first_event[i]));
+  out.put(static_cast<std::uint64_t>(order.events.size()));
   const auto column = [&](auto field) {
-    for (const auto& e : entities)
-      for (const PendingEvent& p : e.pending) out.put(field(p));
+    for (const std::uint64_t e : order.events) out.put(field(snapshot.pending[e]));
   };
   column([](const PendingEvent& p) { return p.time; });
   column([](const PendingEvent& p) { return p.depth; });
@@ -81,16 +90,14 @@ void encode_pending(const std::vector<EntitySnapshot>& entities, SectionSink& ou
   column([](const PendingEvent& p) { return p.src; });
   column([](const PendingEvent& p) { return p.dst; });
   column([](const PendingEvent& p) { return p.seq; });
-  for (const auto& e : entities)
-    for (const PendingEvent& p : e.pending) out.put_bytes(p.payload.data(), kPayload);
+  for (const std::uint64_t e : order.events)
+    out.put_bytes(snapshot.pending[e].payload.data(), kPayload);
 }
 
-std::uint64_t decode_pending(SectionSource& in, std::vector<EntitySnapshot>& entities,
-                             std::size_t first) {
+std::uint64_t decode_pending(SectionSource& in, const std::vector<EntityId>& ids, Snapshot& out) {
   const std::uint64_t count = in.take_count(4);
-  if (count != entities.size() - first)
-    in.fail(fmt::format("events for {} entities, but the shard holds {}", count,
-                        entities.size() - first));
+  if (count != ids.size())
+    in.fail(fmt::format("events for {} entities, but the shard holds {}", count, ids.size()));
   std::vector<std::uint32_t> per_entity(count);
   std::uint64_t sum = 0;
   for (auto& k : per_entity) sum += k = in.take<std::uint32_t>();
@@ -98,11 +105,11 @@ std::uint64_t decode_pending(SectionSource& in, std::vector<EntitySnapshot>& ent
   if (n != sum) in.fail(fmt::format("{} events, but the entities' counts add up to {}", n, sum));
   if (n * kEventBytes != in.left()) in.fail(fmt::format("{} events in {} bytes", n, in.left()));
   // Only now that the counts are known to fit the section.
-  for (std::size_t i = first; i < entities.size(); ++i)
-    entities[i].pending.resize(per_entity[i - first]);
+  const std::size_t first = out.pending.size();
+  out.pending.resize(first + n);
+  const std::span<PendingEvent> events(out.pending.data() + first, n);
   const auto column = [&](auto set) {
-    for (std::size_t i = first; i < entities.size(); ++i)
-      for (PendingEvent& p : entities[i].pending) set(p);
+    for (PendingEvent& p : events) set(p);
   };
   column([&](PendingEvent& p) { p.time = in.take<double>(); });
   column([&](PendingEvent& p) { p.depth = in.take<std::uint32_t>(); });
@@ -112,11 +119,12 @@ std::uint64_t decode_pending(SectionSource& in, std::vector<EntitySnapshot>& ent
   column([&](PendingEvent& p) { p.seq = in.take<std::uint64_t>(); });
   column([&](PendingEvent& p) { in.take_into(p.payload.data(), kPayload); });
   in.expect_end();
-  for (std::size_t i = first; i < entities.size(); ++i)
-    for (const PendingEvent& p : entities[i].pending)
-      if (p.dst != entities[i].id)
-        in.fail(
-            fmt::format("an event for entity {} is filed under entity {}", p.dst, entities[i].id));
+  std::size_t e = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    for (std::uint32_t k = 0; k < per_entity[i]; ++k, ++e)
+      if (events[e].dst != ids[i])
+        in.fail(fmt::format("an event for entity {} is filed under entity {}", events[e].dst,
+                            ids[i]));
   return n;
 }
 
@@ -165,57 +173,7 @@ RunFigures decode_figures(std::string_view raw, std::string_view file) {
   if (!j.is_object()) in.fail("the run figures are not a JSON object");
   RunFigures f;
   try {
-    const auto get = [&](const char* key, auto& field) {
-      if (j.contains(key) && !j[key].is_null()) j[key].get_to(field);
-    };
-    get("events_processed", f.events_processed);
-    get("event_rate", f.event_rate);
-    get("init_seconds", f.init_seconds);
-    get("run_seconds", f.run_seconds);
-    get("wall_seconds", f.wall_seconds);
-    get("peak_rss_bytes", f.peak_rss_bytes);
-    get("sync", f.sync);
-    get("sync_reason", f.sync_reason);
-    get("partitioner", f.partitioner);
-    get("threads", f.threads);
-    get("ranks", f.ranks);
-    get("edge_cut", f.edge_cut);
-    get("rank_edge_cut", f.rank_edge_cut);
-    get("windows", f.windows);
-    get("events_executed", f.events_executed);
-    get("events_rolled_back", f.events_rolled_back);
-    get("rollbacks_primary", f.rollbacks_primary);
-    get("rollbacks_secondary", f.rollbacks_secondary);
-    get("efficiency", f.efficiency);
-    get("gvt_rounds", f.gvt_rounds);
-    get("peak_saved_bytes", f.peak_saved_bytes);
-    get("memory_limit", f.memory_limit);
-    get("throttled_rounds", f.throttled_rounds);
-    get("state_saving", f.state_saving);
-    get("rollback_checks", f.rollback_checks);
-    get("checkpoints_written", f.checkpoints_written);
-    get("checkpoints_failed", f.checkpoints_failed);
-    get("checkpoint_pause_max", f.checkpoint_pause_max);
-    get("checkpoint_pause_total", f.checkpoint_pause_total);
-    get("checkpoint_bytes", f.checkpoint_bytes);
-    get("checkpoint_write_seconds", f.checkpoint_write_seconds);
-    get("last_checkpoint", f.last_checkpoint);
-    get("resumed_from", f.resumed_from);
-    get("resumed_at", f.resumed_at);
-    get("restarts", f.restarts);
-    if (auto e = engine_from_name(f.sync)) f.engine = *e;
-    if (j.contains("partitions") && j["partitions"].is_array())
-      for (const auto& p : j["partitions"]) {
-        PartitionFigures& out = f.partitions.emplace_back();
-        out.partition = p.value("partition", 0u);
-        out.rank = p.value("rank", 0u);
-        out.entities = p.value("entities", std::uint64_t{0});
-        out.events = p.value("events", std::uint64_t{0});
-        out.remote_sends = p.value("remote_sends", std::uint64_t{0});
-        out.busy_seconds = p.value("busy_seconds", 0.0);
-        out.blocked_seconds = p.value("blocked_seconds", 0.0);
-        out.rolled_back = p.value("rolled_back", std::uint64_t{0});
-      }
+    f = output::figures_from_json(j);
   } catch (const nlohmann::json::exception& e) {
     in.fail(fmt::format("a run figure has the wrong type: {}", e.what()));
   }

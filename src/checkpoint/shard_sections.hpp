@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "checkpoint/section_file.hpp"
+#include "core/snapshot_order.hpp"
 #include "dsim/results.hpp"
 #include "dsim/run_control.hpp"
 
@@ -37,21 +38,25 @@ struct ShardRecord {
 
 // The big sections stream: their raw bytes (announced by *_bytes) go to the
 // writer, and come from the reader, a piece at a time.
-std::uint64_t entities_bytes(const std::vector<EntitySnapshot>& entities);
-void encode_entities(const std::vector<EntitySnapshot>& entities, SectionSink& out);
-std::uint64_t pending_bytes(const std::vector<EntitySnapshot>& entities);
-void encode_pending(const std::vector<EntitySnapshot>& entities, SectionSink& out);
+// The snapshot's entities go out in `order`'s order (core/snapshot_order.hpp:
+// ids ascending, each entity's events in key order).
+std::uint64_t entities_bytes(const Snapshot& snapshot, const detail::SnapshotOrder& order);
+void encode_entities(const Snapshot& snapshot, const detail::SnapshotOrder& order,
+                     SectionSink& out);
+std::uint64_t pending_bytes(const Snapshot& snapshot, const detail::SnapshotOrder& order);
+void encode_pending(const Snapshot& snapshot, const detail::SnapshotOrder& order,
+                    SectionSink& out);
 std::string encode_series(const std::vector<SeriesResult>& series);
 std::string encode_figures(const RunFigures& figures);
 std::string encode_shard_list(const std::vector<ShardRecord>& shards);
 
-// Appends the section's entities (ids ascending) to `out`, their blocks
-// filled, pending events empty.
-void decode_entities(SectionSource& in, std::vector<EntitySnapshot>& out);
-// Fills the pending events of `entities` (what decode_entities just
-// appended, from index `first` on). Returns how many events it read.
-std::uint64_t decode_pending(SectionSource& in, std::vector<EntitySnapshot>& entities,
-                             std::size_t first);
+// Appends the section's entities (ids ascending) to `out`: a part per run
+// of entities with blocks of one size. Returns their ids, in order.
+std::vector<EntityId> decode_entities(SectionSource& in, Snapshot& out);
+// Appends the section's events to `out.pending`, checking that each is
+// filed under the entity it is addressed to (`ids`: what decode_entities
+// returned for the same shard). Returns how many events it read.
+std::uint64_t decode_pending(SectionSource& in, const std::vector<EntityId>& ids, Snapshot& out);
 std::vector<SeriesResult> decode_series(std::string_view raw, std::string_view file);
 RunFigures decode_figures(std::string_view raw, std::string_view file);
 std::vector<ShardRecord> decode_shard_list(std::string_view raw, std::string_view file);

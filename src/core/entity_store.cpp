@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 
 #include "dsim/context.hpp"
@@ -284,81 +285,81 @@ EntityImage EntityStore::export_entity(EntityId id, bool take) {
   return image;
 }
 
-void EntityStore::export_snapshots(std::vector<EntitySnapshot>& out) const {
-  static_assert(sizeof(PendingEvent) == sizeof(Event) && std::is_trivially_copyable_v<Event> &&
-                std::is_trivially_copyable_v<PendingEvent>);
-  const std::size_t first = out.size();
-  out.resize(first + entities_);
-  // Entries in id order; slot_of[slot of group g] -> entry.
-  std::vector<std::vector<std::uint32_t>> entry_of(local_.size());
-  std::size_t at = first;
-  for (std::size_t g = 0; g < local_.size(); ++g) {
-    const LocalGroup& lg = local_[g];
+void EntityStore::export_into(Snapshot& out) const {
+  static_assert(sizeof(PendingEvent) == sizeof(Event) &&
+                offsetof(PendingEvent, payload) == offsetof(Event, payload) &&
+                std::is_trivially_copyable_v<Event> && std::is_trivially_copyable_v<PendingEvent>);
+  for (const LocalGroup& lg : local_) {
+    if (lg.count == 0) continue;
     const GroupRuntime& gr = *lg.runtime;
-    entry_of[g].resize(lg.count);
-    for_each_entity(lg, [&](std::uint32_t slot, EntityId id) {
-      EntitySnapshot& e = out[at];
-      e.id = id;
-      e.block.assign(lg.block(slot), lg.block(slot) + gr.history_off);
-      entry_of[g][slot] = static_cast<std::uint32_t>(at - first);
-      ++at;
-    });
+    SnapshotBlocks& part = out.blocks.emplace_back();
+    part.block_bytes = gr.history_off;
+    part.ids.resize(lg.count);
+    if (lg.count == gr.count) {
+      std::iota(part.ids.begin(), part.ids.end(), gr.first);
+    } else {
+      std::size_t k = 0;
+      for_each_entity(lg, [&](std::uint32_t, EntityId id) { part.ids[k++] = id; });
+    }
+    const std::size_t bytes = std::size_t{lg.count} * gr.history_off;
+    if (lg.stride == gr.history_off) {
+      part.bytes.assign(lg.base, lg.base + bytes);
+    } else {
+      part.bytes.resize(bytes);
+      for (std::uint32_t slot = 0; slot < lg.count; ++slot)
+        std::memcpy(part.bytes.data() + std::size_t{slot} * gr.history_off, lg.block(slot),
+                    gr.history_off);
+    }
   }
-  // Count, then place: each entity's events in one allocation.
-  std::vector<std::uint32_t> counts(entities_, 0);
-  const auto entry = [&](const Event& e) -> std::uint32_t {
-    const Location loc = where_[e.dst];
-    if (loc.partition != partition_)
-      throw Error(fmt::format("partition {} holds an event for entity id {}, which lives in "
-                              "partition {}",
-                              partition_, e.dst, loc.partition),
-                  Error::Kind::kRuntime);
-    return entry_of[loc.group][loc.slot];
-  };
-  queue_.for_each([&](const Event& e) { ++counts[entry(e)]; });
-  for (std::size_t i = 0; i < entities_; ++i) out[first + i].pending.reserve(counts[i]);
-  queue_.for_each([&](const Event& e) {
-    PendingEvent& p = out[first + entry(e)].pending.emplace_back();
-    std::memcpy(static_cast<void*>(&p), &e, sizeof e);
-  });
-  const auto pending_less = [](const PendingEvent& a, const PendingEvent& b) {
-    Event x, y;
-    std::memcpy(static_cast<void*>(&x), &a, sizeof x);
-    std::memcpy(static_cast<void*>(&y), &b, sizeof y);
-    return key_less(x, y);
-  };
-  for (std::size_t i = 0; i < entities_; ++i) {
-    auto& pending = out[first + i].pending;
-    if (pending.size() > 1) std::sort(pending.begin(), pending.end(), pending_less);
-  }
+  const std::size_t first = out.pending.size();
+  out.pending.resize(first + queue_.size());
+  PendingEvent* to = out.pending.data() + first;
+  queue_.for_each([&](const Event& e) { std::memcpy(static_cast<void*>(to++), &e, sizeof e); });
 }
 
 std::vector<EntityImage> EntityStore::export_all() const {
+  Snapshot s;
+  export_into(s);
   std::vector<EntityImage> images;
-  images.reserve(entities_);
-  for (const LocalGroup& lg : local_) {
-    const GroupRuntime& gr = *lg.runtime;
-    for_each_entity(lg, [&](std::uint32_t slot, EntityId id) {
-      EntityImage& image = images.emplace_back();
-      image.id = id;
-      image.block.assign(lg.block(slot), lg.block(slot) + gr.history_off);
-    });
+  for (EntitySnapshot& e : s.entities()) {
+    EntityImage& image = images.emplace_back();
+    image.id = e.id;
+    image.block = std::move(e.block);
+    image.pending.resize(e.pending.size());
+    if (!e.pending.empty())
+      std::memcpy(static_cast<void*>(image.pending.data()), e.pending.data(),
+                  e.pending.size() * sizeof(Event));
   }
-  // Groups are consecutive id ranges and each is walked in id order: images
-  // are in id order, and an id's image is found by binary search.
-  queue_.for_each([&](const Event& e) {
-    auto it = std::lower_bound(images.begin(), images.end(), e.dst,
-                               [](const EntityImage& i, EntityId id) { return i.id < id; });
-    if (it == images.end() || it->id != e.dst)
-      throw Error(fmt::format("partition {} holds an event for entity id {}, which lives in "
-                              "partition {}",
-                              partition_, e.dst, where_[e.dst].partition),
-                  Error::Kind::kRuntime);
-    it->pending.push_back(e);
-  });
-  for (EntityImage& image : images)
-    std::sort(image.pending.begin(), image.pending.end(), key_less);
   return images;
+}
+
+void EntityStore::import_snapshot(const Snapshot& snapshot) {
+  for (const SnapshotBlocks& part : snapshot.blocks) {
+    if (part.bytes.size() != part.ids.size() * std::size_t{part.block_bytes})
+      throw Error(fmt::format("a snapshot part of {} entities of {} bytes holds {} bytes",
+                              part.ids.size(), part.block_bytes, part.bytes.size()),
+                  Error::Kind::kRuntime);
+    for (std::size_t k = 0; k < part.ids.size(); ++k) {
+      if (part.ids[k] >= model_.entity_count())
+        throw Error(fmt::format("a snapshot holds entity id {}, the model has {} entities",
+                                part.ids[k], model_.entity_count()),
+                    Error::Kind::kRuntime);
+      if (holds(part.ids[k]))
+        import_entity(part.ids[k],
+                      std::span(part.bytes.data() + k * part.block_bytes, part.block_bytes), {});
+    }
+  }
+  for (const PendingEvent& p : snapshot.pending) {
+    if (p.dst >= model_.entity_count())
+      throw Error(fmt::format("a snapshot holds an event for entity id {}, the model has {} "
+                              "entities",
+                              p.dst, model_.entity_count()),
+                  Error::Kind::kRuntime);
+    if (!holds(p.dst)) continue;
+    Event e;
+    std::memcpy(static_cast<void*>(&e), &p, sizeof e);
+    queue_.push(e);
+  }
 }
 
 void EntityStore::import_entity(const EntityImage& image) {

@@ -146,12 +146,17 @@ class EntityStore {
   // events from the queue (the entity moves away).
   // REQUIRES: holds(id). Throws dsim::Error otherwise.
   EntityImage export_entity(EntityId id, bool take);
-  // Every entity's image, in id order (one pass over the queue).
+  // Every entity's image, in id order (export_into(), by id).
   std::vector<EntityImage> export_all() const;
-  // The same as snapshot entries, appended to `out` (a snapshot's, built
-  // while the workers wait: one allocation per entity's block and one per
-  // entity with pending events, no search per event).
-  void export_snapshots(std::vector<EntitySnapshot>& out) const;
+  // Appends the store's entities to a snapshot as they lie: a part per
+  // group (its blocks' bytes [0, history_off) in one copy when the layout
+  // keeps nothing after them) and every pending event, in queue order. No
+  // search, sort or allocation per entity: it runs while the workers wait.
+  void export_into(Snapshot& out) const;
+  // Imports every entity of `snapshot` that this store holds, and their
+  // events (into a store whose blocks were constructed and that ran no init
+  // hooks). Throws dsim::Error for a block of the wrong size.
+  void import_snapshot(const Snapshot& snapshot);
   // Sets the entity's block to the image's bytes and queues its events (in
   // addition to any the store holds for it: import into a store whose blocks
   // were constructed and that ran no init hooks).

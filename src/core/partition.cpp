@@ -69,18 +69,9 @@ void Partition::init() {
   }
 }
 
-void Partition::restore(std::span<const EntitySnapshot> entities, const Partials* statistics) {
-  static_assert(sizeof(PendingEvent) == sizeof(Event) && std::is_trivially_copyable_v<Event>);
+void Partition::restore(const Snapshot& snapshot, const Partials* statistics) {
   store_.construct();
-  std::vector<Event> pending;
-  for (const EntitySnapshot& e : entities) {
-    if (!store_.holds(e.id)) continue;
-    pending.resize(e.pending.size());
-    if (!pending.empty())
-      std::memcpy(static_cast<void*>(pending.data()), e.pending.data(),
-                  pending.size() * sizeof(Event));
-    store_.import_entity(e.id, e.block, pending);
-  }
+  store_.import_snapshot(snapshot);
   if (statistics != nullptr) store_.absorb_statistics(*statistics);
 }
 
@@ -259,11 +250,7 @@ bool Partition::make_event(Context& ctx, EntityId target, std::uint32_t type,
   return ev.time < end_time_;
 }
 
-void Partition::send_direct(const Context& ctx, const Event& ev, Location loc, Time delay) {
-  if (loc.partition == id_) {
-    queue_.push(ev);
-    return;
-  }
+void Partition::send_remote(const Context& ctx, const Event& ev, Location loc, Time delay) {
   if (ev.time < safe_until_) [[unlikely]]
     throw Error(fmt::format("entity {} at time {}: sends to {} in another partition with delay "
                             "{}, less than the conservative window allows (lookahead between "

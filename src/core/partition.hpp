@@ -48,11 +48,11 @@ class Partition {
   // Constructs every entity's state and runs init hooks in id order.
   virtual void init();
   // Instead of init(): the state of a resumed run. Constructs every entity,
-  // then sets those of this partition (the rest of `entities` are other
-  // partitions') to their images, with their pending events; adds
+  // then sets those of this partition (the rest of the snapshot's are other
+  // partitions') to their blocks, with their pending events; adds
   // `statistics` (the whole run's accumulators at the cut: give them to one
   // partition of the run) when not null. No init hooks run.
-  virtual void restore(std::span<const EntitySnapshot> entities, const Partials* statistics);
+  virtual void restore(const Snapshot& snapshot, const Partials* statistics);
   // Processes events with time < bound, at most max_events; returns how many.
   // Remote sends with a time below `safe_until` are rejected (they would break
   // the conservative window); pass 0 when the engine needs no such check.
@@ -101,8 +101,15 @@ class Partition {
   // (never processed). Throws dsim::Error naming the entity.
   bool make_event(Context& ctx, EntityId target, std::uint32_t type, const std::byte* payload,
                   Time delay, Event& ev, Location& loc);
-  // Direct execution's send: the queue, or the destination's outbox.
-  void send_direct(const Context& ctx, const Event& ev, Location loc, Time delay);
+  // Direct execution's send: the queue, or the destination's outbox. The
+  // local case is inline: it is most sends of most models.
+  void send_direct(const Context& ctx, const Event& ev, Location loc, Time delay) {
+    if (loc.partition == id_) [[likely]]
+      queue_.push(ev);
+    else
+      send_remote(ctx, ev, loc, delay);
+  }
+  void send_remote(const Context& ctx, const Event& ev, Location loc, Time delay);
   void bind(LocalGroup& lg, EntityId id, std::byte* block);
   // Calls f(slot, id) for the partition's entities of group `lg`, in id order.
   template <class F>

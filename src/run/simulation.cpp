@@ -236,7 +236,7 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
         continue;
       }
       // The run's statistics at the cut go to one partition: partition 0.
-      p->restore(resumed->image.snapshot.entities,
+      p->restore(resumed->image.snapshot,
                  p->id() == 0 ? &*resumed_statistics : nullptr);
     }
   } catch (...) {

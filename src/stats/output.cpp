@@ -366,6 +366,62 @@ Json figures_json(const RunFigures& f) {
           {"partitions", std::move(partitions)}};
 }
 
+RunFigures figures_from_json(const nlohmann::ordered_json& j) {
+  RunFigures f;
+  const auto get = [&](const char* key, auto& field) {
+    if (j.contains(key) && !j[key].is_null()) j[key].get_to(field);
+  };
+  get("events_processed", f.events_processed);
+  get("event_rate", f.event_rate);
+  get("init_seconds", f.init_seconds);
+  get("run_seconds", f.run_seconds);
+  get("wall_seconds", f.wall_seconds);
+  get("peak_rss_bytes", f.peak_rss_bytes);
+  get("sync", f.sync);
+  get("sync_reason", f.sync_reason);
+  get("partitioner", f.partitioner);
+  get("threads", f.threads);
+  get("ranks", f.ranks);
+  get("edge_cut", f.edge_cut);
+  get("rank_edge_cut", f.rank_edge_cut);
+  get("windows", f.windows);
+  get("events_executed", f.events_executed);
+  get("events_rolled_back", f.events_rolled_back);
+  get("rollbacks_primary", f.rollbacks_primary);
+  get("rollbacks_secondary", f.rollbacks_secondary);
+  get("efficiency", f.efficiency);
+  get("gvt_rounds", f.gvt_rounds);
+  get("peak_saved_bytes", f.peak_saved_bytes);
+  get("memory_limit", f.memory_limit);
+  get("throttled_rounds", f.throttled_rounds);
+  get("state_saving", f.state_saving);
+  get("rollback_checks", f.rollback_checks);
+  get("checkpoints_written", f.checkpoints_written);
+  get("checkpoints_failed", f.checkpoints_failed);
+  get("checkpoint_pause_max", f.checkpoint_pause_max);
+  get("checkpoint_pause_total", f.checkpoint_pause_total);
+  get("checkpoint_bytes", f.checkpoint_bytes);
+  get("checkpoint_write_seconds", f.checkpoint_write_seconds);
+  get("last_checkpoint", f.last_checkpoint);
+  get("resumed_from", f.resumed_from);
+  get("resumed_at", f.resumed_at);
+  get("restarts", f.restarts);
+  if (auto e = engine_from_name(f.sync)) f.engine = *e;
+  if (j.contains("partitions") && j["partitions"].is_array())
+    for (const auto& p : j["partitions"]) {
+      PartitionFigures& out = f.partitions.emplace_back();
+      out.partition = p.value("partition", 0u);
+      out.rank = p.value("rank", 0u);
+      out.entities = p.value("entities", std::uint64_t{0});
+      out.events = p.value("events", std::uint64_t{0});
+      out.remote_sends = p.value("remote_sends", std::uint64_t{0});
+      out.busy_seconds = p.value("busy_seconds", 0.0);
+      out.blocked_seconds = p.value("blocked_seconds", 0.0);
+      out.rolled_back = p.value("rolled_back", std::uint64_t{0});
+    }
+  return f;
+}
+
 std::string manifest_json(const ModelSpec& spec, const RunResult& result,
                           const std::string& version) {
   Json figures = figures_json(result.figures);

@@ -15,6 +15,9 @@ namespace dsim::output {
 
 // RunFigures as manifest.json's "run" object (non-finite numbers as null).
 nlohmann::ordered_json figures_json(const RunFigures& figures);
+// And back: missing keys and nulls keep their defaults. Throws
+// nlohmann::json::exception for a value of the wrong type.
+RunFigures figures_from_json(const nlohmann::ordered_json& j);
 
 // The current UTC time, "2026-12-02T18:00:00Z".
 std::string utc_timestamp();

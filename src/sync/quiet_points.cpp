@@ -94,22 +94,15 @@ bool QuietPoints::reached(Time safe_time, std::uint64_t events) {
 
 void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partitions,
                            Time safe_time, std::uint64_t events) {
-  static_assert(sizeof(PendingEvent) == sizeof(Event) &&
-                offsetof(PendingEvent, payload) == offsetof(Event, payload) &&
-                std::is_trivially_copyable_v<PendingEvent>);
   const auto start = Clock::now();
   Snapshot s;
   s.safe_time = std::min(safe_time, end_time_);
   s.index = count_;
   s.events = events + events_before_;
-  std::size_t total = 0;
-  for (const auto& p : partitions) total += p->store().entities();
-  s.entities.reserve(total);
-  for (const auto& p : partitions) p->store().export_snapshots(s.entities);
-  // Each partition's entries are in id order; several partitions interleave.
-  const auto by_id = [](const EntitySnapshot& a, const EntitySnapshot& b) { return a.id < b.id; };
-  if (!std::is_sorted(s.entities.begin(), s.entities.end(), by_id))
-    std::sort(s.entities.begin(), s.entities.end(), by_id);
+  std::size_t pending = 0;
+  for (const auto& p : partitions) pending += p->store().queue().size();
+  s.pending.reserve(pending);
+  for (const auto& p : partitions) p->store().export_into(s);
   if (!partitions.empty()) {
     Partials statistics = partitions.front()->store().statistics(false);
     for (std::size_t i = 1; i < partitions.size(); ++i)

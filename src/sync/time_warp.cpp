@@ -84,10 +84,9 @@ void OptimisticPartition::init() {
   direct_ = false;
 }
 
-void OptimisticPartition::restore(std::span<const EntitySnapshot> entities,
-                                  const Partials* statistics) {
+void OptimisticPartition::restore(const Snapshot& snapshot, const Partials* statistics) {
   direct_ = true;
-  Partition::restore(entities, statistics);
+  Partition::restore(snapshot, statistics);
   for (LocalGroup& lg : local_)
     for (std::uint32_t slot = 0; slot < lg.count; ++slot)
       history(lg, slot) = History{kNone, kNone, 0, 0};

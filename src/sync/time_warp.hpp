@@ -89,7 +89,7 @@ class OptimisticPartition final : public Partition {
                       const OptimisticOptions& options);
 
   void init() override;
-  void restore(std::span<const EntitySnapshot> entities, const Partials* statistics) override;
+  void restore(const Snapshot& snapshot, const Partials* statistics) override;
   void finish() override;
   // Direct execution is not how this partition runs: see run_optimistic().
   std::uint64_t run(Time bound, std::uint64_t max_events, Time safe_until = 0) override;

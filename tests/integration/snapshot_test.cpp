@@ -154,7 +154,7 @@ class SnapshotAt : public dsim::RunControl {
 
 std::vector<EntityImage> images_of(const dsim::Snapshot& s) {
   std::vector<EntityImage> out;
-  for (const auto& e : s.entities) {
+  for (const auto& e : s.entities()) {
     EntityImage& image = out.emplace_back();
     image.id = e.id;
     image.block = e.block;
@@ -240,10 +240,13 @@ TEST_F(Snapshots, ASnapshotIsTheSequentialStateAtItsSafeTime) {
     const Cut expected = cut_at(model, s.safe_time);
     expect_same_images(images_of(s), expected.images);
     EXPECT_EQ(s.statistics, expected.statistics);
+    const auto entities = s.entities();
     std::uint64_t pending = 0;
-    for (const auto& e : s.entities) pending += e.pending.size();
+    for (const auto& e : entities) pending += e.pending.size();
     EXPECT_GT(pending, 0u);
-    for (const auto& e : s.entities)
+    EXPECT_EQ(pending, s.pending.size());
+    EXPECT_EQ(s.entity_count(), entities.size());
+    for (const auto& e : entities)
       for (const auto& ev : e.pending) {
         EXPECT_EQ(ev.dst, e.id);
         EXPECT_GE(ev.time, s.safe_time);
@@ -306,6 +309,89 @@ TEST_F(Snapshots, BadExportsAndImportsNameTheEntity) {
   EXPECT_EQ(store.queue().size(), before);
   const EntityImage again = store.export_entity(3, false);
   expect_same_images({again}, {taken});
+}
+
+// A snapshot holds blocks as they lie and events in queue order; entities()
+// reads it by id, the same whatever the parts; bad parts are refused.
+TEST_F(Snapshots, FlatSnapshotReadsByIdAndRefusesBadParts) {
+  const auto spec = load("phold/phold.toml", {"entities.phold.count=10", "simulation.end_time=5"});
+  const Model model(spec, registry_);
+  // Interleaved partitions: parts whose ids are not one range.
+  const Layout two(model, std::vector<std::uint32_t>{0, 1, 0, 1, 0, 1, 0, 1, 1, 0}, 2, false);
+  auto parts = partitions_of(model, two);
+  for (auto& p : parts) p->init();
+  dsim::Snapshot s;
+  for (auto& p : parts) p->store().export_into(s);
+  ASSERT_EQ(s.blocks.size(), 2u);
+  EXPECT_EQ(s.entity_count(), 10u);
+  const auto entities = s.entities();
+  ASSERT_EQ(entities.size(), 10u);
+  for (std::size_t i = 0; i < entities.size(); ++i) {
+    EXPECT_EQ(entities[i].id, i);
+    const EntityImage image =
+        parts[two.partition_of(entities[i].id)]->store().export_entity(entities[i].id, false);
+    EXPECT_EQ(entities[i].block, image.block);
+    ASSERT_EQ(entities[i].pending.size(), image.pending.size());
+    for (std::size_t k = 0; k < image.pending.size(); ++k)
+      EXPECT_EQ(std::memcmp(&entities[i].pending[k], &image.pending[k], sizeof(Event)), 0);
+  }
+
+  // Entity by entity (Snapshot::add), in another order: the same by id.
+  dsim::Snapshot again;
+  for (auto it = entities.rbegin(); it != entities.rend(); ++it) again.add(*it);
+  const auto reread = again.entities();
+  ASSERT_EQ(reread.size(), entities.size());
+  for (std::size_t i = 0; i < reread.size(); ++i) {
+    EXPECT_EQ(reread[i].id, entities[i].id);
+    EXPECT_EQ(reread[i].block, entities[i].block);
+    EXPECT_EQ(reread[i].pending.size(), entities[i].pending.size());
+  }
+
+  // Imported into a single partition: the same queue and blocks.
+  const Layout one(model, false);
+  auto whole = partitions_of(model, one);
+  whole[0]->restore(again, nullptr);
+  EXPECT_EQ(whole[0]->store().queue().size(), s.pending.size());
+  expect_same_images(whole[0]->store().export_all(), images_of(s));
+
+  const auto refused = [](const dsim::Snapshot& bad, const std::string& words) {
+    try {
+      (void)bad.entities();
+      ADD_FAILURE() << "accepted: " << words;
+    } catch (const dsim::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  dsim::Snapshot twice = s;
+  twice.add(entities[4]);
+  refused(twice, "entity id 4 is twice in a snapshot");
+  dsim::Snapshot stray = s;
+  stray.pending.push_back(stray.pending.front());
+  stray.pending.back().dst = 11;
+  refused(stray, "an event for entity id 11, which is not in it");
+  dsim::Snapshot short_part = s;
+  short_part.blocks[1].bytes.pop_back();
+  refused(short_part, "holds " + std::to_string(s.blocks[1].bytes.size() - 1) + " bytes");
+
+  auto fresh = partitions_of(model, one);
+  try {
+    fresh[0]->restore(stray, nullptr);
+    ADD_FAILURE() << "restored an event for entity id 11 of a 10-entity model";
+  } catch (const dsim::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("entity id 11"), std::string::npos) << e.what();
+  }
+  dsim::Snapshot small = s;
+  for (auto& part : small.blocks) {
+    part.block_bytes -= 8;
+    part.bytes.resize(part.ids.size() * part.block_bytes);
+  }
+  auto other = partitions_of(model, one);
+  try {
+    other[0]->restore(small, nullptr);
+    ADD_FAILURE() << "restored blocks of the wrong size";
+  } catch (const dsim::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("entity id 0"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

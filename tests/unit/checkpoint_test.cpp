@@ -198,7 +198,7 @@ class Checkpoints : public ::testing::Test {
       parts[r].statistics = r == 0 ? whole.statistics : dsim::detail::encode(empty);
       parts[r].series = r == 0 ? whole.series : ck::series_at(empty, id, whole.safe_time);
     }
-    for (const auto& e : whole.entities) parts[e.id % ranks].entities.push_back(e);
+    for (const auto& e : whole.entities()) parts[e.id % ranks].add(e);
     return parts;
   }
 
@@ -228,15 +228,7 @@ class Checkpoints : public ::testing::Test {
       const auto statistics = parts[r]->store().statistics(false);
       s.statistics = dsim::detail::encode(statistics);
       s.series = ck::series_at(statistics, id, whole.safe_time);
-      for (const auto& image : parts[r]->store().export_all()) {
-        dsim::EntitySnapshot& e = s.entities.emplace_back();
-        e.id = image.id;
-        e.block = image.block;
-        e.pending.resize(image.pending.size());
-        if (!image.pending.empty())
-          std::memcpy(static_cast<void*>(e.pending.data()), image.pending.data(),
-                      image.pending.size() * sizeof(Event));
-      }
+      parts[r]->store().export_into(s);
     }
     return out;
   }
@@ -260,10 +252,12 @@ void expect_same_snapshot(const dsim::Snapshot& a, const dsim::Snapshot& b) {
   EXPECT_EQ(std::bit_cast<std::uint64_t>(a.safe_time), std::bit_cast<std::uint64_t>(b.safe_time));
   EXPECT_EQ(a.index, b.index);
   EXPECT_EQ(a.events, b.events);
-  ASSERT_EQ(a.entities.size(), b.entities.size());
-  for (std::size_t i = 0; i < a.entities.size(); ++i) {
-    const auto& x = a.entities[i];
-    const auto& y = b.entities[i];
+  const auto as = a.entities();
+  const auto bs = b.entities();
+  ASSERT_EQ(as.size(), bs.size());
+  for (std::size_t i = 0; i < as.size(); ++i) {
+    const auto& x = as[i];
+    const auto& y = bs[i];
     ASSERT_EQ(x.id, y.id);
     ASSERT_EQ(x.block, y.block) << "entity " << x.id;
     ASSERT_EQ(x.pending.size(), y.pending.size()) << "entity " << x.id;
@@ -398,7 +392,7 @@ TEST_F(Checkpoints, AnImageOfThreeShardsResumesOnAnotherLayoutBitForBit) {
     // the run's statistics.
     const auto statistics = ck::image_statistics(image, model.sample_count());
     for (auto& p : resumed)
-      p->restore(image.snapshot.entities, p->id() == 0 ? &statistics : nullptr);
+      p->restore(image.snapshot, p->id() == 0 ? &statistics : nullptr);
     run_in_key_order(resumed, model.end_time());
     EXPECT_EQ(final_statistics(resumed, model), expected);
   }
@@ -640,10 +634,14 @@ TEST_F(BadCheckpoints, AShardOfAnotherCheckpointIsNamed) {
   // Checkpoint 3 is the same cut in 3 shards; its shard 1 put in 2's place
   // is intact, but not the file 2's index names.
   auto parts = split(snapshot_, spec_, 3);
-  parts[1].entities.pop_back();
-  parts[0].entities.push_back(snapshot_.entities.back());  // another split
-  std::sort(parts[0].entities.begin(), parts[0].entities.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
+  // Another split: shard 1's last entity moves to shard 0.
+  auto kept = parts[1].entities();
+  const dsim::EntitySnapshot moved = kept.back();
+  kept.pop_back();
+  parts[1].blocks.clear();
+  parts[1].pending.clear();
+  for (const auto& e : kept) parts[1].add(e);
+  parts[0].add(moved);
   write(root_ / "other", 2, id_, parts);
   fs::copy_file(root_ / "other" / "ckpt-000002" / "shard-1-of-3", shard_,
                 fs::copy_options::overwrite_existing);
@@ -823,7 +821,8 @@ TEST_F(Checkpoints, DISABLED_MeasurePhold1M) {
   const auto snapshot = snapshot_of(spec, 1);
   const auto id = identity(spec);
   std::size_t raw = 0;
-  for (const auto& e : snapshot.entities) raw += e.block.size() + e.pending.size() * 64;
+  for (const auto& part : snapshot.blocks) raw += part.bytes.size();
+  raw += snapshot.pending.size() * 64;
   const fs::path dir = getenv("DSIM_CKPT_DIR") ? fs::path(getenv("DSIM_CKPT_DIR")) : root_;
   for (const int level : {0, -1, 1, 3}) {
     ck::WriteOptions options;
@@ -847,11 +846,11 @@ TEST_F(Checkpoints, DISABLED_MeasurePhold1M) {
         "zstd %d: %zu entities, %llu pending; state %zu B; file %llu B = %.1f B/entity; "
         "write %.3f s wall, %.3f s CPU (%.0f MB/s of state per CPU second); "
         "read+check %.3f s wall, %.3f s CPU\n",
-        level, snapshot.entities.size(), static_cast<unsigned long long>(record.pending), raw,
+        level, static_cast<std::size_t>(snapshot.entity_count()), static_cast<unsigned long long>(record.pending), raw,
         static_cast<unsigned long long>(record.bytes),
-        double(record.bytes) / double(snapshot.entities.size()), write_s, write_cpu,
+        double(record.bytes) / double(snapshot.entity_count()), write_s, write_cpu,
         double(raw) / write_cpu / 1e6, read_s, read_cpu);
-    EXPECT_EQ(image.snapshot.entities.size(), snapshot.entities.size());
+    EXPECT_EQ(image.snapshot.entity_count(), snapshot.entity_count());
     fs::remove_all(ck::checkpoint_path(dir, number));
   }
 }

@@ -247,6 +247,100 @@ TEST_F(OutputTest, SeriesCsvHasEverySample) {
     }
 }
 
+// What write_results() writes, read_results() reads back: every statistic
+// and series bit for bit (CSV), the figures, the config.
+TEST_F(OutputTest, ResultsReadBackBitForBit) {
+  const RunResult r = make_result();
+  output::write_results(root_ / "out", make_spec(), r, "9.8.7");
+  const output::ResultDirectory back = output::read_results(root_ / "out");
+  EXPECT_EQ(back.dsim_version, "9.8.7");
+  EXPECT_EQ(back.config_file, "models/queueing/mm1.toml");
+  EXPECT_NE(back.config_json.find("\"queue\""), std::string::npos) << back.config_json;
+  EXPECT_EQ(back.result.end_time, r.end_time);
+  EXPECT_EQ(back.result.seed, r.seed);
+  ASSERT_EQ(back.result.stats.size(), r.stats.size());
+  for (std::size_t i = 0; i < r.stats.size(); ++i) {
+    const StatResult& a = r.stats[i];
+    const StatResult& b = back.result.stats[i];
+    EXPECT_EQ(b.group, a.group);
+    EXPECT_EQ(b.stat, a.stat);
+    EXPECT_EQ(b.kind, a.kind);
+    EXPECT_EQ(b.lo, a.lo);
+    EXPECT_EQ(b.hi, a.hi);
+    EXPECT_EQ(b.bins, a.bins);
+    ASSERT_EQ(b.fields.size(), a.fields.size()) << a.group << "." << a.stat;
+    for (std::size_t k = 0; k < a.fields.size(); ++k) {
+      EXPECT_EQ(b.fields[k].first, a.fields[k].first);
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(b.fields[k].second),
+                std::bit_cast<std::uint64_t>(a.fields[k].second))
+          << a.stat << "." << a.fields[k].first;
+    }
+  }
+  ASSERT_EQ(back.result.series.size(), r.series.size());
+  for (std::size_t i = 0; i < r.series.size(); ++i) {
+    EXPECT_EQ(back.result.series[i].group, r.series[i].group);
+    EXPECT_EQ(back.result.series[i].stat, r.series[i].stat);
+    EXPECT_EQ(back.result.series[i].times, r.series[i].times);
+    EXPECT_EQ(back.result.series[i].values, r.series[i].values);
+  }
+  const RunFigures& f = back.result.figures;
+  EXPECT_EQ(f.events_processed, r.figures.events_processed);
+  EXPECT_EQ(f.sync, "conservative");
+  EXPECT_EQ(f.threads, 2u);
+  ASSERT_EQ(f.partitions.size(), 2u);
+  EXPECT_EQ(f.partitions[1].events, 63456u);
+  EXPECT_EQ(f.partitions[1].blocked_seconds, 0.02);
+}
+
+TEST_F(OutputTest, ResultsReadBackFromJsonAlone) {
+  RunResult r = make_result();
+  ModelSpec spec = make_spec();
+  spec.output.formats = {"json"};
+  output::write_results(root_ / "out", spec, r, "1");
+  const auto back = output::read_results(root_ / "out");
+  ASSERT_EQ(back.result.stats.size(), r.stats.size());
+  EXPECT_EQ(back.result.stats[3].bins, 3u);
+  EXPECT_EQ(back.result.stats[3].lo, 0.1);
+  EXPECT_EQ(back.result.stats[1].fields[1].second, r.stats[1].fields[1].second);
+}
+
+TEST_F(OutputTest, BadResultDirectoriesAreNamed) {
+  const auto refusal = [](const fs::path& dir) -> std::string {
+    try {
+      output::read_results(dir);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::kInput);
+      return e.what();
+    }
+    return "accepted";
+  };
+  EXPECT_EQ(refusal(root_ / "none"),
+            "'" + (root_ / "none").string() + "' is not a result directory: no such directory");
+  fs::create_directories(root_ / "empty");
+  EXPECT_EQ(refusal(root_ / "empty"), "'" + (root_ / "empty").string() +
+                                          "' is not a dsim result directory: it has no "
+                                          "manifest.json");
+  output::write_results(root_ / "out", make_spec(), make_result(), "1");
+  {
+    std::ofstream bad(root_ / "out" / "series.csv", std::ios::app);
+    bad << "queue,length,400,twelve\n";
+  }
+  EXPECT_EQ(refusal(root_ / "out"), "result file '" + (root_ / "out" / "series.csv").string() +
+                                        "': queue.length value: 'twelve' is not a number");
+  {
+    std::ofstream bad(root_ / "out" / "results.csv");
+    bad << "group,stat,kind,field,value\nqueue,x,counter,total\n";
+  }
+  EXPECT_EQ(refusal(root_ / "out"), "result file '" + (root_ / "out" / "results.csv").string() +
+                                        "': line 2: 4 cells, not 5");
+  {
+    std::ofstream bad(root_ / "out" / "manifest.json");
+    bad << "{\"run\": 3}";
+  }
+  EXPECT_EQ(refusal(root_ / "out"), "result file '" + (root_ / "out" / "manifest.json").string() +
+                                        "': not a dsim manifest (no \"run\" object)");
+}
+
 TEST_F(OutputTest, NoSeriesFileWithoutSeriesAndFormatsAreHonoured) {
   RunResult r = make_result();
   r.series.clear();

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "cli/interrupt.hpp"
+#include "cli/plot.hpp"
 #include "cli/progress.hpp"
 #include "dsim/checkpoint.hpp"
 #include "dsim/message.hpp"
@@ -292,6 +293,8 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
   output::write_results(out_dir, simulation->spec(), *result, DSIM_VERSION);
   if (options.quiet) return 0;
   print(out, output::summary_table(*result));
+  if (options.charts && is_terminal(out))
+    print(out, run_charts(*result, terminal_width(out), utf8_locale()));
   if (result->figures.checkpoints_written > 0)
     print(out, fmt::format("checkpoints: {} written, the last {}\n",
                            result->figures.checkpoints_written, result->figures.last_checkpoint));

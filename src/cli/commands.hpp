@@ -34,6 +34,7 @@ struct RunCommandOptions {
   std::string out;       // empty: the config's output.directory (main refuses an empty --out)
   bool quiet = false;    // print nothing on success
   bool progress = true;  // still only on a terminal
+  bool charts = true;    // charts of the series under the summary, still only on a terminal
   // Run the rollback checker (RunOptions::check_rollback) instead of a plain run.
   bool check_rollback = false;
 };

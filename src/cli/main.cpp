@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "cli/plot.hpp"
 #include "cli/report.hpp"
 #include "cli/supervise.hpp"
 #include "dsim/engine.hpp"
@@ -143,6 +144,8 @@ struct RunFlags {
                  "print nothing but errors (no summary, no progress, no 'results written')");
     cmd.add_flag("--progress,!--no-progress", o.progress,
                  "show a progress line on stderr when it is a terminal (default: on)");
+    cmd.add_flag("--charts,!--no-charts", o.charts,
+                 "chart the series under the summary when stdout is a terminal (default: on)");
     cmd.add_flag("--resume-latest", o.resume_latest,
                  "continue from the latest valid checkpoint in the checkpoint directory when "
                  "there is one (what a supervisor's restart adds)");
@@ -321,16 +324,36 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   report_cmd->add_option("--svg", report_opts.svg_dir, "also write every chart as DIR/NAME.svg")
       ->type_name("DIR");
 
+  // plot
+  dsim::cli::PlotOptions plot_opts;
+  CLI::App* plot_cmd = app.add_subcommand(
+      "plot", "chart a result directory's series, histograms and partition load in the terminal");
+  plot_cmd->add_option("dir", plot_opts.dir, "a result directory")
+      ->required()
+      ->type_name("RESULTS_DIR");
+  plot_cmd
+      ->add_option("selectors", plot_opts.selectors,
+                   "statistics to chart: group.stat, * matches any characters; 'partitions' is "
+                   "the partition load (default: everything)")
+      ->type_name("SELECTOR...");
+  plot_cmd->add_flag("--ascii", plot_opts.ascii,
+                     "pure ASCII (also when LC_ALL, LC_CTYPE or LANG is not UTF-8)");
+  plot_cmd
+      ->add_option("--width", plot_opts.width, "columns (default: $COLUMNS, the terminal's, 80)")
+      ->type_name("N");
+  plot_cmd->add_option("--height", plot_opts.height, "rows of each plot (default: from the width)")
+      ->type_name("N");
+
   const bool lead = world->rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list" &&
         command != "resume" && command != "checkpoints" && command != "supervise" &&
-        command != "report") {
+        command != "report" && command != "plot") {
       print_once(*world,
           fmt::format("unknown command '{}' (commands: run, resume, checkpoints, supervise, "
-                      "validate, list, report; see 'dsim --help')",
+                      "validate, list, report, plot; see 'dsim --help')",
                       dsim::clip(command)));
       return kExitInput;
     }
@@ -425,6 +448,8 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
     return agreed([&] { return dsim::cli::checkpoints_command(checkpoints_dir, out); });
   if (report_cmd->parsed())
     return agreed([&] { return dsim::cli::report_command(report_opts, out); });
+  if (plot_cmd->parsed())
+    return agreed([&] { return dsim::cli::plot_command(plot_opts, out); });
   if (list_cmd->parsed())
     return agreed([&] { return dsim::cli::list_command(list_type, list_plugins, out); });
   return kExitInput;  // unreachable: a subcommand is required

@@ -142,6 +142,13 @@ class RunControl {
   // that keeps snapshots past the call (a background writer) moves it away
   // instead of copying it; by default it is passed to on_snapshot().
   virtual void keep_snapshot(Snapshot&& snapshot) { on_snapshot(snapshot); }
+  // A snapshot the control is done with, whose memory the engine may reuse
+  // for the next one (its contents are overwritten). A control that keeps
+  // snapshots hands back the last one it finished with: the next pause then
+  // writes into memory already mapped instead of fresh pages (most of a
+  // large snapshot's pause). Called just before a snapshot is taken; by
+  // default none.
+  virtual Snapshot reusable_snapshot() { return {}; }
 };
 
 // Thrown by Simulation::run() when the run was stopped (RunOptions::stop or

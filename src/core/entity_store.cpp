@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -285,7 +286,7 @@ EntityImage EntityStore::export_entity(EntityId id, bool take) {
   return image;
 }
 
-void EntityStore::export_into(Snapshot& out) const {
+void EntityStore::export_into(Snapshot& out, std::vector<SnapshotBlocks>* spare) const {
   static_assert(sizeof(PendingEvent) == sizeof(Event) &&
                 offsetof(PendingEvent, payload) == offsetof(Event, payload) &&
                 std::is_trivially_copyable_v<Event> && std::is_trivially_copyable_v<PendingEvent>);
@@ -293,6 +294,10 @@ void EntityStore::export_into(Snapshot& out) const {
     if (lg.count == 0) continue;
     const GroupRuntime& gr = *lg.runtime;
     SnapshotBlocks& part = out.blocks.emplace_back();
+    if (spare != nullptr && !spare->empty()) {
+      part = std::move(spare->back());
+      spare->pop_back();
+    }
     part.block_bytes = gr.history_off;
     part.ids.resize(lg.count);
     if (lg.count == gr.count) {
@@ -311,10 +316,9 @@ void EntityStore::export_into(Snapshot& out) const {
                     gr.history_off);
     }
   }
-  const std::size_t first = out.pending.size();
-  out.pending.resize(first + queue_.size());
-  PendingEvent* to = out.pending.data() + first;
-  queue_.for_each([&](const Event& e) { std::memcpy(static_cast<void*>(to++), &e, sizeof e); });
+  // One write per event (resize() would first value-initialise each).
+  out.pending.reserve(out.pending.size() + queue_.size());
+  queue_.for_each([&](const Event& e) { out.pending.push_back(std::bit_cast<PendingEvent>(e)); });
 }
 
 std::vector<EntityImage> EntityStore::export_all() const {

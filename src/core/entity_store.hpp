@@ -152,7 +152,8 @@ class EntityStore {
   // group (its blocks' bytes [0, history_off) in one copy when the layout
   // keeps nothing after them) and every pending event, in queue order. No
   // search, sort or allocation per entity: it runs while the workers wait.
-  void export_into(Snapshot& out) const;
+  // Parts taken from `spare` (an earlier snapshot's) reuse their memory.
+  void export_into(Snapshot& out, std::vector<SnapshotBlocks>* spare = nullptr) const;
   // Imports every entity of `snapshot` that this store holds, and their
   // events (into a store whose blocks were constructed and that ran no init
   // hooks). Throws dsim::Error for a block of the wrong size.

@@ -115,6 +115,16 @@ void Checkpointer::keep_snapshot(Snapshot&& snapshot) {
   cv_.notify_all();
 }
 
+Snapshot Checkpointer::reusable_snapshot() {
+  if (setup_.inner != nullptr) {
+    // A host's control may have memory of its own to give.
+    Snapshot theirs = setup_.inner->reusable_snapshot();
+    if (!theirs.blocks.empty() || theirs.pending.capacity() > 0) return theirs;
+  }
+  std::lock_guard lock(mutex_);
+  return std::move(spare_);
+}
+
 void Checkpointer::loop() {
   for (;;) {
     Job job;
@@ -157,7 +167,10 @@ void Checkpointer::write(Job& job) {
   } catch (const std::exception& e) {
     failure = e.what();
   }
-  job.snapshot = Snapshot{};  // its memory goes back now, not at the next checkpoint
+  {
+    std::lock_guard lock(mutex_);
+    spare_ = std::move(job.snapshot);
+  }
 
   // Every writing process learns every other's outcome.
   std::vector<checkpoint::ShardRecord> records;
@@ -218,6 +231,7 @@ void Checkpointer::finish() {
   }
   cv_.notify_all();
   writer_.join();
+  spare_ = Snapshot{};  // no more checkpoints: its memory goes back
 }
 
 void Checkpointer::add_figures(RunFigures& figures) const {

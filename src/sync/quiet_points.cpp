@@ -95,14 +95,19 @@ bool QuietPoints::reached(Time safe_time, std::uint64_t events) {
 void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partitions,
                            Time safe_time, std::uint64_t events) {
   const auto start = Clock::now();
-  Snapshot s;
+  Snapshot s = options_.control->reusable_snapshot();
+  std::vector<SnapshotBlocks> spare = std::move(s.blocks);
+  s.blocks.clear();
+  s.pending.clear();
+  s.statistics.clear();
+  s.series.clear();
   s.safe_time = std::min(safe_time, end_time_);
   s.index = count_;
   s.events = events + events_before_;
   std::size_t pending = 0;
   for (const auto& p : partitions) pending += p->store().queue().size();
   s.pending.reserve(pending);
-  for (const auto& p : partitions) p->store().export_into(s);
+  for (const auto& p : partitions) p->store().export_into(s, &spare);
   if (!partitions.empty()) {
     Partials statistics = partitions.front()->store().statistics(false);
     for (std::size_t i = 1; i < partitions.size(); ++i)

@@ -10,6 +10,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev librandom123-dev
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev
   libzstd-dev libxxhash-dev
+  libcpp-httplib-dev
   libopenmpi-dev openmpi-bin
 )
 

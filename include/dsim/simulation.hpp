@@ -44,7 +44,24 @@ struct Progress {
   std::uint64_t rollbacks = 0;
   std::uint64_t gvt_rounds = 0;
   std::uint64_t saved_bytes = 0;
-  std::vector<std::uint64_t> partition_events;  // events so far, per partition
+  // Events so far, per partition: this process's partitions (under MPI,
+  // process r holds partitions r*threads .. r*threads+threads-1).
+  std::vector<std::uint64_t> partition_events;
+  // Seconds each partition's worker ran events, and waited for the others
+  // (same order as partition_events).
+  std::vector<double> partition_busy_seconds;
+  std::vector<double> partition_blocked_seconds;
+  // This process's resident memory now and at its peak, and the checkpoints
+  // written so far (complete ones: RunFigures::checkpoints_written). Filled
+  // on the feed's thread, just before the consumer sees them.
+  std::uint64_t rss_bytes = 0;
+  std::uint64_t peak_rss_bytes = 0;
+  std::uint64_t checkpoints_written = 0;
+  // Only with RunOptions::progress_series: the committed series so far
+  // (every sample wholly before `now`), as RunResult::series holds them at
+  // the end. Empty when the run spans several processes (each holds only
+  // its partitions' share; the whole appears in the RunResult).
+  std::vector<SeriesResult> series;
 };
 
 // Requests for checkpoints that arrive from outside a run (the dsim program
@@ -98,6 +115,10 @@ struct RunOptions {
   // whole run's. Must not touch the Simulation.
   std::function<void(const Progress&)> on_progress;
   double progress_interval = 0.5;
+  // Fill Progress::series: at each publication (a few times per second at
+  // most) the workers wait while the series cells are summed over the
+  // partitions. Off by default.
+  bool progress_series = false;
   // Asks the run to stop at its next quiet point (see run_control.hpp);
   // run() then throws RunStopped.
   std::stop_token stop;

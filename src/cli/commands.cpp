@@ -191,6 +191,31 @@ std::unique_ptr<Simulation> build(const ModelOptions& options, Registry& registr
   return simulation;
 }
 
+// Starts the dashboard of `options.dashboard` for `simulation`'s run.
+void start_dashboard(const RunCommandOptions& options, Simulation& simulation,
+                     std::shared_ptr<viz::DashboardState>& board,
+                     std::unique_ptr<viz::DashboardServer>& server, std::FILE* err) {
+  const viz::DashboardServerOptions server_options =
+      dashboard_options(options.dashboard, "--dashboard");
+  const RunPlan& plan = simulation.plan();
+  viz::DashboardRun run;
+  run.name = options.resume.empty() ? options.model.config : options.resume;
+  run.sync = plan.sync;
+  run.threads = plan.threads;
+  run.ranks = plan.ranks;
+  if (plan.ranks > 1)
+    run.note = fmt::format(
+        "Under MPI, while the run goes on: events, simulated time and GVT are the whole "
+        "job's; partitions, busy/blocked shares, rollbacks and memory are process 0's "
+        "(partitions 0-{}); series appear when the run ends.",
+        plan.threads - 1);
+  board = std::make_shared<viz::DashboardState>(std::move(run));
+  server = std::make_unique<viz::DashboardServer>(server_options,
+                                                  std::vector<std::shared_ptr<viz::DashboardState>>{board});
+  std::fprintf(err, "dsim: dashboard at %s\n", server->url().c_str());
+  std::fflush(err);
+}
+
 }  // namespace
 
 int run_command(const RunCommandOptions& options, const std::shared_ptr<Communicator>& world,
@@ -268,11 +293,34 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
     bar = std::make_unique<ProgressBar>(err);
     run_options.on_progress = [&bar](const Progress& p) { bar->update(p); };
   }
+  // --dashboard: rank 0 serves it (the run never waits for a viewer).
+  std::shared_ptr<viz::DashboardState> board;
+  std::unique_ptr<viz::DashboardServer> server;
+  if (!options.dashboard.address.empty()) {
+    std::exception_ptr error;
+    if (lead) {
+      try {
+        start_dashboard(options, *simulation, board, server, err);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    world->agree(error);
+    if (board) {
+      run_options.progress_series = true;
+      run_options.on_progress = [&bar, board](const Progress& p) {
+        if (bar) bar->update(p);
+        board->update(p);
+      };
+    }
+  }
   std::optional<RunResult> result;
   try {
     result = simulation->run(run_options);
   } catch (const RunStopped& stopped) {
     bar.reset();
+    if (board) board->end("stopped", stopped.what());
+    server.reset();
     if (requests->stop_asked()) {  // SIGTERM, with a checkpoint directory
       if (lead)
         std::fprintf(err,
@@ -285,8 +333,13 @@ int run_command(const RunCommandOptions& options, const std::shared_ptr<Communic
       std::fprintf(err, "dsim: %s: %s; no results were written\n",
                    interrupt.terminated() ? "terminated" : "interrupted", stopped.what());
     return interrupt.terminated() ? kExitTerminated : kExitInterrupted;
+  } catch (const std::exception& e) {
+    if (board) board->end("failed", e.what());
+    throw;
   }
   bar.reset();  // clears the line
+  if (board) board->finish(*result);
+  server.reset();  // open pages keep the final state
   if (!lead) return 0;
   result->figures.restarts = options.restarts;
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/serve.hpp"
 #include "dsim/environment.hpp"
 
 namespace dsim::cli {
@@ -37,6 +38,9 @@ struct RunCommandOptions {
   bool charts = true;    // charts of the series under the summary, still only on a terminal
   // Run the rollback checker (RunOptions::check_rollback) instead of a plain run.
   bool check_rollback = false;
+  // --dashboard and its flags (cli/serve.hpp): serve the live dashboard
+  // while the run goes on (rank 0 under mpirun); address empty: none.
+  DashboardFlags dashboard;
 };
 
 // dsim run: load, validate, run, write the result directory, print a summary.

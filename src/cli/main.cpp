@@ -20,10 +20,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/plot.hpp"
 #include "cli/report.hpp"
+#include "cli/serve.hpp"
 #include "cli/supervise.hpp"
 #include "dsim/engine.hpp"
 #include "dsim/environment.hpp"
@@ -151,6 +153,18 @@ struct RunFlags {
                  "there is one (what a supervisor's restart adds)");
     cmd.add_option("--restart-count", o.restarts, "restarts before this run (for manifest.json)")
         ->type_name("N");
+    cmd.add_option("--dashboard", o.dashboard.address,
+                   fmt::format("serve a live dashboard in the browser while the run goes on "
+                               "(default {}; port 0: any free port; the URL goes to stderr)",
+                               dsim::cli::kDashboardDefault))
+        ->type_name("[ADDR:PORT]");
+    cmd.add_flag("--dashboard-remote", o.dashboard.remote,
+                 "allow --dashboard on an address other than loopback (every request then needs "
+                 "the access token)");
+    cmd.add_option("--dashboard-token", o.dashboard.token,
+                   "the dashboard's access token (default: generated and printed with "
+                   "--dashboard-remote)")
+        ->type_name("TOKEN");
   }
 
   // Appends the --set equivalents of the flags given.
@@ -344,22 +358,48 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   plot_cmd->add_option("--height", plot_opts.height, "rows of each plot (default: from the width)")
       ->type_name("N");
 
+  // serve
+  dsim::cli::ServeOptions serve_opts;
+  serve_opts.flags.address = dsim::cli::kDashboardDefault;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "serve finished result directories on the live dashboard's page, until Ctrl-C");
+  serve_cmd->add_option("dirs", serve_opts.dirs, "result directories")
+      ->required()
+      ->type_name("RESULTS_DIR...");
+  serve_cmd
+      ->add_option("--listen", serve_opts.flags.address,
+                   fmt::format("address to serve on (default {}; port 0: any free port)",
+                               dsim::cli::kDashboardDefault))
+      ->type_name("ADDR:PORT");
+  serve_cmd->add_flag("--dashboard-remote", serve_opts.flags.remote,
+                      "allow an address other than loopback (every request then needs the "
+                      "access token)");
+  serve_cmd->add_option("--dashboard-token", serve_opts.flags.token,
+                        "the access token (default: generated and printed with "
+                        "--dashboard-remote)")
+      ->type_name("TOKEN");
+
   const bool lead = world->rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list" &&
         command != "resume" && command != "checkpoints" && command != "supervise" &&
-        command != "report" && command != "plot") {
+        command != "report" && command != "plot" && command != "serve") {
       print_once(*world,
           fmt::format("unknown command '{}' (commands: run, resume, checkpoints, supervise, "
-                      "validate, list, report, plot; see 'dsim --help')",
+                      "validate, list, report, plot, serve; see 'dsim --help')",
                       dsim::clip(command)));
       return kExitInput;
     }
   }
   try {
-    app.parse(argc, argv);
+    // A bare --dashboard takes its default address (not the next argument).
+    std::vector<std::string> args(argv, argv + argc);
+    args = dsim::cli::expand_dashboard_flag(args);
+    std::vector<char*> pointers;
+    for (auto& a : args) pointers.push_back(a.data());
+    app.parse(static_cast<int>(pointers.size()), pointers.data());
   } catch (const CLI::CallForHelp& e) {
     return lead ? app.exit(e) : 0;
   } catch (const CLI::CallForAllHelp& e) {
@@ -422,6 +462,13 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
     so.max_restarts = supervise_restarts;
     so.restart_delay = supervise_delay;
     return dsim::cli::supervise(so, stderr);
+  }
+  if (serve_cmd->parsed()) {
+    if (world->distributed()) {
+      print_once(*world, "serve: run it as one process, not under mpirun");
+      return kExitInput;
+    }
+    return dsim::cli::serve_command(serve_opts, stderr);
   }
   // Under mpirun: rank 0 prints, and every process agrees on an error.
   dsim::Communicator& cluster = *world;

@@ -29,6 +29,7 @@
 // mutex) and the figures, which are read after finish().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -73,15 +74,17 @@ class Checkpointer final : public RunControl {
   Decision at_quiet_point(const QuietPoint& point) override;
   Time next_wanted_time() const override;
   void keep_snapshot(Snapshot&& snapshot) override;
-
   // The last snapshot written, for its memory (one snapshot's worth is kept
   // between checkpoints: it spares the next pause fresh pages).
   Snapshot reusable_snapshot() override;
+
   // Waits for every checkpoint handed over to be written (or to fail), and
   // stops the writer thread. Every process calls it. Then the figures are
   // final: checkpoints_written/failed, bytes, write seconds, last path.
   void finish();
   void add_figures(RunFigures& figures) const;
+  // Complete checkpoints written so far; any thread may ask (progress).
+  std::uint64_t written() const { return written_.load(std::memory_order_relaxed); }
 
  private:
   struct Job {
@@ -108,11 +111,12 @@ class Checkpointer final : public RunControl {
   std::optional<Job> job_;  // guarded by mutex_: the next one to write
   bool busy_ = false;       // guarded by mutex_: the writer holds a job
   bool closing_ = false;    // guarded by mutex_
+  Snapshot spare_;          // guarded by mutex_: the last one written
   std::thread writer_;
 
-  // Written by the writer thread; read after finish().
-  Snapshot spare_;          // guarded by mutex_: the last one written
-  std::uint64_t written_ = 0;
+  // Written by the writer thread; read after finish() (written_ also while
+  // the run goes on, by written()).
+  std::atomic<std::uint64_t> written_{0};
   std::uint64_t failed_ = 0;
   std::uint64_t bytes_ = 0;
   double write_seconds_ = 0;

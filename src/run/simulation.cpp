@@ -278,8 +278,13 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   // Progress goes to its consumer on a thread of its own, from what the
   // engine publishes at quiet points (the feed joins it when it goes).
   std::optional<detail::ProgressFeed> feed;
-  if (options.on_progress) feed.emplace(options.on_progress, options.progress_interval);
+  if (options.on_progress)
+    feed.emplace(options.on_progress, options.progress_interval,
+                 checkpointer ? std::function<std::uint64_t()>(
+                                    [&checkpointer] { return checkpointer->written(); })
+                              : std::function<std::uint64_t()>());
   detail::QuietPoints quiet(effective, model->end_time(), feed ? &*feed : nullptr);
+  quiet.set_partial(parts.size() != transport->partitions());
   quiet.set_events_before(events_before);
   detail::SyncRun sr{*model, *layout, parts, *transport, effective, figures, quiet};
   sr.processes_here = cluster.local_size();

@@ -84,7 +84,7 @@ class ConservativeSync final : public Synchronizer {
         // taken at this one, on every process.
         snapshot = global.snapshot;
         if (snapshot) snapshot_asked = false;
-        if (quiet.reached(gmin, global.events)) quiet.publish(progress);
+        if (quiet.reached(gmin, global.events)) quiet.publish(progress, run.partitions, gmin);
         if (quiet.take_snapshot_request()) snapshot_asked = true;
       }
     };

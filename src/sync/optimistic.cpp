@@ -146,6 +146,7 @@ class OptimisticSync final : public Synchronizer {
     Progress progress;
     progress.end_time = end;
     progress.threads = parts;
+    Time committed = 0;  // the last round's GVT
 
     // Between processes: after A, every event posted anywhere has arrived;
     // after B, the minimum (and failure, events) over processes.
@@ -202,7 +203,11 @@ class OptimisticSync final : public Synchronizer {
         if (hold < end) hold_now = true;
         else hold = kTimeInfinity;  // the run ends first
       }
-      if (quiet.reached(gvt.time, global.events)) quiet.publish(progress);
+      // Events below the last round's GVT are committed by now (this
+      // round's commit follows it).
+      if (quiet.reached(gvt.time, global.events))
+        quiet.publish(progress, run.partitions, committed);
+      committed = gvt.time;
       if (quiet.take_snapshot_request()) snapshot_asked = true;
     };
     SpinBarrier<decltype(drained)> barrier_a(parts, drained, run.cores);

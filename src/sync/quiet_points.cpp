@@ -2,15 +2,74 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "stats/partials.hpp"
 
 namespace dsim::detail {
+namespace {
 
-ProgressFeed::ProgressFeed(std::function<void(const Progress&)> consumer, double interval)
+// Resident memory now (/proc/self/statm) and at its peak (getrusage).
+void add_process_figures(Progress& p) {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0)
+    p.peak_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    unsigned long long size = 0, resident = 0;
+    if (std::fscanf(f, "%llu %llu", &size, &resident) == 2)
+      p.rss_bytes = resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+    std::fclose(f);
+  }
+}
+
+// Adds the committed series of `partitions` to `out` (reusing its vectors):
+// per counter and gauge, the running sum of each sample's changes over the
+// partitions, for the samples wholly before `committed`. Reads only the
+// stores' series cells.
+void committed_series(const std::vector<std::unique_ptr<Partition>>& partitions,
+                      Time committed, std::vector<SeriesResult>& out) {
+  const Model& model = partitions.front()->model();
+  const std::uint32_t samples = model.sample_count();
+  std::size_t n = 0;
+  if (samples > 0) {
+    std::uint32_t ready = 0;  // samples wholly before `committed`
+    while (ready < samples && model.sample_interval() * (ready + 1) < committed) ++ready;
+    const auto& groups = model.groups();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const GroupRuntime& gr = groups[g];
+      for (const StatDecl& d : gr.stats) {
+        if (d.kind != StatKind::kCounter && d.kind != StatKind::kGauge) continue;
+        const std::size_t row = d.kind == StatKind::kCounter ? d.index : gr.counters + d.index;
+        if (out.size() <= n) out.emplace_back();
+        SeriesResult& r = out[n++];
+        if (r.group != gr.name) r.group = gr.name;
+        if (r.stat != d.name) r.stat = d.name;
+        r.times.resize(ready);
+        r.values.resize(ready);
+        ExactSum sum;
+        for (std::uint32_t k = 0; k < ready; ++k) {
+          for (const auto& p : partitions)
+            sum.merge(p->store().groups()[g].series[row * samples + k]);
+          r.times[k] = model.sample_interval() * (k + 1);
+          r.values[k] = sum.value();
+        }
+      }
+    }
+  }
+  out.resize(n);
+}
+
+}  // namespace
+
+ProgressFeed::ProgressFeed(std::function<void(const Progress&)> consumer, double interval,
+                           std::function<std::uint64_t()> checkpoints)
     : consumer_(std::move(consumer)),
+      checkpoints_(std::move(checkpoints)),
       interval_(std::max(0.0, interval)),
       thread_([this](std::stop_token stop) { loop(stop); }) {}
 
@@ -50,6 +109,8 @@ void ProgressFeed::loop(std::stop_token stop) {
     fresh_ = false;
     lock.unlock();
     try {
+      add_process_figures(copy);
+      if (checkpoints_) copy.checkpoints_written = checkpoints_();
       consumer_(copy);
     } catch (...) {
       return;  // a consumer that throws gets no more updates; the run goes on
@@ -142,10 +203,14 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   pause_max_ = std::max(pause_max_, pause);
 }
 
-void QuietPoints::publish(Progress& progress) {
+void QuietPoints::publish(Progress& progress,
+                          const std::vector<std::unique_ptr<Partition>>& partitions,
+                          Time committed) {
   last_publish_ = Clock::now();
   progress.wall_seconds = elapsed();
   if (feed_ == nullptr) return;
+  if (options_.progress_series && !partial_ && !partitions.empty())
+    committed_series(partitions, std::min(committed, end_time_), progress.series);
   if (events_before_ == 0) {
     feed_->publish(progress);
     return;

@@ -37,8 +37,11 @@ inline double seconds_since(Clock::time_point t) {
 
 class ProgressFeed {
  public:
-  // Starts the thread that calls `consumer`.
-  ProgressFeed(std::function<void(const Progress&)> consumer, double interval);
+  // Starts the thread that calls `consumer`. Before each call the feed's
+  // thread adds the process's figures the engine does not publish: memory
+  // (resident now and at peak) and `checkpoints()` (may be empty: none).
+  ProgressFeed(std::function<void(const Progress&)> consumer, double interval,
+               std::function<std::uint64_t()> checkpoints = {});
   // Delivers the last published progress if the consumer has not seen it,
   // then joins the thread.
   ~ProgressFeed();
@@ -51,6 +54,7 @@ class ProgressFeed {
   void loop(std::stop_token stop);
 
   std::function<void(const Progress&)> consumer_;
+  std::function<std::uint64_t()> checkpoints_;
   const std::chrono::duration<double> interval_;
   std::mutex mutex_;
   std::condition_variable_any fresh_cv_;
@@ -89,8 +93,15 @@ class QuietPoints {
   // the RunControl.
   void snapshot(const std::vector<std::unique_ptr<Partition>>& partitions, Time safe_time,
                 std::uint64_t events);
-  // Stamps the wall time and hands `progress` to the feed.
-  void publish(Progress& progress);
+  // Stamps the wall time and hands `progress` to the feed; with
+  // RunOptions::progress_series, first fills its series from `partitions`
+  // (this process's, quiet): the samples wholly before `committed`, a time
+  // below which every event is committed.
+  void publish(Progress& progress, const std::vector<std::unique_ptr<Partition>>& partitions,
+               Time committed);
+  // This process holds only some of the run's partitions (MPI): its series
+  // are a share, so none are published.
+  void set_partial(bool partial) { partial_ = partial; }
   std::uint64_t count() const { return count_; }
   // A resumed run: the events committed before its checkpoint's cut, added
   // to the engines' counts (which start at the cut) in what controls and
@@ -107,6 +118,7 @@ class QuietPoints {
   const Time end_time_;
   ProgressFeed* feed_;
   const bool wanted_;
+  bool partial_ = false;
   bool control_stop_ = false;
   bool snapshot_wanted_ = false;
   std::uint64_t count_ = 0;

@@ -43,7 +43,9 @@ class SequentialSync : public Synchronizer {
         progress.now = safe;
         progress.events = p.events();
         progress.partition_events = {p.events()};
-        quiet.publish(progress);
+        progress.partition_busy_seconds = {quiet.elapsed()};
+        progress.partition_blocked_seconds = {0.0};
+        quiet.publish(progress, run.partitions, safe);
       }
       if (quiet.take_snapshot_request()) quiet.snapshot(run.partitions, safe, p.events());
     }

@@ -43,6 +43,8 @@ inline void gather_progress(const std::vector<std::unique_ptr<Partition>>& parti
                             Progress& progress) {
   progress.events = progress.rolled_back = progress.rollbacks = progress.saved_bytes = 0;
   progress.partition_events.resize(partitions.size());
+  progress.partition_busy_seconds.resize(partitions.size());
+  progress.partition_blocked_seconds.resize(partitions.size());
   std::uint64_t executed = 0;
   double busy = 0, blocked = 0;
   for (std::size_t i = 0; i < partitions.size(); ++i) {
@@ -55,6 +57,8 @@ inline void gather_progress(const std::vector<std::unique_ptr<Partition>>& parti
     executed += p.executed();
     busy += p.busy_seconds;
     blocked += p.blocked_seconds;
+    progress.partition_busy_seconds[i] = p.busy_seconds;
+    progress.partition_blocked_seconds[i] = p.blocked_seconds;
   }
   progress.efficiency =
       executed > 0 ? 1.0 - static_cast<double>(progress.rolled_back) / executed : 1.0;

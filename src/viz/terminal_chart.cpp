@@ -53,6 +53,21 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+// `text` cut to `width` columns, the cut marked.
+std::string fit(const std::string& text, int width, bool unicode) {
+  if (columns(text) <= width) return text;
+  const std::string mark = unicode ? "…" : "...";
+  const int keep = std::max(0, width - columns(mark));
+  std::string out;
+  int n = 0;
+  for (const char c : text) {
+    const bool starts = (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    if (starts && n++ == keep) break;
+    out += c;
+  }
+  return out + mark;
+}
+
 std::string pad_left(const std::string& text, int width) {
   return std::string(static_cast<std::size_t>(std::max(0, width - columns(text))), ' ') + text;
 }
@@ -84,7 +99,7 @@ struct Glyphs {
   }
   // A vertical bar's cell `eighths`/8 full (1..8).
   std::string v_part(long eighths) const {
-    if (!unicode) return eighths >= 4 ? "#" : " ";
+    if (!unicode) return eighths >= 4 ? "#" : ".";  // "." : under half a cell
     return utf8(static_cast<char32_t>(0x2580 + std::clamp(eighths, 1L, 8L)));
   }
 };
@@ -158,11 +173,11 @@ std::string centered(const std::string& text, int left, int cells) {
 
 // Legend entries "KEY name", as many a line as fit in `width`.
 std::string legend(const std::vector<std::string>& keys, const std::vector<std::string>& names,
-                   int width) {
+                   int width, bool unicode) {
   std::string out, line;
   int used = 0;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    const std::string entry = keys[i] + " " + names[i];
+    const std::string entry = fit(keys[i] + " " + names[i], width, unicode);
     const int w = columns(entry);
     if (used > 0 && used + 3 + w > width) {
       out += line + "\n";
@@ -413,8 +428,8 @@ std::string line_chart(const std::string& title, std::span<const Line> lines,
   if (style.unicode && lines.size() > 1)
     tag_series(canvas, cols, rows, static_cast<int>(lines.size()), keys);
 
-  std::string out = printable(title) + "\n";
-  if (!y_label.empty()) out += printable(y_label) + "\n";
+  std::string out = fit(printable(title), width, style.unicode) + "\n";
+  if (!y_label.empty()) out += fit(printable(y_label), width, style.unicode) + "\n";
   // A tick's label is on the row its value's dots are drawn in.
   std::vector<std::string> row_label(static_cast<std::size_t>(rows));
   for (std::size_t i = 0; i < y.values.size(); ++i)
@@ -430,7 +445,7 @@ std::string line_chart(const std::string& title, std::span<const Line> lines,
   out += axis + "\n";
   if (!x_labels.empty()) out += x_labels + "\n";
   if (!x_label.empty()) out += centered(printable(x_label), gutter + 1, cols) + "\n";
-  if (lines.size() > 1) out += legend(keys, names, width);
+  if (lines.size() > 1) out += legend(keys, names, width, style.unicode);
   return out;
 }
 
@@ -441,11 +456,11 @@ std::string histogram_chart(const StatResult& h, const ChartStyle& style) {
   for (const auto& [key, value] : h.fields)
     if (key.starts_with("bin_")) counts.push_back(value);
   const double underflow = field(h, "underflow"), overflow = field(h, "overflow");
-  std::string title = fmt::format("{}.{}: histogram of {} values", printable(h.group),
-                                  printable(h.stat), count_text(field(h, "count")));
-  if (underflow > 0 || overflow > 0)
-    title += fmt::format(" ({} below {}, {} above {})", count_text(underflow), count_text(h.lo),
-                         count_text(overflow), count_text(h.hi));
+  std::string title = fmt::format("{}.{}: {} values", printable(h.group), printable(h.stat),
+                                  count_text(field(h, "count")));
+  if (underflow > 0) title += fmt::format(", {} below {}", count_text(underflow), count_text(h.lo));
+  if (overflow > 0) title += fmt::format(", {} above {}", count_text(overflow), count_text(h.hi));
+  title = fit(title, width, style.unicode);
   if (counts.empty()) return title + "\n(no bins)\n";
 
   // Neighbouring bins share a bar when there are more bins than columns
@@ -553,8 +568,10 @@ std::string partition_load_chart(std::span<const PartitionFigures> partitions,
     if (rolled_back) measures[3].values.push_back(static_cast<double>(p.rolled_back));
   }
 
-  std::string out = fmt::format("load per partition ({} partition{})\n", partitions.size(),
-                                partitions.size() == 1 ? "" : "s");
+  std::string out = fit(fmt::format("load per partition ({} partition{})", partitions.size(),
+                                    partitions.size() == 1 ? "" : "s"),
+                        width, style.unicode) +
+                    "\n";
   if (partitions.empty()) return out;
   const int left = label_width + 2;
   for (const Measure& m : measures) {
@@ -574,7 +591,7 @@ std::string partition_load_chart(std::span<const PartitionFigures> partitions,
         0, most > 0 ? most : 1, left + 1, cols, width, g, g.corner(),
         [&](const Ticks& t) { return [t, cols](double v) { return scale(v, 0, t.hi, cols - 1); }; },
         axis, x_labels, ticks);
-    out += m.name + "\n";
+    out += fit(m.name, width, style.unicode) + "\n";
     for (std::size_t i = 0; i < m.values.size(); ++i) {
       // A bar reaches the column of its value's tick position.
       const long eighths =

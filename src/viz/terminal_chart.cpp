@@ -13,7 +13,10 @@
 namespace dsim::viz {
 namespace {
 
-constexpr int kMinWidth = 30;
+// Sizes asked for are kept within reason: a typo of --width 100000 should
+// not allocate a canvas of gigabytes.
+constexpr int kMinWidth = 30, kMaxWidth = 1000;
+constexpr int kMinRows = 3, kMaxRows = 500;
 constexpr int kMaxPerChart = 6;
 constexpr double kOverlayRatio = 10;
 constexpr std::string_view kAsciiMarks = "*+ox#@%&=~";
@@ -107,8 +110,9 @@ struct Glyphs {
 // A value to a position on [0, span]: round half up, so equal input gives
 // equal output on every machine.
 long scale(double v, double lo, double hi, double span) {
-  if (hi <= lo) return 0;
-  return static_cast<long>(std::floor((v - lo) / (hi - lo) * span + 0.5));
+  if (!(hi > lo)) return 0;
+  const double at = std::floor((v - lo) / (hi - lo) * span + 0.5);
+  return std::isfinite(at) ? static_cast<long>(std::clamp(at, -1e9, 1e9)) : 0;
 }
 
 // Ticks for data over [lo, hi], and the range the axis shows: the data's,
@@ -217,7 +221,8 @@ std::vector<std::string> y_labels(const Ticks& ticks, int& gutter) {
 }
 
 int default_rows(const ChartStyle& style) {
-  return style.height > 0 ? style.height : std::clamp(style.width / 5, 8, 20);
+  return style.height > 0 ? std::clamp(style.height, kMinRows, kMaxRows)
+                          : std::clamp(style.width / 5, 8, 20);
 }
 
 // One cell of a line chart's plot area.
@@ -366,7 +371,7 @@ std::string line_chart(const std::string& title, std::span<const Line> lines,
                        const std::string& x_label, const std::string& y_label,
                        const ChartStyle& style) {
   const Glyphs g{style.unicode};
-  const int width = std::max(style.width, kMinWidth);
+  const int width = std::clamp(style.width, kMinWidth, kMaxWidth);
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
   double y_lo = x_lo, y_hi = -x_lo;
   for (const Line& l : lines)
@@ -451,7 +456,7 @@ std::string line_chart(const std::string& title, std::span<const Line> lines,
 
 std::string histogram_chart(const StatResult& h, const ChartStyle& style) {
   const Glyphs g{style.unicode};
-  const int width = std::max(style.width, kMinWidth);
+  const int width = std::clamp(style.width, kMinWidth, kMaxWidth);
   std::vector<double> counts;
   for (const auto& [key, value] : h.fields)
     if (key.starts_with("bin_")) counts.push_back(value);
@@ -463,24 +468,31 @@ std::string histogram_chart(const StatResult& h, const ChartStyle& style) {
   title = fit(title, width, style.unicode);
   if (counts.empty()) return title + "\n(no bins)\n";
 
-  // Neighbouring bins share a bar when there are more bins than columns
-  // (leaving room for y labels of up to 8 characters).
-  double most = 0;
-  const int avail = width - 10;
-  const std::size_t group =
-      (counts.size() + static_cast<std::size_t>(avail) - 1) / static_cast<std::size_t>(avail);
-  std::vector<double> bars;
-  for (std::size_t i = 0; i < counts.size(); i += group) {
-    double sum = 0;
-    for (std::size_t j = i; j < std::min(counts.size(), i + group); ++j) sum += counts[j];
-    bars.push_back(sum);
-    most = std::max(most, sum);
-  }
+  // Neighbouring bins share a bar when there are more bins than columns.
+  // The columns left depend on the y labels, which depend on the bars:
+  // guess room for labels of 8 characters, and merge more if that was short.
   const int rows = default_rows(style);
-  const Ticks y = y_ticks(0, most > 0 ? most : 1, rows);
-  int gutter = 0;
-  const std::vector<std::string> labels = y_labels(y, gutter);
-  const int room = width - gutter - 2;  // the axis, and the column of the last edge
+  std::size_t group = 1;
+  std::vector<double> bars;
+  Ticks y;
+  std::vector<std::string> labels;
+  int gutter = 0, room = width - 10;
+  for (;;) {
+    const auto columns_left = static_cast<std::size_t>(std::max(1, room));
+    group = std::max(group, (counts.size() + columns_left - 1) / columns_left);
+    bars.clear();
+    double most = 0;
+    for (std::size_t i = 0; i < counts.size(); i += group) {
+      double sum = 0;
+      for (std::size_t j = i; j < std::min(counts.size(), i + group); ++j) sum += counts[j];
+      bars.push_back(sum);
+      most = std::max(most, sum);
+    }
+    y = y_ticks(0, most > 0 ? most : 1, rows);
+    labels = y_labels(y, gutter);
+    room = width - gutter - 2;  // the axis, and the column of the last edge
+    if (bars.size() <= static_cast<std::size_t>(std::max(1, room))) break;
+  }
   const int bar_width = std::max(1, room / static_cast<int>(bars.size()));
   const int gap = bar_width >= 4 ? 1 : 0;
   const int cols = bar_width * static_cast<int>(bars.size());
@@ -499,8 +511,8 @@ std::string histogram_chart(const StatResult& h, const ChartStyle& style) {
 
   std::string out = title + "\ncount\n";
   for (int r = 0; r < rows; ++r) {
-    const int from_bottom =
-        rows - 1 - r;  // this row shows eighths (8*from_bottom, 8*from_bottom+8]
+    // This row shows the eighths (8*from_bottom, 8*from_bottom + 8] of a bar.
+    const int from_bottom = rows - 1 - r;
     const std::string& label = row_label[static_cast<std::size_t>(r)];
     std::string line = pad_left(label, gutter) + (label.empty() ? g.v_axis() : g.y_tick());
     for (const double b : bars) {
@@ -520,6 +532,7 @@ std::string histogram_chart(const StatResult& h, const ChartStyle& style) {
   Ticks x_ticks;
   const auto column_of = [&](const Ticks&) {
     return [&](double v) -> long {
+      if (!(h.hi > h.lo)) return -1;
       if (v < h.lo - 1e-9 * std::abs(h.hi - h.lo) || v > h.hi + 1e-9 * std::abs(h.hi - h.lo))
         return -1;
       const double bin = (v - h.lo) / (h.hi - h.lo) * static_cast<double>(counts.size());
@@ -538,7 +551,7 @@ std::string histogram_chart(const StatResult& h, const ChartStyle& style) {
 std::string partition_load_chart(std::span<const PartitionFigures> partitions,
                                  const ChartStyle& style) {
   const Glyphs g{style.unicode};
-  const int width = std::max(style.width, kMinWidth);
+  const int width = std::clamp(style.width, kMinWidth, kMaxWidth);
   bool ranks = false, rolled_back = false;
   for (const auto& p : partitions) {
     ranks |= p.rank != 0;

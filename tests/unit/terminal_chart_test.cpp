@@ -175,6 +175,20 @@ TEST(TerminalChart, HistogramBarsAreInProportion) {
   EXPECT_EQ(rows[10].rfind("0 +", rows[10].size()), rows[10].find("0 +"));
 }
 
+TEST(TerminalChart, HistogramOfManyBinsFitsTheWidth) {
+  StatResult h{"g", "many", StatKind::kHistogram, {{"count", 0}}, -1e6, 1e6, 5000};
+  for (int i = 0; i < 5000; ++i)
+    h.fields.emplace_back("bin_" + std::to_string(i), 1234567.0 * (i % 7));
+  for (const int width : {30, 60, 100})
+    for (const bool unicode : {true, false})
+      for (const auto& line : lines_of(histogram_chart(h, style(width, unicode))))
+        EXPECT_LE(columns(line), width) << "width " << width << ": '" << line << "'";
+  // Bins over an empty range, a NaN count (results.json's null): drawn, not UB.
+  StatResult odd{"g", "odd", StatKind::kHistogram, {{"bin_0", std::nan("")}, {"bin_1", 3}}, 1,
+                 1,   2};
+  EXPECT_FALSE(histogram_chart(odd, style(60, true)).empty());
+}
+
 TEST(TerminalChart, PartitionLoadHasABarPerPartitionAndMeasure) {
   std::vector<PartitionFigures> parts = {{0, 0, 5, 100, 3, 2.0, 0.5, 0},
                                          {1, 0, 5, 50, 3, 1.0, 1.5, 0}};
@@ -227,6 +241,9 @@ TEST(TerminalChart, OddDataDrawsWithoutFailing) {
   EXPECT_FALSE(line_chart("gaps", gaps, "time", "", style(60, true)).empty());
   const std::vector<Line> constant = {{"a.c", {0, 1, 2}, {7, 7, 7}}};
   EXPECT_NE(line_chart("c", constant, "time", "", style(60, false)).find("7"), std::string::npos);
+  // Absurd sizes are capped rather than allocated.
+  const std::string huge = line_chart("h", constant, "time", "", style(1 << 30, true, 1 << 30));
+  EXPECT_LE(lines_of(huge).size(), 520u);
   const std::vector<Line> single = {{"a.d", {5}, {1}}};
   EXPECT_FALSE(line_chart("d", single, "time", "", style(10, true)).empty());
   EXPECT_FALSE(line_chart("none", {}, "time", "", style(60, true)).empty());

@@ -234,6 +234,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       "  dsim validate model.toml --plugin build/libmymodel.so\n"
       "  dsim list queue\n"
       "  dsim report results/mm1 results/mm1_rho09 -o report.html\n"
+      "  dsim plot results/epidemic 'people.*'\n"
       "Run 'dsim COMMAND --help' for the options of a command.");
 
   // run

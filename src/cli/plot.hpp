@@ -6,7 +6,10 @@
 //   dsim plot results/mm1 queue.length partitions --ascii --width 60
 //
 // A selector is `group.stat` with `*` matching any run of characters, or
-// `partitions` for the partition-load chart.
+// `partitions` for the partition-load chart. Charts come in the order of the
+// result files (series, then histograms, then the partition load), whatever
+// the order of the selectors; which series share a chart:
+// viz::series_charts().
 #pragma once
 
 #include <cstdio>

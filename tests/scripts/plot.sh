@@ -11,6 +11,9 @@
 # Env (set by CTest): DSIM (the program), DSIM_SOURCE_DIR.
 set -uo pipefail
 : "${DSIM:?}" "${DSIM_SOURCE_DIR:?}"
+# Commands run in a scratch directory: absolute paths.
+DSIM=$(realpath "$DSIM")
+DSIM_SOURCE_DIR=$(realpath "$DSIM_SOURCE_DIR")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 golden=$DSIM_SOURCE_DIR/tests/golden/plot

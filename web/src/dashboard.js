@@ -7,11 +7,12 @@
 // markup. When the stream ends the page keeps what it last drew.
 //
 // For the browser tests: window.dsimDashboard holds {updates, state, final,
-// connection, charts, drawn, events, now, errors}.
+// finalAt (performance.now() when the final document came), connection,
+// charts, drawn, events, now, errors}.
 (function () {
   'use strict';
-  const page = { updates: 0, state: 'connecting', final: false, connection: 'connecting',
-                 charts: 0, drawn: 0, events: 0, now: 0, errors: [] };
+  const page = { updates: 0, state: 'connecting', final: false, finalAt: null,
+                 connection: 'connecting', charts: 0, drawn: 0, events: 0, now: 0, errors: [] };
   window.dsimDashboard = page;
 
   const params = new URLSearchParams(location.search);
@@ -125,6 +126,7 @@
   function render(doc) {
     page.updates++;
     page.state = doc.state;
+    if (doc.final && !page.final) page.finalAt = performance.now();
     page.final = !!doc.final;
     page.events = doc.events;
     page.now = doc.now;

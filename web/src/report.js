@@ -1,16 +1,21 @@
 // The dsim report's charts (web/src/report.html). The page's data is the JSON
-// in <script id="dsim-data">, written by dsim (src/viz/report.cpp):
+// in the script element #dsim-data, written by dsim (src/viz/report.cpp):
 //   {"runs": [name, ...],
 //    "charts": [{"title": "group.stat", "kind": "series" | "histogram",
 //                "x_label": "...", "bin_width": w (histograms),
 //                "lines": [{"run": i, "x": [...], "y": [...]}]}]}
+// where a line's evenly spaced x may come as "x_start", "x_step", "x_count"
+// (x[i] = x_start + i * x_step)
 // (null stands for a value that is not a finite number).
 // Every text from the data goes into the page as text (textContent, uPlot's
 // labels), never as markup. When every chart is drawn, window.dsimReport.ready
 // is true and <html data-ready> is set (the browser tests wait for that).
 (function () {
   'use strict';
-  const state = { charts: 0, drawn: 0, ready: false, drawMs: 0, errors: [] };
+  // Milliseconds since the page's navigation began: when this script started,
+  // when the data was parsed, when the charts were drawn.
+  const state = { charts: 0, drawn: 0, ready: false, errors: [],
+                  startMs: performance.now(), parsedMs: 0, drawMs: 0 };
   window.dsimReport = state;
 
   const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2',
@@ -19,6 +24,13 @@
   const data = JSON.parse(document.getElementById('dsim-data').textContent);
   const grid = document.getElementById('charts');
   const plots = [];
+  for (const chart of data.charts)
+    for (const line of chart.lines)
+      if (!line.x) {
+        line.x = new Array(line.x_count);
+        for (let i = 0; i < line.x_count; i++) line.x[i] = line.x_start + i * line.x_step;
+      }
+  state.parsedMs = performance.now();
 
   function element(tag, className, text) {
     const e = document.createElement(tag);
@@ -29,7 +41,8 @@
 
   function fade(color) { return color + '55'; }
 
-  function make(chart) {
+  // The chart's box (title and an empty plot), added to the grid.
+  function box(chart) {
     const box = element('div', 'chart');
     const title = element('h3', null, chart.title);
     title.appendChild(element('span', 'kind', ' ' + chart.kind));
@@ -37,7 +50,11 @@
     const plot = element('div', 'plot');
     box.appendChild(plot);
     grid.appendChild(box);
+    return plot;
+  }
 
+  // Draws the chart into its plot, `width` pixels wide.
+  function make(chart, plot, width) {
     const histogram = chart.kind === 'histogram';
     const lines = chart.lines;
     const bars = histogram ? uPlot.paths.bars({ size: [lines.length > 1 ? 0.6 : 0.9, Infinity] })
@@ -62,7 +79,7 @@
       x.range = (u, min, max) => [min - half, max + half];
     }
     const opts = {
-      width: Math.max(300, plot.clientWidth || 560),
+      width: width,
       height: height,
       scales: { x: x },
       series: series,
@@ -74,15 +91,18 @@
   }
 
   state.charts = data.charts.length;
-  for (const chart of data.charts) {
+  // Every box first, then one layout to learn the width (not one per chart).
+  const boxes = data.charts.map(box);
+  const width = Math.max(300, boxes.length ? boxes[0].clientWidth : 560);
+  data.charts.forEach((chart, i) => {
     try {
-      make(chart);
+      make(chart, boxes[i], width);
       state.drawn += 1;
     } catch (e) {
       state.errors.push(String(e));
       console.error('dsim report: chart ' + chart.title + ': ' + e);
     }
-  }
+  });
   if (data.charts.length === 0) grid.appendChild(element('p', 'note', 'No series or histograms.'));
 
   window.addEventListener('resize', () => {

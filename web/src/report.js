@@ -84,7 +84,6 @@
       scales: { x: x },
       series: series,
       axes: [{ label: chart.x_label }, { size: 60 }],
-      legend: { live: !histogram || lines.length > 1 },
       cursor: { drag: { x: true, y: false } },
     };
     plots.push({ plot: plot, chart: new uPlot(opts, table, plot) });

@@ -3,6 +3,11 @@
 # Ubuntu), with apt. Idempotent: installs only the packages that are missing
 # and touches nothing (not even the package lists) when none is.
 # Run as root, or as a user who may sudo.
+# Also installs the web packages (web/package.json: uPlot, which the HTML
+# report embeds, and playwright-core, which drives the browser tests) with
+# `npm ci` in web/ when web/node_modules is missing or older than the lock
+# file; Chromium (the browser tests' browser) and node/npm come from Debian
+# (node and npm only when no `node`/`npm` is on PATH).
 set -euo pipefail
 
 packages=(
@@ -12,7 +17,23 @@ packages=(
   libzstd-dev libxxhash-dev
   libcpp-httplib-dev
   libopenmpi-dev openmpi-bin
+  chromium
 )
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
+web_packages() {
+  local web
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/../web" && pwd)"
+  local stamp=$web/node_modules/.package-lock.json  # written by npm ci
+  if [ -f "$stamp" ] && [ ! "$web/package-lock.json" -nt "$stamp" ] &&
+    [ ! "$web/package.json" -nt "$stamp" ]; then
+    echo "setup: web/node_modules up to date"
+    return 0
+  fi
+  echo "setup: npm ci in web/"
+  (cd "$web" && npm ci --no-audit --no-fund)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -23,6 +44,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  web_packages
   exit 0
 fi
 
@@ -45,3 +67,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -q
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+web_packages

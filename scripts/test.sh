@@ -17,6 +17,9 @@
 # Every job runs even when an earlier one failed. The last line sums up all
 # jobs; the exit status is non-zero if any build or test failed.
 # Build directories are reused, so a second run only rebuilds what changed.
+# scripts/setup.sh (run first) also installs the web packages (npm ci in web/:
+# uPlot for the HTML report, playwright-core) and Debian's chromium, with
+# which tests/scripts/report.sh opens reports in a real browser.
 # From a fresh clone on 2 cores this took 26 min (builds ~24 of them: release
 # 7, asan 15, tsan 3.5; tests 1.5), on a machine shared with other work.
 set -uo pipefail

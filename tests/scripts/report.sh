@@ -139,6 +139,9 @@ if [ "$browser" = 1 ]; then
     painted: painted,
     drawn: window.dsimReport.drawn,
     legend_entries: document.querySelectorAll('.chart .u-legend .u-series').length,
+    // Each section's tables (one per directory) stand side by side.
+    side_by_side: [...document.querySelectorAll('.side')].every((side) =>
+      [...side.children].every((t) => t.offsetTop === side.children[0].offsetTop)),
     pwned: window.__pwned === undefined ? null : window.__pwned,
     name_as_text: document.body.innerText.includes('<script>window.__pwned=2</script>'),
     legend_as_text: document.body.innerText.includes('onerror=window.__pwned=1>'),
@@ -170,6 +173,7 @@ for key in ("charts", "canvases", "painted", "drawn"):
     if e.get(key) != want: problems.append(f"{key}: {e.get(key)}, want {want}")
 if e.get("legend_entries") != want * (1 + lines):  # x, then a line per directory
     problems.append(f"legend entries: {e.get('legend_entries')}, want {want * (1 + lines)}")
+if not e.get("side_by_side"): problems.append("the directories' tables are not side by side")
 if e.get("pwned") is not None: problems.append(f"text from the results ran: {e.get('pwned')}")
 if name == "two" and not e.get("name_as_text"): problems.append("the group name is not shown as text")
 if name == "two" and not e.get("legend_as_text"): problems.append("the directory name is not shown as text")

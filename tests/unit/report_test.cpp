@@ -166,8 +166,9 @@ TEST(ReportTest, ChartFileNamesAreSafeAndUnique) {
   EXPECT_EQ(chart_file_name("", taken), "chart.svg");
 }
 
-TEST(ReportTest, EveryEmbeddedScriptAndStyleCanBeInlined) {
-  for (const std::string_view name : web_asset_names()) {
+TEST(ReportTest, EveryScriptAndStyleTheReportInlinesCanBeInlined) {
+  for (const std::string_view name :
+       {"report.js", "report.css", "uPlot.iife.min.js", "uPlot.min.css"}) {
     const std::string text(web_asset(name));
     if (name.ends_with(".js")) EXPECT_EQ(text.find("</script"), std::string::npos) << name;
     if (name.ends_with(".css")) EXPECT_EQ(text.find("</style"), std::string::npos) << name;

@@ -23,12 +23,15 @@ Error cannot_write(const fs::path& path, std::string_view why) {
   return Error(fmt::format("cannot write '{}': {}", path.string(), why), Error::Kind::kInput);
 }
 
-// Refuses an output file whose directory is missing or that is a directory,
-// before anything is read.
+// Refuses an output file whose directory is missing or not writable, or that
+// is a directory or another special file, before anything is read.
 void check_output_file(const fs::path& file, std::string_view option) {
   if (file.empty()) throw Error(fmt::format("{}: the file name must not be empty", option));
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw cannot_write(file, "it is a directory");
+  // The file is replaced by a rename: never a device (/dev/null), pipe or socket.
+  if (fs::exists(fs::symlink_status(file, ec)) && !fs::is_regular_file(file, ec))
+    throw cannot_write(file, "it is not a regular file");
   const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
   if (!fs::is_directory(dir, ec))
     throw cannot_write(file, fmt::format("its directory '{}' does not exist", dir.string()));

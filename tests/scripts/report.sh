@@ -209,6 +209,14 @@ if [ "$(id -u)" -ne 0 ]; then  # root writes anywhere
   expect_rc 2 read_only
   expect_one_line_error read_only "$tmp/ro/r.html"
 fi
+# A special file is refused, not replaced (as root, renaming over /dev/null
+# would replace the device).
+mkfifo "$tmp/fifo"
+run fifo report "$tmp/mm1" -o "$tmp/fifo"
+expect_rc 2 fifo
+expect_one_line_error fifo "$tmp/fifo"
+[ -p "$tmp/fifo" ] || fail "fifo: the named pipe was replaced"
+no_leftovers fifo "$tmp"
 touch "$tmp/out/file"
 run svg_file report "$tmp/mm1" -o "$tmp/out/r.html" --svg "$tmp/out/file"
 expect_rc 2 svg_file

@@ -14,7 +14,8 @@
 //                      (e.g. "the dashboard's values advanced"); default: load
 //   --eval EXPR        a JS expression evaluated after --wait; its value
 //                      (JSON-serialisable) is reported as "eval"
-//   --screenshot FILE  a full-page PNG, written after --eval
+//   --screenshot FILE  a full-page PNG (of an SVG document: the viewport),
+//                      written after --eval
 //   --allow URLPREFIX  a request that may be made besides the page itself
 //                      (repeatable; for http:// pages the page's own origin
 //                      is allowed as well)
@@ -111,8 +112,16 @@ try {
   await page.goto(pageUrl, { waitUntil: 'load', timeout: opts.timeout });
   result.load_ms = Date.now() - start;
   if (opts.wait) {
+    // Polled from here with page.evaluate (the DevTools protocol), not with
+    // waitForFunction: that one evaluates the string inside the page, which
+    // a Content-Security-Policy without 'unsafe-eval' (the report's, the
+    // dashboard's) forbids.
     try {
-      await page.waitForFunction(opts.wait, null, { timeout: opts.timeout, polling: 50 });
+      const deadline = Date.now() + opts.timeout;
+      while (!(await page.evaluate(opts.wait))) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeout} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       result.ready = true;
     } catch (e) {
       result.page_errors.push(`--wait did not become true: ${e.message.split('\n')[0]}`);
@@ -130,7 +139,10 @@ try {
   }
   if (opts.screenshot) {
     fs.mkdirSync(path.dirname(path.resolve(opts.screenshot)), { recursive: true });
-    await page.screenshot({ path: opts.screenshot, fullPage: true });
+    // A whole HTML page; an SVG document (which has no page to scroll) as
+    // the viewport shows it.
+    const svg = await page.evaluate(() => document.documentElement instanceof SVGElement);
+    await page.screenshot({ path: opts.screenshot, fullPage: !svg });
     result.screenshot = path.resolve(opts.screenshot);
   }
 } catch (e) {

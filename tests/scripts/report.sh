@@ -184,6 +184,15 @@ EOF
   done
 fi
 
+if [ "$browser" = 1 ]; then
+  # An SVG file opens on its own in the browser (a screenshot to look at).
+  svg=$(find "$tmp/svg" -name 'people.infected.svg')
+  url=$("$py" -c 'import pathlib, sys; print(pathlib.Path(sys.argv[1]).as_uri())' "$svg")
+  node "$DSIM_SOURCE_DIR/tests/browser/check_page.mjs" --url "$url" --width 740 --height 420 \
+    --eval 'document.querySelectorAll("path").length' --screenshot "$shots/svg.png" \
+    >"$tmp/svg.json" 2>&1 || fail "svg in Chromium: $(cat "$tmp/svg.json")"
+fi
+
 echo "--- bad input"
 mkdir -p "$tmp/empty" "$tmp/out"
 run not_results report "$tmp/empty" -o "$tmp/out/r.html"

@@ -2,13 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 
@@ -35,8 +34,8 @@ std::string number(double v) {
 std::string cell(std::optional<double> v) { return v ? number(*v) : std::string(); }
 
 std::string json_string(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void json_numbers(std::string& out, const std::vector<double>& values) {
@@ -136,9 +135,9 @@ void stats_table(Put put, const ReportRun& run) {
         break;
       case StatKind::kHistogram:
         total = field(s, "count");
-        other = fmt::format("{} bins over [{}, {}), underflow {}, overflow {}", s.bins,
-                            number(s.lo), number(s.hi), cell(field(s, "underflow")),
-                            cell(field(s, "overflow")));
+        other =
+            fmt::format("{} bins over [{}, {}), underflow {}, overflow {}", s.bins, number(s.lo),
+                        number(s.hi), cell(field(s, "underflow")), cell(field(s, "overflow")));
         break;
     }
     fmt::format_to(put,
@@ -146,8 +145,7 @@ void stats_table(Put put, const ReportRun& run) {
                    "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                    "<td class=\"name\">{}</td></tr>\n",
                    html_escape(s.group), html_escape(s.stat), output::kind_name(s.kind),
-                   cell(total), cell(mean), cell(stddev), cell(min), cell(max),
-                   html_escape(other));
+                   cell(total), cell(mean), cell(stddev), cell(min), cell(max), html_escape(other));
   }
   fmt::format_to(put, "</table>\n");
 }
@@ -179,16 +177,16 @@ void load_table(Put put, const ReportRun& run) {
                  "<th class=\"name\">events</th><th class=\"name\">busy / blocked (s)</th>"
                  "<th class=\"name\">rolled back</th></tr>\n");
   for (const PartitionFigures& p : parts) {
-    fmt::format_to(
-        put,
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"name\">{}{}</td>"
-        "<td class=\"name\">{} / {}{}</td><td class=\"name\">{}{}</td></tr>\n",
-        p.partition, p.rank, p.entities, p.events,
-        bar({{"events", share(static_cast<double>(p.events), max_events)}}),
-        fmt::format("{:.3f}", p.busy_seconds), fmt::format("{:.3f}", p.blocked_seconds),
-        bar({{"busy", share(p.busy_seconds, max_time)},
-             {"blocked", share(p.blocked_seconds, max_time)}}),
-        p.rolled_back, bar({{"rolled", share(static_cast<double>(p.rolled_back), max_rolled)}}));
+    fmt::format_to(put,
+                   "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"name\">{}{}</td>"
+                   "<td class=\"name\">{} / {}{}</td><td class=\"name\">{}{}</td></tr>\n",
+                   p.partition, p.rank, p.entities, p.events,
+                   bar({{"events", share(static_cast<double>(p.events), max_events)}}),
+                   fmt::format("{:.3f}", p.busy_seconds), fmt::format("{:.3f}", p.blocked_seconds),
+                   bar({{"busy", share(p.busy_seconds, max_time)},
+                        {"blocked", share(p.blocked_seconds, max_time)}}),
+                   p.rolled_back,
+                   bar({{"rolled", share(static_cast<double>(p.rolled_back), max_rolled)}}));
   }
   fmt::format_to(put, "</table>\n");
 }
@@ -225,7 +223,8 @@ void figures_table(Put put, const std::vector<ReportRun>& runs) {
   row("threads", [](RD, F f) { return std::to_string(f.threads); });
   row("MPI processes", [](RD, F f) { return std::to_string(f.ranks); });
   row("edge cut", [](RD, F f) { return std::to_string(f.edge_cut); });
-  row("windows", [](RD, F f) { return std::to_string(f.windows); }, true);
+  row(
+      "windows", [](RD, F f) { return std::to_string(f.windows); }, true);
   // The optimistic engine's figures, only for runs it made.
   auto tw = [](auto value) {
     return [value](RD d, F f) {
@@ -233,20 +232,24 @@ void figures_table(Put put, const std::vector<ReportRun>& runs) {
     };
   };
   row("events executed", tw([](RD, F f) { return std::to_string(f.events_executed); }), true);
-  row("events rolled back", tw([](RD, F f) { return std::to_string(f.events_rolled_back); }),
-      true);
+  row("events rolled back", tw([](RD, F f) { return std::to_string(f.events_rolled_back); }), true);
   row("efficiency", tw([](RD, F f) { return number(f.efficiency); }), true);
   row("rollbacks (primary / secondary)", tw([](RD, F f) {
         return fmt::format("{} / {}", f.rollbacks_primary, f.rollbacks_secondary);
-      }), true);
-  row("GVT rounds", tw([](RD, F f) { return std::to_string(f.gvt_rounds); }), true);
-  row("peak saved state", tw([](RD, F f) { return output::byte_size(f.peak_saved_bytes); }),
+      }),
       true);
-  row("state saving", [](RD, F f) { return f.state_saving; }, true);
-  row("checkpoints written", [](RD, F f) { return std::to_string(f.checkpoints_written); }, true);
-  row("checkpoints failed", [](RD, F f) { return std::to_string(f.checkpoints_failed); }, true);
-  row("resumed from", [](RD, F f) { return f.resumed_from; }, true);
-  row("restarts", [](RD, F f) { return std::to_string(f.restarts); }, true);
+  row("GVT rounds", tw([](RD, F f) { return std::to_string(f.gvt_rounds); }), true);
+  row("peak saved state", tw([](RD, F f) { return output::byte_size(f.peak_saved_bytes); }), true);
+  row(
+      "state saving", [](RD, F f) { return f.state_saving; }, true);
+  row(
+      "checkpoints written", [](RD, F f) { return std::to_string(f.checkpoints_written); }, true);
+  row(
+      "checkpoints failed", [](RD, F f) { return std::to_string(f.checkpoints_failed); }, true);
+  row(
+      "resumed from", [](RD, F f) { return f.resumed_from; }, true);
+  row(
+      "restarts", [](RD, F f) { return std::to_string(f.restarts); }, true);
 
   fmt::format_to(put, "<table class=\"figures\">\n<tr><th class=\"name\"></th>");
   for (const ReportRun& run : runs)
@@ -297,13 +300,12 @@ std::string body_html(const std::vector<ReportRun>& runs) {
 
   fmt::format_to(put, "<section>\n<h2>Resolved config</h2>\n");
   for (const ReportRun& run : runs) {
-    fmt::format_to(put, "<details{}><summary><code>{}</code>{}</summary>\n<pre>{}</pre>\n</details>\n",
-                   runs.size() == 1 ? " open" : "", html_escape(run.name),
-                   run.results.config_file.empty()
-                       ? std::string()
-                       : " (" + html_escape(run.results.config_file) + ")",
-                   html_escape(run.results.config_json.empty() ? "(not recorded)"
-                                                               : run.results.config_json));
+    fmt::format_to(
+        put, "<details{}><summary><code>{}</code>{}</summary>\n<pre>{}</pre>\n</details>\n",
+        runs.size() == 1 ? " open" : "", html_escape(run.name),
+        run.results.config_file.empty() ? std::string()
+                                        : " (" + html_escape(run.results.config_file) + ")",
+        html_escape(run.results.config_json.empty() ? "(not recorded)" : run.results.config_json));
   }
   fmt::format_to(put, "</section>\n");
   return out;
@@ -373,8 +375,8 @@ std::string json_for_script(std::string_view json) {
 std::string chart_file_name(std::string_view title, std::vector<std::string>& taken) {
   std::string base;
   for (const char c : title)
-    base += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c
-                                                                                            : '_';
+    base +=
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
   if (base.empty() || base.front() == '.') base.insert(0, "chart");
   std::string name = base + ".svg";
   for (int n = 2; std::find(taken.begin(), taken.end(), name) != taken.end(); ++n)
@@ -431,11 +433,11 @@ std::string report_html(const std::vector<ReportRun>& runs, std::string_view ver
   const std::string escaped_title = html_escape(title);
   const std::string escaped_version = html_escape(version);
   return fill(web_asset("report.html"), {{"title", escaped_title},
-                                          {"version", escaped_version},
-                                          {"css", css},
-                                          {"body", body},
-                                          {"data", data},
-                                          {"js", js}});
+                                         {"version", escaped_version},
+                                         {"css", css},
+                                         {"body", body},
+                                         {"data", data},
+                                         {"js", js}});
 }
 
 }  // namespace dsim::viz

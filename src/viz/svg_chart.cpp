@@ -27,9 +27,9 @@ struct Range {
 }  // namespace
 
 const std::vector<std::string_view>& chart_palette() {
-  static const std::vector<std::string_view> palette = {
-      "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  static const std::vector<std::string_view> palette = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                                        "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                                        "#bcbd22", "#17becf"};
   return palette;
 }
 
@@ -38,11 +38,21 @@ std::string xml_escape(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         // Control characters other than tab and line breaks are not XML.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r')
@@ -138,14 +148,17 @@ std::string svg_chart(const ChartSpec& chart, int width, int height) {
         if (!std::isfinite(line.x[i]) || !std::isfinite(line.y[i])) continue;
         const double left = line.x[i] - chart.bar_width * 0.45 + w * static_cast<double>(li);
         const double top = py(std::max(line.y[i], 0.0)), base = py(std::min(line.y[i], 0.0));
-        fmt::format_to(put, "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\"/>\n",
+        fmt::format_to(put,
+                       "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\"/>\n",
                        px(left), top, std::max(px(left + w) - px(left), 0.5), base - top);
       }
       out += "</g>\n";
       continue;
     }
-    fmt::format_to(put, "<path fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" "
-                   "stroke-linejoin=\"round\" d=\"", color);
+    fmt::format_to(put,
+                   "<path fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" "
+                   "stroke-linejoin=\"round\" d=\"",
+                   color);
     bool pen_down = false;
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isfinite(line.x[i]) || !std::isfinite(line.y[i])) {

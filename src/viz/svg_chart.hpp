@@ -23,9 +23,9 @@ namespace dsim::viz {
 enum class ChartKind { kLines, kBars };
 
 struct ChartLine {
-  std::string name;  // the legend's entry
+  std::string name;          // the legend's entry
   std::vector<double> x, y;  // same length
-  int color = 0;  // index into chart_palette()
+  int color = 0;             // index into chart_palette()
 };
 
 struct ChartSpec {

@@ -1,14 +1,14 @@
 // The HTML report's escaping (text from configs never becomes markup or
 // script), its charts (overlay of several runs, histograms), SVG charts and
 // chart file names. The page in a real browser: tests/scripts/report.sh.
+#include "viz/report.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
-#include "viz/report.hpp"
 #include "viz/svg_chart.hpp"
 #include "viz/web_assets.hpp"
 
@@ -170,8 +170,8 @@ TEST(ReportTest, EveryScriptAndStyleTheReportInlinesCanBeInlined) {
   for (const std::string_view name :
        {"report.js", "report.css", "uPlot.iife.min.js", "uPlot.min.css"}) {
     const std::string text(web_asset(name));
-    if (name.ends_with(".js")) EXPECT_EQ(text.find("</script"), std::string::npos) << name;
-    if (name.ends_with(".css")) EXPECT_EQ(text.find("</style"), std::string::npos) << name;
+    const std::string closing = name.ends_with(".js") ? "</script" : "</style";
+    EXPECT_EQ(text.find(closing), std::string::npos) << name;
   }
   EXPECT_THROW(web_asset("no-such-file.js"), std::out_of_range);
 }

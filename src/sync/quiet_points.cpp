@@ -25,6 +25,7 @@ void add_process_figures(Progress& p) {
       p.rss_bytes = resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
     std::fclose(f);
   }
+  p.peak_rss_bytes = std::max(p.peak_rss_bytes, p.rss_bytes);  // ru_maxrss may lag
 }
 
 // Adds the committed series of `partitions` to `out` (reusing its vectors):

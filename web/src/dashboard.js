@@ -44,7 +44,7 @@
     if (a >= 1e6) return (v / 1e6).toFixed(2) + ' M';
     if (a >= 1e4) return (v / 1e3).toFixed(1) + ' k';
     if (Number.isInteger(v)) return String(v);
-    return v.toPrecision(digits || 4);
+    return String(parseFloat(v.toPrecision(digits || 4)));
   }
   function bytes(v) {
     if (!v) return '–';
@@ -84,15 +84,25 @@
                     points: { show: false } };
         if (bars) {
           s.fill = color + '99';
-          s.paths = uPlot.paths.bars({ size: [0.6 / labels.length, Infinity] });
+          s.paths = uPlot.paths.bars({ size: [0.8 / labels.length, Infinity],
+                                        align: labels.length > 1 ? (i === 0 ? -1 : 1) : 0 });
         }
         series.push(s);
       });
+      const ticks = (u, values) => values.map((v) => num(v, 3));
+      const scales = { x: { time: false } };
+      const xAxis = { label: xLabel, size: 40, values: ticks };
+      if (bars) {
+        // Whole partitions, each bar in its own slot; counts from zero.
+        scales.x.range = (u, min, max) => [min - 0.5, max + 0.5];
+        scales.y = { range: (u, min, max) => [0, max > 0 ? max * 1.05 : 1] };
+        xAxis.incrs = [1, 2, 5, 10, 20, 50, 100];
+        xAxis.values = (u, values) => values.map((v) => (Number.isInteger(v) ? String(v) : ''));
+      }
       const opts = {
-        width: chartWidth(grid), height: 200, series: series,
-        scales: { x: { time: false } },
-        axes: [{ label: xLabel, size: 40 }, { size: 60 }],
-        legend: { show: true },
+        width: chartWidth(grid), height: 200, series: series, scales: scales,
+        axes: [xAxis, { size: 64, values: ticks }],
+        legend: { show: labels.length > 1 },
       };
       const plot = new uPlot(opts, data, holder);
       c = { plot: plot, grid: grid };

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# The live dashboard (dsim run --dashboard, dsim serve): the refused binds and
+# requests, /api/status and /api/events during a run, a viewer that stops
+# reading (the run is not slowed, the program exits as usual), and headless
+# Chromium (tests/browser/check_page.mjs) on the page during a run (every
+# chart drawn, values advancing, no console error, the final state kept after
+# dsim exited) and on `dsim serve` of the finished result. Screenshots go to
+# $DSIM_BUILD_DIR/test-output/dashboard/.
+# Env (set by CTest): DSIM, DSIM_SOURCE_DIR, DSIM_BUILD_DIR.
+set -uo pipefail
+: "${DSIM:?}" "${DSIM_SOURCE_DIR:?}"
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+shots=${DSIM_BUILD_DIR:-$tmp}/test-output/dashboard
+mkdir -p "$shots"
+py=/usr/bin/python3
+mm1=$DSIM_SOURCE_DIR/models/queueing/mm1.toml
+phold=$DSIM_SOURCE_DIR/models/phold/phold.toml
+epidemic=$DSIM_SOURCE_DIR/models/epidemic/epidemic_1m.toml
+failures=0
+
+fail() {
+  echo "dashboard.sh: FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# start NAME ARGS...: starts `dsim ARGS...` in the background (stderr in
+# $tmp/NAME.err) and waits for the URL line it prints; sets $pid and $url.
+start() {
+  local name=$1
+  shift
+  : >"$tmp/$name.err"
+  "$DSIM" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+  pid=$!
+  pids+=("$pid")
+  url=
+  for _ in $(seq 1 300); do
+    url=$(grep -o 'http://[^ ]*' "$tmp/$name.err" | head -1)
+    [ -n "$url" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "$name: no dashboard URL on stderr: $(head -c 500 "$tmp/$name.err")"
+  return 1
+}
+# finish NAME: waits for the background dsim; sets $rc.
+finish() {
+  wait "$pid"
+  rc=$?
+}
+# api URL: the base URL with the path; keeps a ?token=.
+api() {  # api PATH [TOKEN]
+  local base=${url%%\?*}
+  echo "${base%/}$1${2:+?token=$2}"
+}
+
+echo "--- refused binds"
+"$DSIM" run "$mm1" --out "$tmp/r1" --dashboard 0.0.0.0:0 >"$tmp/r1.out" 2>"$tmp/r1.err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "non-loopback bind without --dashboard-remote: exit $rc, want 2"
+grep -q "0.0.0.0" "$tmp/r1.err" || fail "the refusal does not name the address: $(cat "$tmp/r1.err")"
+grep -q -- "--dashboard-remote" "$tmp/r1.err" || fail "the refusal does not name the flag"
+[ "$(wc -l <"$tmp/r1.err")" -eq 1 ] || fail "the refusal is not one line: $(cat "$tmp/r1.err")"
+[ ! -e "$tmp/r1" ] || fail "a refused dashboard still ran"
+"$DSIM" run "$mm1" --out "$tmp/r2" --dashboard nowhere:port >"$tmp/r2.out" 2>"$tmp/r2.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "nowhere:port" "$tmp/r2.err" ||
+  fail "a malformed address: exit $rc, $(cat "$tmp/r2.err")"
+"$DSIM" serve "$tmp/none" --listen 0.0.0.0:0 >/dev/null 2>"$tmp/r3.err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "dsim serve of a missing directory: exit $rc, want 2"
+
+echo "--- a remote bind needs the token"
+start remote run "$phold" -t 2 --sync conservative --end-time 4000 --out "$tmp/remote" \
+  --dashboard 0.0.0.0:0 --dashboard-remote
+token=$(echo "$url" | sed -n 's/.*?token=\([0-9a-f]*\).*/\1/p')
+[ "${#token}" -eq 32 ] || fail "remote: the URL carries no generated token: $url"
+url=${url/0.0.0.0/127.0.0.1}
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status)")
+[ "$code" = 401 ] || fail "remote: a request without the token got $code, want 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /)")
+[ "$code" = 401 ] || fail "remote: the page without the token got $code, want 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status 0123456789abcdef0123456789abcdef)")
+[ "$code" = 401 ] || fail "remote: a wrong token got $code, want 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status "$token")")
+[ "$code" = 200 ] || fail "remote: ?token= got $code, want 200"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$(api /api/status)")
+[ "$code" = 200 ] || fail "remote: the bearer token got $code, want 200"
+finish
+[ "$rc" -eq 0 ] || fail "remote: the run exited $rc: $(head -c 500 "$tmp/remote.err")"
+
+echo "--- /api/status and /api/events during a run (given token on loopback)"
+start api run "$phold" -t 2 --sync conservative --end-time 4000 --out "$tmp/api" \
+  --dashboard 127.0.0.1:0 --dashboard-token test-token-for-the-dashboard
+[ "$(grep -c 'dashboard at' "$tmp/api.err")" -eq 1 ] || fail "api: the URL is not one line"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status)")
+[ "$code" = 401 ] || fail "api: without the given token: $code, want 401"
+sleep 1
+curl -s "$(api /api/status test-token-for-the-dashboard)" >"$tmp/status.json"
+timeout 3 curl -sN "$(api /api/events test-token-for-the-dashboard)" >"$tmp/events.txt"
+"$py" - "$tmp/status.json" "$tmp/events.txt" <<'EOF' || fail "api: the documents are wrong"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+need = ["state", "now", "end_time", "fraction", "events", "event_rate", "recent_rate",
+        "eta_seconds", "blocked_share", "efficiency", "rollbacks", "gvt_rounds", "rss_bytes",
+        "peak_rss_bytes", "checkpoints_written", "partitions", "history", "series", "run"]
+missing = [k for k in need if k not in doc]
+assert not missing, f"missing {missing}"
+assert doc["state"] == "running", doc["state"]
+assert doc["events"] > 0 and 0 < doc["now"] < doc["end_time"] == 4000, (doc["events"], doc["now"])
+assert len(doc["partitions"]) == 2, doc["partitions"]
+assert all(p["busy_seconds"] > 0 for p in doc["partitions"]), doc["partitions"]
+assert doc["rss_bytes"] > 0 and doc["peak_rss_bytes"] >= doc["rss_bytes"]
+assert doc["run"]["sync"] == "conservative"
+lines = [l for l in open(sys.argv[2]) if l.startswith("data: ")]
+assert len(lines) >= 3, f"{len(lines)} data: lines in 3 s"
+docs = [json.loads(l[6:]) for l in lines]
+assert docs[-1]["events"] > docs[0]["events"], "the stream's events do not advance"
+assert docs[-1]["version"] > docs[0]["version"]
+EOF
+finish
+[ "$rc" -eq 0 ] || fail "api: the run exited $rc"
+[ -f "$tmp/api/results.csv" ] || fail "api: no results"
+
+echo "--- a viewer that stops reading does not slow the run"
+# Connects to /api/events with a tiny receive buffer and never reads: the
+# server's writes to it block until its write timeout drops it.
+cat >"$tmp/stall.py" <<'EOF'
+import socket, sys, time
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+conns = []
+for _ in range(3):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    s.connect((host, port))
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    conns.append(s)
+time.sleep(float(sys.argv[4]))
+EOF
+run_args=(run "$epidemic" -t 2 --sync conservative)
+t0=$(date +%s.%N)
+"$DSIM" "${run_args[@]}" --out "$tmp/plain" -q
+t1=$(date +%s.%N)
+start stalled "${run_args[@]}" --out "$tmp/stalled" -q --dashboard 127.0.0.1:0
+port=$(echo "$url" | sed -n 's#http://127.0.0.1:\([0-9]*\)/.*#\1#p')
+"$py" "$tmp/stall.py" 127.0.0.1 "$port" /api/events 120 &
+stall=$!
+pids+=("$stall")
+sleep 0.5
+code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$(api /api/status)")
+[ "$code" = 200 ] || fail "stalled: /api/status did not answer beside stalled viewers ($code)"
+finish
+t2=$(date +%s.%N)
+kill "$stall" 2>/dev/null
+[ "$rc" -eq 0 ] || fail "stalled: the run exited $rc: $(head -c 500 "$tmp/stalled.err")"
+diff -r -x manifest.json "$tmp/plain" "$tmp/stalled" >/dev/null ||
+  fail "stalled: results differ from the run without a dashboard"
+awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+  plain = b - a; watched = c - b
+  printf "run without the dashboard %.2f s, with it and 3 stalled viewers %.2f s\n", plain, watched
+  exit !(watched < 2 * plain + 3)
+}' || fail "stalled: the run with stalled viewers took far longer than without"
+
+echo "--- the page in Chromium during a run"
+node=$(command -v node || true)
+harness=$DSIM_SOURCE_DIR/tests/browser/check_page.mjs
+if [ -z "$node" ] || [ ! -x "${DSIM_CHROMIUM:-/usr/bin/chromium}" ] ||
+   [ ! -d "$DSIM_SOURCE_DIR/web/node_modules/playwright-core" ] || [ ! -f "$harness" ]; then
+  echo "skipped the browser checks: node, Chromium or web/node_modules/playwright-core missing"
+else
+  start browser "${run_args[@]}" --out "$tmp/browser" -q --dashboard 127.0.0.1:0
+  # Values read twice (the first drawn state, then more events and a later
+  # simulated time); then the final document; then 4 s more, by which
+  # time dsim has exited: the page must still show everything.
+  wait_expr='(() => { const d = window.dsimDashboard;
+    if (!d || d.drawn < d.charts || d.charts < 11) return false;
+    if (!window.firstRead) window.firstRead = { events: d.events, now: d.now, state: d.state };
+    if (!window.secondRead && d.events > window.firstRead.events && d.now > window.firstRead.now)
+      window.secondRead = { events: d.events, now: d.now };
+    return !!window.secondRead && d.final && performance.now() - d.finalAt > 4000; })()'
+  eval_expr='({ first: window.firstRead, second: window.secondRead,
+    charts: window.dsimDashboard.charts, drawn: window.dsimDashboard.drawn,
+    canvases: document.querySelectorAll(".chart canvas").length,
+    status: document.getElementById("status").textContent,
+    connection: window.dsimDashboard.connection,
+    events_text: document.querySelector(".tile .value").textContent,
+    series_charts: document.querySelectorAll("#series-charts .chart").length })'
+  "$node" "$harness" --url "$url" --wait "$wait_expr" --eval "$eval_expr" --timeout 60000 \
+    --screenshot "$shots/run_finished.png" >"$tmp/browser.json" 2>"$tmp/browser.log"
+  brc=$?
+  kill -0 "$pid" 2>/dev/null && fail "browser: dsim had not exited 4 s after its final document"
+  finish
+  [ "$rc" -eq 0 ] || fail "browser: the run exited $rc"
+  [ "$brc" -eq 0 ] || fail "browser: check_page failed: $(head -c 1500 "$tmp/browser.json") $(head -c 500 "$tmp/browser.log")"
+  "$py" - "$tmp/browser.json" <<'EOF' || fail "browser: $(head -c 1500 "$tmp/browser.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["eval"]
+assert r["first"] and r["second"], r
+assert r["second"]["events"] > r["first"]["events"] and r["second"]["now"] > r["first"]["now"], r
+assert r["first"]["state"] == "running", r["first"]
+assert r["charts"] == r["drawn"] and r["charts"] >= 11, r
+assert r["canvases"] >= r["charts"], r
+assert r["series_charts"] == 5, r
+assert r["status"] == "run finished", r["status"]
+assert r["connection"] == "finished", r["connection"]
+assert r["events_text"] not in ("", "–"), r["events_text"]
+EOF
+  [ -s "$shots/run_finished.png" ] || fail "browser: no screenshot"
+
+  echo "--- dsim serve of the finished result"
+  start serve serve "$tmp/browser" --listen 127.0.0.1:0
+  curl -s "$(api /api/status)" >"$tmp/serve.json"
+  "$py" - "$tmp/serve.json" <<'EOF' || fail "serve: $(head -c 800 "$tmp/serve.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["state"] == "finished" and d["final"], d["state"]
+assert d["fraction"] == 1 and d["events"] > 0
+assert len(d["series"]) == 5 and len(d["series"][0]["times"]) == 200, len(d["series"])
+assert len(d["partitions"]) == 2
+EOF
+  curl -s "$(api /)" | grep -q "uPlot" || fail "serve: the page does not hold uPlot"
+  timeout 3 curl -sN "$(api /api/events)" | grep -q '^data: ' || fail "serve: no event"
+  "$node" "$harness" --url "$url" \
+    --wait 'window.dsimDashboard && window.dsimDashboard.final && window.dsimDashboard.charts >= 11 && window.dsimDashboard.drawn === window.dsimDashboard.charts' \
+    --eval '({ status: document.getElementById("status").textContent, charts: window.dsimDashboard.charts })' \
+    --timeout 30000 --screenshot "$shots/serve.png" >"$tmp/serve-browser.json" 2>&1 ||
+    fail "serve: check_page failed: $(head -c 1500 "$tmp/serve-browser.json")"
+  kill -INT "$pid"
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "serve: still running 5 s after Ctrl-C"
+  finish
+  [ "$rc" -eq 0 ] || fail "serve: exit $rc after Ctrl-C"
+fi
+
+echo "$failures failures"
+[ "$failures" -eq 0 ]

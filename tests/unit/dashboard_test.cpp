@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "cli/serve.hpp"
+#include "dsim/dsim.hpp"
+#include "dsim/reference_models.hpp"
 
 namespace dsim::viz {
 namespace {
@@ -305,6 +307,72 @@ TEST(DashboardServer, LoopbackWithoutTokenRefusesForeignHosts) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 403);
 }
+
+// Progress::series (RunOptions::progress_series), what the dashboard charts
+// while a run goes on: under every engine, each published series is a
+// prefix of the run's final one, bit for bit, and watching changes nothing.
+class LiveSeries : public ::testing::TestWithParam<std::pair<const char*, int>> {};
+
+TEST_P(LiveSeries, ArePrefixesOfTheFinalSeriesAndChangeNothing) {
+  const auto [sync, threads] = GetParam();
+  Registry registry;
+  register_builtins(registry);
+  register_reference_models(registry);
+  auto spec_of = [&] {
+    auto spec = load_model(std::string(DSIM_SOURCE_DIR) + "/models/epidemic/epidemic.toml",
+                           {"entities.people.count=20000", "simulation.sync=\"" +
+                                std::string(sync) + "\"",
+                            "simulation.threads=" + std::to_string(threads)});
+    validate(spec, registry);
+    return spec;
+  };
+  RunResult plain = Simulation(spec_of(), registry).run();
+  std::vector<Progress> seen;
+  std::mutex mutex;
+  RunOptions options;
+  options.progress_series = true;
+  options.progress_interval = 0;  // every publication
+  options.on_progress = [&](const Progress& p) {
+    std::lock_guard lock(mutex);
+    seen.push_back(p);
+  };
+  RunResult watched = Simulation(spec_of(), registry).run(options);
+  ASSERT_EQ(watched.series.size(), plain.series.size());
+  for (std::size_t i = 0; i < plain.series.size(); ++i)
+    EXPECT_EQ(watched.series[i].values, plain.series[i].values) << plain.series[i].stat;
+  ASSERT_FALSE(seen.empty());
+  std::size_t longest = 0;
+  for (const Progress& p : seen) {
+    ASSERT_EQ(p.series.size(), plain.series.size());
+    for (std::size_t i = 0; i < p.series.size(); ++i) {
+      const SeriesResult& live = p.series[i];
+      const SeriesResult& final = plain.series[i];
+      EXPECT_EQ(live.group, final.group);
+      EXPECT_EQ(live.stat, final.stat);
+      ASSERT_LE(live.values.size(), final.values.size());
+      longest = std::max(longest, live.values.size());
+      for (std::size_t k = 0; k < live.values.size(); ++k) {
+        EXPECT_EQ(live.times[k], final.times[k]);
+        ASSERT_EQ(live.values[k], final.values[k])
+            << live.stat << " sample " << k << " at progress time " << p.now;
+        EXPECT_LT(live.times[k], p.now + 1e-9);
+      }
+    }
+    EXPECT_EQ(p.partition_busy_seconds.size(), p.partition_events.size());
+    EXPECT_GT(p.rss_bytes, 0u);
+    EXPECT_GE(p.peak_rss_bytes, p.rss_bytes);
+  }
+  EXPECT_GT(longest, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, LiveSeries,
+                         ::testing::Values(std::pair{"sequential", 1},
+                                           std::pair{"conservative", 2},
+                                           std::pair{"optimistic", 2}),
+                         [](const auto& info) {
+                           return std::string(info.param.first) + "_" +
+                                  std::to_string(info.param.second);
+                         });
 
 }  // namespace
 }  // namespace dsim::viz

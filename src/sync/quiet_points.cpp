@@ -28,43 +28,6 @@ void add_process_figures(Progress& p) {
   p.peak_rss_bytes = std::max(p.peak_rss_bytes, p.rss_bytes);  // ru_maxrss may lag
 }
 
-// Adds the committed series of `partitions` to `out` (reusing its vectors):
-// per counter and gauge, the running sum of each sample's changes over the
-// partitions, for the samples wholly before `committed`. Reads only the
-// stores' series cells.
-void committed_series(const std::vector<std::unique_ptr<Partition>>& partitions,
-                      Time committed, std::vector<SeriesResult>& out) {
-  const Model& model = partitions.front()->model();
-  const std::uint32_t samples = model.sample_count();
-  std::size_t n = 0;
-  if (samples > 0) {
-    std::uint32_t ready = 0;  // samples wholly before `committed`
-    while (ready < samples && model.sample_interval() * (ready + 1) < committed) ++ready;
-    const auto& groups = model.groups();
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      const GroupRuntime& gr = groups[g];
-      for (const StatDecl& d : gr.stats) {
-        if (d.kind != StatKind::kCounter && d.kind != StatKind::kGauge) continue;
-        const std::size_t row = d.kind == StatKind::kCounter ? d.index : gr.counters + d.index;
-        if (out.size() <= n) out.emplace_back();
-        SeriesResult& r = out[n++];
-        if (r.group != gr.name) r.group = gr.name;
-        if (r.stat != d.name) r.stat = d.name;
-        r.times.resize(ready);
-        r.values.resize(ready);
-        ExactSum sum;
-        for (std::uint32_t k = 0; k < ready; ++k) {
-          for (const auto& p : partitions)
-            sum.merge(p->store().groups()[g].series[row * samples + k]);
-          r.times[k] = model.sample_interval() * (k + 1);
-          r.values[k] = sum.value();
-        }
-      }
-    }
-  }
-  out.resize(n);
-}
-
 }  // namespace
 
 ProgressFeed::ProgressFeed(std::function<void(const Progress&)> consumer, double interval,
@@ -204,6 +167,50 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   pause_max_ = std::max(pause_max_, pause);
 }
 
+void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& partitions,
+                             Time committed, std::vector<SeriesResult>& out) {
+  const Model& model = partitions.front()->model();
+  const std::uint32_t samples = model.sample_count();
+  std::uint32_t ready = 0;  // samples wholly before `committed`
+  while (ready < samples && model.sample_interval() * (ready + 1) < committed) ++ready;
+  // The rows (group, series row) of every counter and gauge, in declaration order.
+  if (series_rows_.empty() && samples > 0) {
+    const auto& groups = model.groups();
+    for (std::uint32_t g = 0; g < groups.size(); ++g)
+      for (const StatDecl& d : groups[g].stats)
+        if (d.kind == StatKind::kCounter || d.kind == StatKind::kGauge)
+          series_rows_.push_back(
+              {g, d.kind == StatKind::kCounter ? d.index : groups[g].counters + d.index});
+  }
+  // Samples before `committed` never change again: each publication adds
+  // only the new ones to what `out` holds (when it holds what was built).
+  const bool ours = out.size() == series_rows_.size() &&
+                    (out.empty() || out.front().values.size() == series_ready_);
+  if (!ours || ready < series_ready_) {
+    out.assign(series_rows_.size(), SeriesResult{});
+    for (std::size_t i = 0; i < series_rows_.size(); ++i) {
+      const GroupRuntime& g = model.groups()[series_rows_[i].group];
+      out[i].group = g.name;
+      for (const StatDecl& d : g.stats)
+        if ((d.kind == StatKind::kCounter && d.index == series_rows_[i].row) ||
+            (d.kind == StatKind::kGauge && g.counters + d.index == series_rows_[i].row))
+          out[i].stat = d.name;
+    }
+    series_sums_.assign(series_rows_.size(), ExactSum{});
+    series_ready_ = 0;
+  }
+  for (std::size_t i = 0; i < series_rows_.size(); ++i) {
+    const auto [group, row] = series_rows_[i];
+    ExactSum& sum = series_sums_[i];
+    for (std::uint32_t k = series_ready_; k < ready; ++k) {
+      for (const auto& p : partitions) sum.merge(p->store().groups()[group].series[row * samples + k]);
+      out[i].times.push_back(model.sample_interval() * (k + 1));
+      out[i].values.push_back(sum.value());
+    }
+  }
+  series_ready_ = std::max(series_ready_, ready);
+}
+
 void QuietPoints::publish(Progress& progress,
                           const std::vector<std::unique_ptr<Partition>>& partitions,
                           Time committed) {
@@ -211,7 +218,7 @@ void QuietPoints::publish(Progress& progress,
   progress.wall_seconds = elapsed();
   if (feed_ == nullptr) return;
   if (options_.progress_series && !partial_ && !partitions.empty())
-    committed_series(partitions, std::min(committed, end_time_), progress.series);
+    add_series(partitions, std::min(committed, end_time_), progress.series);
   if (events_before_ == 0) {
     feed_->publish(progress);
     return;

@@ -26,6 +26,7 @@
 #include "core/partition.hpp"
 #include "dsim/run_control.hpp"
 #include "dsim/simulation.hpp"
+#include "stats/exact_sum.hpp"
 
 namespace dsim::detail {
 
@@ -119,6 +120,17 @@ class QuietPoints {
   ProgressFeed* feed_;
   const bool wanted_;
   bool partial_ = false;
+  // Progress::series so far: per counter and gauge (group, series row), its
+  // running sum and the samples already in the published series.
+  struct SeriesRow {
+    std::uint32_t group;
+    std::size_t row;
+  };
+  void add_series(const std::vector<std::unique_ptr<Partition>>& partitions, Time committed,
+                  std::vector<SeriesResult>& out);
+  std::vector<SeriesRow> series_rows_;
+  std::vector<ExactSum> series_sums_;
+  std::uint32_t series_ready_ = 0;
   bool control_stop_ = false;
   bool snapshot_wanted_ = false;
   std::uint64_t count_ = 0;

@@ -486,6 +486,9 @@ DashboardServer::DashboardServer(DashboardServerOptions options,
   const auto timeout = s.options.write_timeout;
   s.server.set_write_timeout(timeout);
   s.server.set_read_timeout(std::chrono::seconds(5));
+  // One request per connection: an idle kept-alive connection would hold
+  // its thread (and the program's exit) for the keep-alive timeout.
+  s.server.set_keep_alive_max_count(1);
   s.server.set_keep_alive_timeout(1);
   s.server.set_payload_max_length(4096);
 
@@ -617,7 +620,7 @@ void DashboardServer::stop() {
   if (!s.thread.joinable()) return;
   // The streams send the last version and end; a viewer that does not read
   // holds its own stream at most the write timeout.
-  const auto grace = s.options.write_timeout + std::chrono::milliseconds(500);
+  const auto grace = s.options.write_timeout + std::chrono::milliseconds(200);
   {
     std::unique_lock lock(s.mutex);
     s.streams_done.wait_for(lock, grace, [&] { return s.streams == 0; });

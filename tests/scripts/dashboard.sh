@@ -127,6 +127,30 @@ finish
 [ "$rc" -eq 0 ] || fail "api: the run exited $rc"
 [ -f "$tmp/api/results.csv" ] || fail "api: no results"
 
+echo "--- under mpirun, rank 0 serves"
+if [ "${DSIM_WITH_MPI:-0}" = 1 ] && command -v mpirun >/dev/null; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  DSIM_REAL=$DSIM
+  DSIM="mpirun"
+  start mpi --oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none -np 2 \
+    "$DSIM_REAL" run "$phold" -t 1 --sync conservative --end-time 3000 --out "$tmp/mpi" -q \
+    --dashboard 127.0.0.1:0
+  DSIM=$DSIM_REAL
+  sleep 1
+  curl -s "$(api /api/status)" >"$tmp/mpi.json"
+  "$py" - "$tmp/mpi.json" <<'EOF' || fail "mpi: $(head -c 800 "$tmp/mpi.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["run"]["ranks"] == 2 and d["run"]["note"], d["run"]
+assert d["state"] in ("running", "finished") and d["events"] > 0
+EOF
+  finish
+  [ "$rc" -eq 0 ] || fail "mpi: exit $rc: $(head -c 500 "$tmp/mpi.err")"
+  [ "$(grep -c 'dashboard at' "$tmp/mpi.err")" -eq 1 ] || fail "mpi: not one URL line"
+else
+  echo "skipped: no MPI"
+fi
+
 echo "--- a viewer that stops reading does not slow the run"
 # Connects to /api/events with a tiny receive buffer and never reads: the
 # server's writes to it block until its write timeout drops it.
@@ -165,6 +189,8 @@ awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
   printf "run without the dashboard %.2f s, with it and 3 stalled viewers %.2f s\n", plain, watched
   exit !(watched < 2 * plain + 3)
 }' || fail "stalled: the run with stalled viewers took far longer than without"
+loop() { "$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['run']['run_seconds'])" "$1/manifest.json"; }
+echo "event loop: $(loop "$tmp/plain") s without, $(loop "$tmp/stalled") s with"
 
 echo "--- the page in Chromium during a run"
 node=$(command -v node || true)

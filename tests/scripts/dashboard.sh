@@ -95,7 +95,7 @@ finish
 [ "$rc" -eq 0 ] || fail "remote: the run exited $rc: $(head -c 500 "$tmp/remote.err")"
 
 echo "--- /api/status and /api/events during a run (given token on loopback)"
-start api run "$phold" -t 2 --sync conservative --end-time 4000 --out "$tmp/api" \
+start api run "$phold" -t 2 --sync conservative --end-time 6000 --out "$tmp/api" \
   --dashboard 127.0.0.1:0 --dashboard-token test-token-for-the-dashboard
 [ "$(grep -c 'dashboard at' "$tmp/api.err")" -eq 1 ] || fail "api: the URL is not one line"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status)")
@@ -112,7 +112,7 @@ need = ["state", "now", "end_time", "fraction", "events", "event_rate", "recent_
 missing = [k for k in need if k not in doc]
 assert not missing, f"missing {missing}"
 assert doc["state"] == "running", doc["state"]
-assert doc["events"] > 0 and 0 < doc["now"] < doc["end_time"] == 4000, (doc["events"], doc["now"])
+assert doc["events"] > 0 and 0 < doc["now"] < doc["end_time"] == 6000, (doc["events"], doc["now"])
 assert len(doc["partitions"]) == 2, doc["partitions"]
 assert all(p["busy_seconds"] > 0 for p in doc["partitions"]), doc["partitions"]
 assert doc["rss_bytes"] > 0 and doc["peak_rss_bytes"] >= doc["rss_bytes"]
@@ -123,6 +123,19 @@ docs = [json.loads(l[6:]) for l in lines]
 assert docs[-1]["events"] > docs[0]["events"], "the stream's events do not advance"
 assert docs[-1]["version"] > docs[0]["version"]
 EOF
+# Many viewers at once: 24 event streams, and /api/status still answers.
+viewers=()
+for i in $(seq 1 24); do
+  timeout 4 curl -sN "$(api /api/events test-token-for-the-dashboard)" >"$tmp/viewer$i.txt" &
+  viewers+=($!)
+done
+sleep 1
+code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$(api /api/status test-token-for-the-dashboard)")
+[ "$code" = 200 ] || fail "api: /api/status beside 24 streams got $code"
+wait "${viewers[@]}"
+served=0
+for i in $(seq 1 24); do grep -q '^data: ' "$tmp/viewer$i.txt" && served=$((served + 1)); done
+[ "$served" -eq 24 ] || fail "api: $served of 24 simultaneous viewers got an event"
 finish
 [ "$rc" -eq 0 ] || fail "api: the run exited $rc"
 [ -f "$tmp/api/results.csv" ] || fail "api: no results"
@@ -167,30 +180,38 @@ for _ in range(3):
 time.sleep(float(sys.argv[4]))
 EOF
 run_args=(run "$epidemic" -t 2 --sync conservative)
-t0=$(date +%s.%N)
-"$DSIM" "${run_args[@]}" --out "$tmp/plain" -q
-t1=$(date +%s.%N)
-start stalled "${run_args[@]}" --out "$tmp/stalled" -q --dashboard 127.0.0.1:0
-port=$(echo "$url" | sed -n 's#http://127.0.0.1:\([0-9]*\)/.*#\1#p')
-"$py" "$tmp/stall.py" 127.0.0.1 "$port" /api/events 120 &
-stall=$!
-pids+=("$stall")
-sleep 0.5
-code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$(api /api/status)")
-[ "$code" = 200 ] || fail "stalled: /api/status did not answer beside stalled viewers ($code)"
-finish
-t2=$(date +%s.%N)
-kill "$stall" 2>/dev/null
-[ "$rc" -eq 0 ] || fail "stalled: the run exited $rc: $(head -c 500 "$tmp/stalled.err")"
-diff -r -x manifest.json "$tmp/plain" "$tmp/stalled" >/dev/null ||
-  fail "stalled: results differ from the run without a dashboard"
-awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
-  plain = b - a; watched = c - b
-  printf "run without the dashboard %.2f s, with it and 3 stalled viewers %.2f s\n", plain, watched
-  exit !(watched < 2 * plain + 3)
-}' || fail "stalled: the run with stalled viewers took far longer than without"
 loop() { "$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['run']['run_seconds'])" "$1/manifest.json"; }
-echo "event loop: $(loop "$tmp/plain") s without, $(loop "$tmp/stalled") s with"
+# Twice each, alternating (the machine may be busy with other tests): the
+# best event loop and the best whole run (start to exit) of each.
+times=()
+for round in 1 2; do
+  t0=$(date +%s.%N)
+  "$DSIM" "${run_args[@]}" --out "$tmp/plain" -q
+  t1=$(date +%s.%N)
+  start stalled "${run_args[@]}" --out "$tmp/stalled" -q --dashboard 127.0.0.1:0
+  port=$(echo "$url" | sed -n 's#http://127.0.0.1:\([0-9]*\)/.*#\1#p')
+  "$py" "$tmp/stall.py" 127.0.0.1 "$port" /api/events 120 &
+  stall=$!
+  pids+=("$stall")
+  sleep 0.5
+  code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$(api /api/status)")
+  [ "$code" = 200 ] || fail "stalled: /api/status did not answer beside stalled viewers ($code)"
+  finish
+  t2=$(date +%s.%N)
+  kill "$stall" 2>/dev/null
+  [ "$rc" -eq 0 ] || fail "stalled: the run exited $rc: $(head -c 500 "$tmp/stalled.err")"
+  diff -r -x manifest.json "$tmp/plain" "$tmp/stalled" >/dev/null ||
+    fail "stalled: results differ from the run without a dashboard"
+  times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$(loop "$tmp/plain")"
+          "$(awk -v b="$t1" -v c="$t2" 'BEGIN { print c - b }')" "$(loop "$tmp/stalled")")
+done
+awk -v t="${times[*]}" 'BEGIN {
+  split(t, v, " ")
+  pw = v[1] < v[5] ? v[1] : v[5]; pl = v[2] < v[6] ? v[2] : v[6]
+  sw = v[3] < v[7] ? v[3] : v[7]; sl = v[4] < v[8] ? v[4] : v[8]
+  printf "best of 2: without the dashboard %.2f s (event loop %.2f s), with it and 3 stalled viewers %.2f s (%.2f s)\n", pw, pl, sw, sl
+  exit !(sl < 2 * pl + 1 && sw < 2 * pw + 3)
+}' || fail "stalled: the run with stalled viewers took far longer than without"
 
 echo "--- the page in Chromium during a run"
 node=$(command -v node || true)
@@ -249,8 +270,10 @@ assert d["fraction"] == 1 and d["events"] > 0
 assert len(d["series"]) == 5 and len(d["series"][0]["times"]) == 200, len(d["series"])
 assert len(d["partitions"]) == 2
 EOF
-  curl -s "$(api /)" | grep -q "uPlot" || fail "serve: the page does not hold uPlot"
-  timeout 3 curl -sN "$(api /api/events)" | grep -q '^data: ' || fail "serve: no event"
+  curl -s "$(api /)" >"$tmp/page.html"
+  grep -q "uPlot" "$tmp/page.html" || fail "serve: the page does not hold uPlot"
+  timeout 3 curl -sN "$(api /api/events)" >"$tmp/serve-events.txt"
+  grep -q '^data: ' "$tmp/serve-events.txt" || fail "serve: no event"
   "$node" "$harness" --url "$url" \
     --wait 'window.dsimDashboard && window.dsimDashboard.final && window.dsimDashboard.charts >= 11 && window.dsimDashboard.drawn === window.dsimDashboard.charts' \
     --eval '({ status: document.getElementById("status").textContent, charts: window.dsimDashboard.charts })' \

@@ -284,6 +284,30 @@ EOF
   kill -0 "$pid" 2>/dev/null && fail "serve: still running 5 s after Ctrl-C"
   finish
   [ "$rc" -eq 0 ] || fail "serve: exit $rc after Ctrl-C"
+
+  echo "--- names that are markup stay text"
+  "$py" "$DSIM_SOURCE_DIR/tests/browser/make_results.py" "$tmp/markup" --series 2 \
+    --group '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>' >/dev/null ||
+    fail "markup: make_results.py failed"
+  start markup serve "$tmp/markup" "$tmp/browser" --listen 127.0.0.1:0
+  "$node" "$harness" --url "$url" \
+    --wait 'window.dsimDashboard && window.dsimDashboard.final && window.dsimDashboard.drawn === window.dsimDashboard.charts' \
+    --eval '({ pwned: window.pwned || 0, images: document.querySelectorAll("img").length,
+      scripts: document.querySelectorAll("script").length,
+      title: document.querySelector("#series-charts h3").textContent,
+      runs: document.querySelectorAll("#runs a").length })' \
+    --timeout 30000 --screenshot "$shots/markup.png" >"$tmp/markup.json" 2>&1 ||
+    fail "markup: check_page failed: $(head -c 1500 "$tmp/markup.json")"
+  "$py" - "$tmp/markup.json" <<'EOF' || fail "markup: $(head -c 1500 "$tmp/markup.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["eval"]
+assert r["pwned"] == 0 and r["images"] == 0 and r["scripts"] == 1, r
+assert r["title"].startswith('<img src=x onerror="window.pwned=1">'), r["title"]
+assert r["runs"] == 2, r
+EOF
+  kill -INT "$pid"
+  finish
+  [ "$rc" -eq 0 ] || fail "markup: serve exit $rc after Ctrl-C"
 fi
 
 echo "$failures failures"

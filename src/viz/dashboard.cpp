@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -596,8 +597,8 @@ DashboardServer::DashboardServer(DashboardServerOptions options,
     s.port = s.options.address.port;
   }
   if (s.port == 0)
-    throw Error(fmt::format("--dashboard: cannot listen on {}:{} (address in use, or not an "
-                            "address of this machine)",
+    throw Error(fmt::format("dashboard: cannot listen on {}:{} (the port is in use, or the "
+                            "address is not one of this machine's)",
                             host, s.options.address.port),
                 Error::Kind::kInput);
   s.thread = std::thread([impl] { impl->server.listen_after_bind(); });

@@ -71,12 +71,27 @@ grep -q -- "--dashboard-remote" "$tmp/r1.err" || fail "the refusal does not name
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "nowhere:port" "$tmp/r2.err" ||
   fail "a malformed address: exit $rc, $(cat "$tmp/r2.err")"
+"$py" -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$tmp/port.txt" &
+holder=$!
+pids+=("$holder")
+for _ in $(seq 1 50); do [ -s "$tmp/port.txt" ] && break; sleep 0.1; done
+busy=$(cat "$tmp/port.txt")
+"$DSIM" run "$mm1" --out "$tmp/r4" --dashboard "127.0.0.1:$busy" >/dev/null 2>"$tmp/r4.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "127.0.0.1:$busy" "$tmp/r4.err" ||
+  fail "a port in use: exit $rc, $(cat "$tmp/r4.err")"
+kill "$holder" 2>/dev/null
 "$DSIM" serve "$tmp/none" --listen 0.0.0.0:0 >/dev/null 2>"$tmp/r3.err"
 rc=$?
 [ "$rc" -eq 2 ] || fail "dsim serve of a missing directory: exit $rc, want 2"
 
 echo "--- a remote bind needs the token"
-start remote run "$phold" -t 2 --sync conservative --end-time 4000 --out "$tmp/remote" \
+# Runs that outlast their checks whatever the machine's speed end with Ctrl-C
+# (exit 130, as without a dashboard).
+long=(run "$phold" -t 2 --sync conservative --end-time 1000000)
+start remote "${long[@]}" --out "$tmp/remote" \
   --dashboard 0.0.0.0:0 --dashboard-remote
 token=$(echo "$url" | sed -n 's/.*?token=\([0-9a-f]*\).*/\1/p')
 [ "${#token}" -eq 32 ] || fail "remote: the URL carries no generated token: $url"
@@ -91,11 +106,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status "$token")")
 [ "$code" = 200 ] || fail "remote: ?token= got $code, want 200"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$(api /api/status)")
 [ "$code" = 200 ] || fail "remote: the bearer token got $code, want 200"
+kill -INT "$pid"
 finish
-[ "$rc" -eq 0 ] || fail "remote: the run exited $rc: $(head -c 500 "$tmp/remote.err")"
+[ "$rc" -eq 130 ] || fail "remote: Ctrl-C: exit $rc, want 130: $(head -c 500 "$tmp/remote.err")"
 
 echo "--- /api/status and /api/events during a run (given token on loopback)"
-start api run "$phold" -t 2 --sync conservative --end-time 6000 --out "$tmp/api" \
+start api "${long[@]}" --out "$tmp/api" \
   --dashboard 127.0.0.1:0 --dashboard-token test-token-for-the-dashboard
 [ "$(grep -c 'dashboard at' "$tmp/api.err")" -eq 1 ] || fail "api: the URL is not one line"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$(api /api/status)")
@@ -112,7 +128,7 @@ need = ["state", "now", "end_time", "fraction", "events", "event_rate", "recent_
 missing = [k for k in need if k not in doc]
 assert not missing, f"missing {missing}"
 assert doc["state"] == "running", doc["state"]
-assert doc["events"] > 0 and 0 < doc["now"] < doc["end_time"] == 6000, (doc["events"], doc["now"])
+assert doc["events"] > 0 and 0 < doc["now"] < doc["end_time"] == 1000000, (doc["events"], doc["now"])
 assert len(doc["partitions"]) == 2, doc["partitions"]
 assert all(p["busy_seconds"] > 0 for p in doc["partitions"]), doc["partitions"]
 assert doc["rss_bytes"] > 0 and doc["peak_rss_bytes"] >= doc["rss_bytes"]
@@ -136,9 +152,18 @@ wait "${viewers[@]}"
 served=0
 for i in $(seq 1 24); do grep -q '^data: ' "$tmp/viewer$i.txt" && served=$((served + 1)); done
 [ "$served" -eq 24 ] || fail "api: $served of 24 simultaneous viewers got an event"
+timeout 20 curl -sN "$(api /api/events test-token-for-the-dashboard)" >"$tmp/last.txt" &
+follower=$!
+sleep 0.5
+kill -INT "$pid"
 finish
-[ "$rc" -eq 0 ] || fail "api: the run exited $rc"
-[ -f "$tmp/api/results.csv" ] || fail "api: no results"
+[ "$rc" -eq 130 ] || fail "api: Ctrl-C: exit $rc, want 130"
+wait "$follower"
+grep '^data: ' "$tmp/last.txt" | tail -1 | grep -q '"state":"stopped"' ||
+  fail "api: the last event a viewer got is not the stopped state"
+[ ! -e "$tmp/api/results.csv" ] || fail "api: a stopped run wrote results"
+curl -s -m 2 "$(api /api/status test-token-for-the-dashboard)" >/dev/null &&
+  fail "api: the server still answers after dsim exited"
 
 echo "--- under mpirun, rank 0 serves"
 if [ "${DSIM_WITH_MPI:-0}" = 1 ] && command -v mpirun >/dev/null; then
@@ -220,7 +245,10 @@ if [ -z "$node" ] || [ ! -x "${DSIM_CHROMIUM:-/usr/bin/chromium}" ] ||
    [ ! -d "$DSIM_SOURCE_DIR/web/node_modules/playwright-core" ] || [ ! -f "$harness" ]; then
   echo "skipped the browser checks: node, Chromium or web/node_modules/playwright-core missing"
 else
-  start browser "${run_args[@]}" --out "$tmp/browser" -q --dashboard 127.0.0.1:0
+  # 3 M people: seconds of init and of events, whatever the machine, for
+  # Chromium to start and see the run going (1.2 GB of memory).
+  start browser "${run_args[@]}" --set entities.people.count=3000000 --out "$tmp/browser" -q \
+    --dashboard 127.0.0.1:0
   # Values read twice (the first drawn state, then more events and a later
   # simulated time); then the final document; then 4 s more, by which
   # time dsim has exited: the page must still show everything.

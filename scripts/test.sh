@@ -19,7 +19,8 @@
 # Build directories are reused, so a second run only rebuilds what changed.
 # scripts/setup.sh (run first) also installs the web packages (npm ci in web/:
 # uPlot for the HTML report, playwright-core) and Debian's chromium, with
-# which tests/scripts/report.sh opens reports in a real browser.
+# which tests/scripts/report.sh opens reports in a real browser (and
+# tests/scripts/dashboard.sh the live dashboard).
 # From a fresh clone on 2 cores this took 26 min (builds ~24 of them: release
 # 7, asan 15, tsan 3.5; tests 1.5), on a machine shared with other work.
 set -uo pipefail

@@ -23,6 +23,10 @@ mm1=$DSIM_SOURCE_DIR/models/queueing/mm1.toml
 phold=$DSIM_SOURCE_DIR/models/phold/phold.toml
 epidemic=$DSIM_SOURCE_DIR/models/epidemic/epidemic_1m.toml
 failures=0
+# Sanitizer builds run several times slower (scripts/test.sh sets this).
+factor=${DSIM_TEST_TIMEOUT_FACTOR:-1}
+factor=${factor%%.*}
+[ "${factor:-0}" -ge 1 ] 2>/dev/null || factor=1
 
 fail() {
   echo "dashboard.sh: FAIL: $*" >&2
@@ -39,7 +43,7 @@ start() {
   pid=$!
   pids+=("$pid")
   url=
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 $((300 * factor))); do
     url=$(grep -o 'http://[^ ]*' "$tmp/$name.err" | head -1)
     [ -n "$url" ] && return 0
     kill -0 "$pid" 2>/dev/null || break
@@ -257,7 +261,7 @@ else
     if (!window.firstRead) window.firstRead = { events: d.events, now: d.now, state: d.state };
     if (!window.secondRead && d.events > window.firstRead.events && d.now > window.firstRead.now)
       window.secondRead = { events: d.events, now: d.now };
-    return !!window.secondRead && d.final && performance.now() - d.finalAt > 4000; })()'
+    return !!window.secondRead && d.final && performance.now() - d.finalAt > '"$((4000 * factor))"'; })()'
   eval_expr='({ first: window.firstRead, second: window.secondRead,
     charts: window.dsimDashboard.charts, drawn: window.dsimDashboard.drawn,
     canvases: document.querySelectorAll(".chart canvas").length,
@@ -265,10 +269,10 @@ else
     connection: window.dsimDashboard.connection,
     events_text: document.querySelector(".tile .value").textContent,
     series_charts: document.querySelectorAll("#series-charts .chart").length })'
-  "$node" "$harness" --url "$url" --wait "$wait_expr" --eval "$eval_expr" --timeout 60000 \
+  "$node" "$harness" --url "$url" --wait "$wait_expr" --eval "$eval_expr" --timeout $((60000 * factor)) \
     --screenshot "$shots/run_finished.png" >"$tmp/browser.json" 2>"$tmp/browser.log"
   brc=$?
-  kill -0 "$pid" 2>/dev/null && fail "browser: dsim had not exited 4 s after its final document"
+  kill -0 "$pid" 2>/dev/null && fail "browser: dsim had not exited $((4 * factor)) s after its final document"
   finish
   [ "$rc" -eq 0 ] || fail "browser: the run exited $rc"
   [ "$brc" -eq 0 ] || fail "browser: check_page failed: $(head -c 1500 "$tmp/browser.json") $(head -c 500 "$tmp/browser.log")"
@@ -305,11 +309,11 @@ EOF
   "$node" "$harness" --url "$url" \
     --wait 'window.dsimDashboard && window.dsimDashboard.final && window.dsimDashboard.charts >= 11 && window.dsimDashboard.drawn === window.dsimDashboard.charts' \
     --eval '({ status: document.getElementById("status").textContent, charts: window.dsimDashboard.charts })' \
-    --timeout 30000 --screenshot "$shots/serve.png" >"$tmp/serve-browser.json" 2>&1 ||
+    --timeout $((30000 * factor)) --screenshot "$shots/serve.png" >"$tmp/serve-browser.json" 2>&1 ||
     fail "serve: check_page failed: $(head -c 1500 "$tmp/serve-browser.json")"
   kill -INT "$pid"
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && fail "serve: still running 5 s after Ctrl-C"
+  for _ in $(seq 1 $((50 * factor))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "serve: still running $((5 * factor)) s after Ctrl-C"
   finish
   [ "$rc" -eq 0 ] || fail "serve: exit $rc after Ctrl-C"
 
@@ -324,7 +328,7 @@ EOF
       scripts: document.querySelectorAll("script").length,
       title: document.querySelector("#series-charts h3").textContent,
       runs: document.querySelectorAll("#runs a").length })' \
-    --timeout 30000 --screenshot "$shots/markup.png" >"$tmp/markup.json" 2>&1 ||
+    --timeout $((30000 * factor)) --screenshot "$shots/markup.png" >"$tmp/markup.json" 2>&1 ||
     fail "markup: check_page failed: $(head -c 1500 "$tmp/markup.json")"
   "$py" - "$tmp/markup.json" <<'EOF' || fail "markup: $(head -c 1500 "$tmp/markup.json")"
 import json, sys

@@ -210,8 +210,8 @@ void start_dashboard(const RunCommandOptions& options, Simulation& simulation,
         "(partitions 0-{}); series appear when the run ends.",
         plan.threads - 1);
   board = std::make_shared<viz::DashboardState>(std::move(run));
-  server = std::make_unique<viz::DashboardServer>(server_options,
-                                                  std::vector<std::shared_ptr<viz::DashboardState>>{board});
+  server = std::make_unique<viz::DashboardServer>(
+      server_options, std::vector<std::shared_ptr<viz::DashboardState>>{board});
   std::fprintf(err, "dsim: dashboard at %s\n", server->url().c_str());
   std::fflush(err);
 }

@@ -29,14 +29,14 @@ viz::DashboardServerOptions dashboard_options(const DashboardFlags& flags,
                             option, clip(o.address.host)),
                 Error::Kind::kInput);
   if (!flags.token.empty()) {
-    if (flags.token.size() < 16 ||
-        !std::all_of(flags.token.begin(), flags.token.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                 c == '.' || c == '~';
+    if (flags.token.size() < 16 || !std::all_of(flags.token.begin(), flags.token.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+                 c == '~';
         }))
-      throw Error("--dashboard-token: use at least 16 characters of letters, digits, '-', '_', "
-                  "'.' or '~'",
-                  Error::Kind::kInput);
+      throw Error(
+          "--dashboard-token: use at least 16 characters of letters, digits, '-', '_', "
+          "'.' or '~'",
+          Error::Kind::kInput);
     o.token = flags.token;
   } else if (flags.remote) {
     o.token = viz::generate_token();

@@ -180,7 +180,7 @@ void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& part
       for (const StatDecl& d : groups[g].stats)
         if (d.kind == StatKind::kCounter || d.kind == StatKind::kGauge)
           series_rows_.push_back(
-              {g, d.kind == StatKind::kCounter ? d.index : groups[g].counters + d.index});
+              {g, d.kind == StatKind::kCounter ? d.index : groups[g].counters + d.index, &d});
   }
   // Samples before `committed` never change again: each publication adds
   // only the new ones to what `out` holds (when it holds what was built).
@@ -189,21 +189,18 @@ void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& part
   if (!ours || ready < series_ready_) {
     out.assign(series_rows_.size(), SeriesResult{});
     for (std::size_t i = 0; i < series_rows_.size(); ++i) {
-      const GroupRuntime& g = model.groups()[series_rows_[i].group];
-      out[i].group = g.name;
-      for (const StatDecl& d : g.stats)
-        if ((d.kind == StatKind::kCounter && d.index == series_rows_[i].row) ||
-            (d.kind == StatKind::kGauge && g.counters + d.index == series_rows_[i].row))
-          out[i].stat = d.name;
+      out[i].group = model.groups()[series_rows_[i].group].name;
+      out[i].stat = series_rows_[i].stat->name;
     }
     series_sums_.assign(series_rows_.size(), ExactSum{});
     series_ready_ = 0;
   }
   for (std::size_t i = 0; i < series_rows_.size(); ++i) {
-    const auto [group, row] = series_rows_[i];
+    const auto [group, row, stat] = series_rows_[i];
     ExactSum& sum = series_sums_[i];
     for (std::uint32_t k = series_ready_; k < ready; ++k) {
-      for (const auto& p : partitions) sum.merge(p->store().groups()[group].series[row * samples + k]);
+      for (const auto& p : partitions)
+        sum.merge(p->store().groups()[group].series[row * samples + k]);
       out[i].times.push_back(model.sample_interval() * (k + 1));
       out[i].values.push_back(sum.value());
     }

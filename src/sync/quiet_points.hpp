@@ -125,6 +125,7 @@ class QuietPoints {
   struct SeriesRow {
     std::uint32_t group;
     std::size_t row;
+    const StatDecl* stat;  // the model's
   };
   void add_series(const std::vector<std::unique_ptr<Partition>>& partitions, Time committed,
                   std::vector<SeriesResult>& out);

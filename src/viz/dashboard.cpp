@@ -36,9 +36,12 @@ json history_json(const std::deque<DashboardSample>& history) {
     efficiency.push_back(s.efficiency);
     rss.push_back(s.rss);
   }
-  return {{"wall", std::move(wall)},         {"now", std::move(now)},
-          {"events", std::move(events)},     {"rate", std::move(rate)},
-          {"rollbacks", std::move(rollbacks)}, {"efficiency", std::move(efficiency)},
+  return {{"wall", std::move(wall)},
+          {"now", std::move(now)},
+          {"events", std::move(events)},
+          {"rate", std::move(rate)},
+          {"rollbacks", std::move(rollbacks)},
+          {"efficiency", std::move(efficiency)},
           {"rss", std::move(rss)}};
 }
 
@@ -67,8 +70,8 @@ std::string fill(std::string_view tmpl, const std::map<std::string, std::string_
     if (close == std::string_view::npos) break;
     const auto it = values.find(std::string(tmpl.substr(open + 2, close - open - 2)));
     if (it == values.end())
-      throw std::logic_error(fmt::format("dashboard.html: no value for {}",
-                                         tmpl.substr(open, close + 2 - open)));
+      throw std::logic_error(
+          fmt::format("dashboard.html: no value for {}", tmpl.substr(open, close + 2 - open)));
     out.append(tmpl.substr(at, open - at));
     out.append(it->second);
     at = close + 2;
@@ -93,12 +96,23 @@ std::string html_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -123,8 +137,8 @@ std::string dashboard_json(const DashboardRun& run, const Progress& p,
   }
   json series = json::array();
   for (const SeriesResult& s : p.series)
-    series.push_back({{"group", s.group}, {"stat", s.stat}, {"times", s.times},
-                      {"values", s.values}});
+    series.push_back(
+        {{"group", s.group}, {"stat", s.stat}, {"times", s.times}, {"values", s.values}});
   const double fraction = p.end_time > 0 ? std::clamp(p.now / p.end_time, 0.0, 1.0) : 0.0;
   json doc = {
       {"version", version},
@@ -201,8 +215,7 @@ DashboardState::DashboardState(DashboardRun run) : run_(std::move(run)) {
   publish_locked("starting", "", false);
 }
 
-void DashboardState::publish_locked(std::string_view state, std::string_view message,
-                                    bool final) {
+void DashboardState::publish_locked(std::string_view state, std::string_view message, bool final) {
   const std::uint64_t version = view_.version + 1;
   view_.json = std::make_shared<const std::string>(
       dashboard_json(run_, progress_, history_, state, message, version, runs_, run_index_));
@@ -343,8 +356,8 @@ DashboardAddress parse_dashboard_address(std::string_view text, std::string_view
     if (text.find(':') != colon) throw bad("an IPv6 address goes in brackets");
     a.host = std::string(text.substr(0, colon));
     port = text.substr(colon + 1);
-  } else if (!text.empty() && std::all_of(text.begin(), text.end(),
-                                          [](char c) { return c >= '0' && c <= '9'; })) {
+  } else if (!text.empty() &&
+             std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     a.host = "127.0.0.1";
     port = text;
   } else {
@@ -509,9 +522,10 @@ DashboardServer::DashboardServer(DashboardServerOptions options,
                                req.has_param("token") ? req.get_param_value("token") : "")) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Bearer");
-      res.set_content("unauthorized: this dashboard needs its token (?token=T or "
-                      "Authorization: Bearer T)\n",
-                      "text/plain");
+      res.set_content(
+          "unauthorized: this dashboard needs its token (?token=T or "
+          "Authorization: Bearer T)\n",
+          "text/plain");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method != "GET" && req.method != "HEAD") {
@@ -549,8 +563,7 @@ DashboardServer::DashboardServer(DashboardServerOptions options,
       if (impl->streams >= max_streams || impl->stopping) {
         res.status = 503;
         res.set_header("Retry-After", "5");
-        res.set_content("too many event streams open; /api/status still answers\n",
-                        "text/plain");
+        res.set_content("too many event streams open; /api/status still answers\n", "text/plain");
         return;
       }
       ++impl->streams;

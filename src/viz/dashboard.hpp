@@ -108,7 +108,7 @@ class DashboardState {
   DashboardRun run_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
-  Progress progress_;                   // guarded by mutex_
+  Progress progress_;                    // guarded by mutex_
   std::deque<DashboardSample> history_;  // guarded by mutex_
   std::size_t stride_ = 1;               // guarded by mutex_: keep every stride_-th update
   std::size_t skipped_ = 0;              // guarded by mutex_
@@ -139,7 +139,7 @@ std::string dashboard_page(std::string_view version);
 
 struct DashboardServerOptions {
   DashboardAddress address;
-  std::string token;  // empty: none asked for (loopback only)
+  std::string token;    // empty: none asked for (loopback only)
   std::string version;  // dsim's, in the page
   // Threads serving requests; every open event stream holds one, and at
   // most threads - 4 streams are open at once (more are refused with 503).

@@ -44,8 +44,7 @@ TEST(DashboardJson, CarriesEveryFigure) {
   std::deque<DashboardSample> history;
   history.push_back({0, 0, 0, 0, 0, 1, 0});
   history.push_back({2, 25, 1000, 500, 7, 0.9, 1 << 20});
-  const json doc =
-      json::parse(dashboard_json(run, sample_progress(), history, "running", "", 5));
+  const json doc = json::parse(dashboard_json(run, sample_progress(), history, "running", "", 5));
   EXPECT_EQ(doc["version"], 5);
   EXPECT_EQ(doc["state"], "running");
   EXPECT_FALSE(doc["final"].get<bool>());
@@ -169,8 +168,8 @@ TEST(DashboardAddress, ParsesAndRefuses) {
   a = parse_dashboard_address("9000", "--dashboard");
   EXPECT_EQ(a.host, "127.0.0.1");
   EXPECT_EQ(a.port, 9000);
-  for (const char* bad : {"", "host", "host:", ":80", "h:99999", "h:-1", "::1:80", "[::1]",
-                          "a b:80", "h:8x"})
+  for (const char* bad :
+       {"", "host", "host:", ":80", "h:99999", "h:-1", "::1:80", "[::1]", "a b:80", "h:8x"})
     EXPECT_THROW(parse_dashboard_address(bad, "--dashboard"), Error) << bad;
   try {
     parse_dashboard_address("nowhere:port", "--dashboard");
@@ -276,11 +275,10 @@ TEST(DashboardServer, ServesRefusesAndStreams) {
     state->finish(r);
   });
   std::string body;
-  res = client.Get("/api/events?token=test-token-0123456789",
-                   [&](const char* data, std::size_t n) {
-                     body.append(data, n);
-                     return true;
-                   });
+  res = client.Get("/api/events?token=test-token-0123456789", [&](const char* data, std::size_t n) {
+    body.append(data, n);
+    return true;
+  });
   run.join();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -319,10 +317,10 @@ TEST_P(LiveSeries, ArePrefixesOfTheFinalSeriesAndChangeNothing) {
   register_builtins(registry);
   register_reference_models(registry);
   auto spec_of = [&] {
-    auto spec = load_model(std::string(DSIM_SOURCE_DIR) + "/models/epidemic/epidemic.toml",
-                           {"entities.people.count=20000", "simulation.sync=\"" +
-                                std::string(sync) + "\"",
-                            "simulation.threads=" + std::to_string(threads)});
+    auto spec =
+        load_model(std::string(DSIM_SOURCE_DIR) + "/models/epidemic/epidemic.toml",
+                   {"entities.people.count=20000", "simulation.sync=\"" + std::string(sync) + "\"",
+                    "simulation.threads=" + std::to_string(threads)});
     validate(spec, registry);
     return spec;
   };
@@ -366,8 +364,7 @@ TEST_P(LiveSeries, ArePrefixesOfTheFinalSeriesAndChangeNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, LiveSeries,
-                         ::testing::Values(std::pair{"sequential", 1},
-                                           std::pair{"conservative", 2},
+                         ::testing::Values(std::pair{"sequential", 1}, std::pair{"conservative", 2},
                                            std::pair{"optimistic", 2}),
                          [](const auto& info) {
                            return std::string(info.param.first) + "_" +

@@ -83,6 +83,11 @@ job() {
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
   report+=("$name: $passed passed, $failed failed (build $((built - start)) s, tests $((SECONDS - built)) s)")
+  # ctest lists the failed tests after "The following tests FAILED:"; the
+  # summary repeats them, so a log cut short still names them.
+  local names
+  names=$(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^[[:space:]]+[0-9]+ - ' || true)
+  while IFS= read -r l; do [ -n "$l" ] && report+=("    $name failed:${l}"); done <<<"$names"
 }
 
 job release build -DCMAKE_BUILD_TYPE=Release -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=ON \

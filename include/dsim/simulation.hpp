@@ -29,12 +29,16 @@
 
 namespace dsim {
 
+// What a run publishes while it goes on (RunOptions::on_progress). Under
+// MPI every process sees the whole job's figures: at each publication the
+// processes pool theirs in one small collective at a quiet point.
 struct Progress {
   Time now = 0;       // simulated time reached (lower bound over partitions)
   Time end_time = 0;
   std::uint64_t events = 0;
   double wall_seconds = 0;
-  std::uint32_t threads = 1;
+  std::uint32_t threads = 1;    // worker threads (partitions) per process
+  std::uint32_t processes = 1;  // processes the figures below are pooled from
   // Share of the worker threads' time spent waiting for each other (0..1).
   double blocked_share = 0;
   // Optimistic runs: events undone so far, committed / executed, rollbacks
@@ -44,23 +48,21 @@ struct Progress {
   std::uint64_t rollbacks = 0;
   std::uint64_t gvt_rounds = 0;
   std::uint64_t saved_bytes = 0;
-  // Events so far, per partition: this process's partitions (under MPI,
-  // process r holds partitions r*threads .. r*threads+threads-1).
+  // Events so far, per partition, every partition of the run in order
+  // (under MPI, process r holds partitions r*threads .. r*threads+threads-1).
   std::vector<std::uint64_t> partition_events;
   // Seconds each partition's worker ran events, and waited for the others
   // (same order as partition_events).
   std::vector<double> partition_busy_seconds;
   std::vector<double> partition_blocked_seconds;
-  // This process's resident memory now and at its peak, and the checkpoints
-  // written so far (complete ones: RunFigures::checkpoints_written). Filled
-  // on the feed's thread, just before the consumer sees them.
+  // Resident memory now and at its peak (summed over the processes), and the
+  // checkpoints written so far (complete ones: RunFigures::checkpoints_written).
   std::uint64_t rss_bytes = 0;
   std::uint64_t peak_rss_bytes = 0;
   std::uint64_t checkpoints_written = 0;
   // Only with RunOptions::progress_series: the committed series so far
   // (every sample wholly before `now`), as RunResult::series holds them at
-  // the end. Empty when the run spans several processes (each holds only
-  // its partitions' share; the whole appears in the RunResult).
+  // the end (under MPI, summed over the processes).
   std::vector<SeriesResult> series;
 };
 
@@ -111,13 +113,16 @@ struct RunOptions {
   // Called about every `progress_interval` seconds while the run goes on, on
   // a thread of its own with what the engine published at its latest quiet
   // point (never from a worker: a slow consumer slows no worker, it only
-  // sees fewer updates). Under MPI, each process's own; the figures are the
-  // whole run's. Must not touch the Simulation.
+  // sees fewer updates). Under MPI, each process's own consumer (any may
+  // have one, or none); every one sees the whole job's figures, pooled at a
+  // quiet point when any process's consumer is due. Must not touch the
+  // Simulation.
   std::function<void(const Progress&)> on_progress;
   double progress_interval = 0.5;
   // Fill Progress::series: at each publication (a few times per second at
   // most) the workers wait while the series cells are summed over the
-  // partitions. Off by default.
+  // partitions (and, under MPI, over the processes: wanted by any one, they
+  // are pooled for all). Off by default.
   bool progress_series = false;
   // Asks the run to stop at its next quiet point (see run_control.hpp);
   // run() then throws RunStopped.
@@ -189,6 +194,14 @@ class Simulation {
   DSIM_API RunResult run(const RunOptions& options = {});
 
   DSIM_API const ModelSpec& spec() const;
+
+  // What the model's groups record: each group's statistics, in declaration
+  // order (the fields each kind has: results.hpp). Known before any run.
+  struct Statistic {
+    std::string group;
+    StatDecl decl;
+  };
+  DSIM_API std::vector<Statistic> statistics() const;
 
  private:
   struct Impl;

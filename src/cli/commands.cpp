@@ -33,25 +33,6 @@ namespace fs = std::filesystem;
 
 void print(std::FILE* out, std::string_view text) { std::fwrite(text.data(), 1, text.size(), out); }
 
-// Loads the config's plugins, then the command line's, each library once
-// however it is named.
-void load_plugins(Registry& registry, const std::vector<std::string>& from_config,
-                  const std::vector<std::string>& from_command_line) {
-  std::set<fs::path> loaded;
-  auto load = [&](const std::string& name) {
-    fs::path path = name;
-    // A bare name that is not a file here is left to the loader's search path.
-    if (path.has_parent_path() || fs::exists(path)) path = fs::absolute(path);
-    std::error_code ec;
-    fs::path key = fs::weakly_canonical(path, ec);
-    if (ec) key = path;
-    if (!loaded.insert(key).second) return;
-    registry.load_plugin(path.string());
-  };
-  for (const auto& p : from_config) load(p);
-  for (const auto& p : from_command_line) load(p);
-}
-
 // Load, plugins, validate: what run and validate share. `recorded`: the
 // model a checkpoint recorded (dsim resume) instead of the config file.
 ModelSpec prepare(const ModelOptions& options, Registry& registry,
@@ -205,10 +186,9 @@ void start_dashboard(const RunCommandOptions& options, Simulation& simulation,
   run.ranks = plan.ranks;
   if (plan.ranks > 1)
     run.note = fmt::format(
-        "Under MPI, while the run goes on: events, simulated time and GVT are the whole "
-        "job's; partitions, busy/blocked shares, rollbacks and memory are process 0's "
-        "(partitions 0-{}); series appear when the run ends.",
-        plan.threads - 1);
+        "{} MPI processes of {} threads: every figure is the whole job's, pooled at quiet "
+        "points; memory is summed over the processes.",
+        plan.ranks, plan.threads);
   board = std::make_shared<viz::DashboardState>(std::move(run));
   server = std::make_unique<viz::DashboardServer>(
       server_options, std::vector<std::shared_ptr<viz::DashboardState>>{board});
@@ -217,6 +197,24 @@ void start_dashboard(const RunCommandOptions& options, Simulation& simulation,
 }
 
 }  // namespace
+
+void load_plugins(Registry& registry, const std::vector<std::string>& from_config,
+                  const std::vector<std::string>& from_command_line) {
+  std::set<fs::path> loaded;
+  auto load = [&](const std::string& name) {
+    fs::path path = name;
+    // A bare name that is not a file here is left to the loader's search path.
+    if (path.has_parent_path() || fs::exists(path)) path = fs::absolute(path);
+    std::error_code ec;
+    fs::path key = fs::weakly_canonical(path, ec);
+    if (ec) key = path;
+    if (!loaded.insert(key).second) return;
+    registry.load_plugin(path.string());
+  };
+  for (const auto& p : from_config) load(p);
+  for (const auto& p : from_command_line) load(p);
+}
+
 
 int run_command(const RunCommandOptions& options, const std::shared_ptr<Communicator>& world,
                 std::FILE* out, std::FILE* err) {

@@ -284,7 +284,9 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
                                     [&checkpointer] { return checkpointer->written(); })
                               : std::function<std::uint64_t()>());
   detail::QuietPoints quiet(effective, model->end_time(), feed ? &*feed : nullptr);
-  quiet.set_partial(parts.size() != transport->partitions());
+  // Under MPI each process holds a share: published figures are pooled.
+  if (!parts.empty() && parts.size() != transport->partitions())
+    quiet.set_gather([&cluster](std::span<const std::byte> mine) { return cluster.allgather(mine); });
   quiet.set_events_before(events_before);
   detail::SyncRun sr{*model, *layout, parts, *transport, effective, figures, quiet};
   sr.processes_here = cluster.local_size();
@@ -447,5 +449,12 @@ Simulation::~Simulation() = default;
 RunResult Simulation::run(const RunOptions& options) { return impl_->run(options); }
 const RunPlan& Simulation::plan() { return impl_->make_plan(); }
 const ModelSpec& Simulation::spec() const { return impl_->spec; }
+
+std::vector<Simulation::Statistic> Simulation::statistics() const {
+  std::vector<Statistic> out;
+  for (const detail::GroupRuntime& g : impl_->model->groups())
+    for (const StatDecl& d : g.stats) out.push_back({g.name, d});
+  return out;
+}
 
 }  // namespace dsim

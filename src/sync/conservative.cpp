@@ -65,6 +65,8 @@ class ConservativeSync final : public Synchronizer {
       local.failed = failed.load();
       local.stop = quiet.stop_wanted();
       local.snapshot = snapshot_asked;
+      local.publish = quiet.publish_due();
+      local.series = quiet.series_wanted();
       local.events = progress.events;
       // Hands the last window's events for other processes over and reduces
       // the round state over them.
@@ -84,7 +86,9 @@ class ConservativeSync final : public Synchronizer {
         // taken at this one, on every process.
         snapshot = global.snapshot;
         if (snapshot) snapshot_asked = false;
-        if (quiet.reached(gmin, global.events)) quiet.publish(progress, run.partitions, gmin);
+        quiet.reached(gmin, global.events);
+        // Any process's observer due: every process pools its figures.
+        if (global.publish) quiet.publish(progress, run.partitions, gmin, global.series);
         if (quiet.take_snapshot_request()) snapshot_asked = true;
       }
     };

@@ -161,6 +161,8 @@ class OptimisticSync final : public Synchronizer {
       local.failed = failed.load();
       local.stop = quiet.stop_wanted();
       local.snapshot = snapshot_asked;
+      local.publish = quiet.publish_due();
+      local.series = quiet.series_wanted();
       for (const auto& p : run.partitions)
         local.horizon =
             std::max(local.horizon, static_cast<const OptimisticPartition&>(*p).safe_horizon());
@@ -205,8 +207,9 @@ class OptimisticSync final : public Synchronizer {
       }
       // Events below the last round's GVT are committed by now (this
       // round's commit follows it).
-      if (quiet.reached(gvt.time, global.events))
-        quiet.publish(progress, run.partitions, committed);
+      // (Any process's observer due: every process pools its figures.)
+      quiet.reached(gvt.time, global.events);
+      if (global.publish) quiet.publish(progress, run.partitions, committed, global.series);
       committed = gvt.time;
       if (quiet.take_snapshot_request()) snapshot_asked = true;
     };

@@ -1,9 +1,11 @@
 #include "sync/quiet_points.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <type_traits>
 
 #include <sys/resource.h>
@@ -73,7 +75,7 @@ void ProgressFeed::loop(std::stop_token stop) {
     fresh_ = false;
     lock.unlock();
     try {
-      add_process_figures(copy);
+      if (copy.processes <= 1) add_process_figures(copy);  // else pooled at the quiet point
       if (checkpoints_) copy.checkpoints_written = checkpoints_();
       consumer_(copy);
     } catch (...) {
@@ -114,6 +116,10 @@ bool QuietPoints::reached(Time safe_time, std::uint64_t events) {
       case RunControl::Decision::kStop: control_stop_ = true; break;
     }
   }
+  return publish_due();
+}
+
+bool QuietPoints::publish_due() const {
   return feed_ != nullptr && Clock::now() - last_publish_ >= publish_every_;
 }
 
@@ -167,9 +173,7 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   pause_max_ = std::max(pause_max_, pause);
 }
 
-void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& partitions,
-                             Time committed, std::vector<SeriesResult>& out) {
-  const Model& model = partitions.front()->model();
+std::uint32_t QuietPoints::series_ready(const Model& model, Time committed) {
   const std::uint32_t samples = model.sample_count();
   std::uint32_t ready = 0;  // samples wholly before `committed`
   while (ready < samples && model.sample_interval() * (ready + 1) < committed) ++ready;
@@ -184,14 +188,58 @@ void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& part
   }
   // Samples before `committed` never change again: each publication adds
   // only the new ones to what `out` holds (when it holds what was built).
-  const bool ours = out.size() == series_rows_.size() &&
-                    (out.empty() || out.front().values.size() == series_ready_);
-  if (!ours || ready < series_ready_) {
-    out.assign(series_rows_.size(), SeriesResult{});
-    for (std::size_t i = 0; i < series_rows_.size(); ++i) {
-      out[i].group = model.groups()[series_rows_[i].group].name;
-      out[i].stat = series_rows_[i].stat->name;
-    }
+  return ready;
+}
+
+namespace {
+
+// `out` reset to the rows' names, unless it holds the `ready` samples built
+// so far (then it is left alone and this returns false).
+template <class Rows>
+bool reset_series(const Model& model, const Rows& rows, std::uint32_t ready,
+                  std::vector<SeriesResult>& out) {
+  const bool ours =
+      out.size() == rows.size() && (out.empty() || out.front().values.size() == ready);
+  if (ours) return false;
+  out.assign(rows.size(), SeriesResult{});
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out[i].group = model.groups()[rows[i].group].name;
+    out[i].stat = rows[i].stat->name;
+  }
+  return true;
+}
+
+// The pooled payload: values appended as raw bytes (every process runs the
+// same binary), read back with bounds checks.
+struct Bytes {
+  std::vector<std::byte> data;
+  template <class T>
+  void put(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto* b = reinterpret_cast<const std::byte*>(&value);
+    data.insert(data.end(), b, b + sizeof value);
+  }
+};
+struct Cursor {
+  std::span<const std::byte> rest;
+  template <class T>
+  bool take(T& value) {
+    if (rest.size() < sizeof value) return false;
+    std::memcpy(&value, rest.data(), sizeof value);
+    rest = rest.subspan(sizeof value);
+    return true;
+  }
+};
+
+}  // namespace
+
+void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& partitions,
+                             Time committed, std::vector<SeriesResult>& out) {
+  const Model& model = partitions.front()->model();
+  const std::uint32_t samples = model.sample_count();
+  const std::uint32_t ready = series_ready(model, committed);
+  if (ready < series_ready_) out.clear();  // cannot happen: `committed` only grows
+  if (reset_series(model, series_rows_, series_ready_, out)) {
     series_sums_.assign(series_rows_.size(), ExactSum{});
     series_ready_ = 0;
   }
@@ -208,13 +256,129 @@ void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& part
   series_ready_ = std::max(series_ready_, ready);
 }
 
+void QuietPoints::publish_pooled(Progress& progress,
+                                 const std::vector<std::unique_ptr<Partition>>& partitions,
+                                 Time committed, bool series) {
+  // This process's share.
+  Bytes mine;
+  const auto parts = static_cast<std::uint32_t>(partitions.size());
+  mine.put(parts);
+  std::uint64_t executed = 0;
+  for (std::uint32_t i = 0; i < parts; ++i) {
+    mine.put(progress.partition_events[i]);
+    mine.put(progress.partition_busy_seconds[i]);
+    mine.put(progress.partition_blocked_seconds[i]);
+    executed += partitions[i]->executed();
+  }
+  mine.put(progress.rolled_back);
+  mine.put(progress.rollbacks);
+  mine.put(progress.saved_bytes);
+  mine.put(executed);
+  Progress memory;
+  add_process_figures(memory);
+  mine.put(memory.rss_bytes);
+  mine.put(memory.peak_rss_bytes);
+  // The series: each row's cells for the samples new since the last
+  // publication, summed over this process's partitions.
+  const Model& model = partitions.front()->model();
+  const std::uint32_t samples = model.sample_count();
+  std::uint32_t from = series_ready_, to = series_ready_;
+  if (series && samples > 0) {
+    const std::uint32_t ready = series_ready(model, committed);  // builds the rows
+    if (reset_series(model, series_rows_, series_ready_, whole_.series)) {
+      series_sums_.assign(series_rows_.size(), ExactSum{});
+      series_ready_ = from = 0;
+    }
+    to = std::max(from, ready);
+  }
+  mine.put(from);
+  mine.put(to);
+  for (const auto& [group, row, stat] : series_rows_) {
+    if (from == to) break;
+    for (std::uint32_t k = from; k < to; ++k) {
+      ExactSum cell;
+      for (const auto& p : partitions) cell.merge(p->store().groups()[group].series[row * samples + k]);
+      for (std::uint64_t w : cell.words()) mine.put(w);
+    }
+  }
+
+  // Every process's, in rank order (= partition order).
+  const std::vector<std::vector<std::byte>> all = gather_(mine.data);
+  Progress& w = whole_;
+  w.now = progress.now;
+  w.end_time = progress.end_time;
+  w.events = progress.events + events_before_;
+  w.wall_seconds = progress.wall_seconds;
+  w.threads = progress.threads;
+  w.gvt_rounds = progress.gvt_rounds;
+  w.processes = static_cast<std::uint32_t>(all.size());
+  w.partition_events.clear();
+  w.partition_busy_seconds.clear();
+  w.partition_blocked_seconds.clear();
+  w.rolled_back = w.rollbacks = w.saved_bytes = w.rss_bytes = w.peak_rss_bytes = 0;
+  std::uint64_t executed_all = 0;
+  double busy = 0, blocked = 0;
+  std::vector<Cursor> cursors;
+  bool sound = true;
+  for (const auto& bytes : all) {
+    Cursor c{bytes};
+    std::uint32_t n = 0;
+    sound = sound && c.take(n);
+    for (std::uint32_t i = 0; sound && i < n; ++i) {
+      std::uint64_t events = 0;
+      double b = 0, k = 0;
+      sound = c.take(events) && c.take(b) && c.take(k);
+      w.partition_events.push_back(events);
+      w.partition_busy_seconds.push_back(b);
+      w.partition_blocked_seconds.push_back(k);
+      busy += b;
+      blocked += k;
+    }
+    std::uint64_t v[6] = {};
+    for (auto& x : v) sound = sound && c.take(x);
+    w.rolled_back += v[0];
+    w.rollbacks += v[1];
+    w.saved_bytes += v[2];
+    executed_all += v[3];
+    w.rss_bytes += v[4];
+    w.peak_rss_bytes += v[5];
+    std::uint32_t f = 0, t = 0;
+    sound = sound && c.take(f) && c.take(t) && f == from && t == to;
+    cursors.push_back(c);
+  }
+  // Every process runs this binary: a payload that does not parse is a bug;
+  // the update is skipped (on every process alike: they all see the same).
+  if (!sound) return;
+  w.efficiency =
+      executed_all > 0 ? 1.0 - static_cast<double>(w.rolled_back) / executed_all : 1.0;
+  w.blocked_share = busy + blocked > 0 ? blocked / (busy + blocked) : 0;
+  for (std::size_t i = 0; i < series_rows_.size() && from < to; ++i) {
+    for (std::uint32_t k = from; k < to; ++k) {
+      for (Cursor& c : cursors) {
+        std::array<std::uint64_t, ExactSum::kWords> words{};
+        for (auto& x : words)
+          if (!c.take(x)) return;  // cannot happen: the sizes were checked above
+        series_sums_[i].merge(ExactSum::from_words(words));
+      }
+      w.series[i].times.push_back(model.sample_interval() * (k + 1));
+      w.series[i].values.push_back(series_sums_[i].value());
+    }
+  }
+  series_ready_ = to;
+  if (feed_ != nullptr) feed_->publish(w);
+}
+
 void QuietPoints::publish(Progress& progress,
                           const std::vector<std::unique_ptr<Partition>>& partitions,
-                          Time committed) {
+                          Time committed, bool series) {
   last_publish_ = Clock::now();
   progress.wall_seconds = elapsed();
+  if (gather_ && !partitions.empty()) {
+    publish_pooled(progress, partitions, std::min(committed, end_time_), series);
+    return;
+  }
   if (feed_ == nullptr) return;
-  if (options_.progress_series && !partial_ && !partitions.empty())
+  if (series && !partitions.empty())
     add_series(partitions, std::min(committed, end_time_), progress.series);
   if (events_before_ == 0) {
     feed_->publish(progress);

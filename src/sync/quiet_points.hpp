@@ -17,8 +17,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -39,8 +40,9 @@ inline double seconds_since(Clock::time_point t) {
 class ProgressFeed {
  public:
   // Starts the thread that calls `consumer`. Before each call the feed's
-  // thread adds the process's figures the engine does not publish: memory
-  // (resident now and at peak) and `checkpoints()` (may be empty: none).
+  // thread adds the figures the engine does not publish: memory (resident
+  // now and at peak; unless pooled from several processes at the quiet
+  // point) and `checkpoints()` (may be empty: none).
   ProgressFeed(std::function<void(const Progress&)> consumer, double interval,
                std::function<std::uint64_t()> checkpoints = {});
   // Delivers the last published progress if the consumer has not seen it,
@@ -78,9 +80,15 @@ class QuietPoints {
   // stop at the quiet point where the reduction says so.
   bool stop_wanted() const;
   // A quiet point at `safe_time`, `events` committed over the run so far:
-  // consults the RunControl. Returns whether progress should be published
-  // now (then call publish()).
+  // consults the RunControl. Returns publish_due() (one process: then call
+  // publish()).
   bool reached(Time safe_time, std::uint64_t events);
+  // Whether this process's observer is due for an update. Under MPI the
+  // engines reduce it (RoundState::publish, ::series) and every process
+  // calls publish() at the quiet point where any one is due.
+  bool publish_due() const;
+  // Whether this process's observer wants the series (progress_series).
+  bool series_wanted() const { return feed_ != nullptr && options_.progress_series; }
   // Whether the RunControl asked for a snapshot at the quiet point just
   // reached; clears the request.
   bool take_snapshot_request() { return std::exchange(snapshot_wanted_, false); }
@@ -94,15 +102,20 @@ class QuietPoints {
   // the RunControl.
   void snapshot(const std::vector<std::unique_ptr<Partition>>& partitions, Time safe_time,
                 std::uint64_t events);
-  // Stamps the wall time and hands `progress` to the feed; with
-  // RunOptions::progress_series, first fills its series from `partitions`
-  // (this process's, quiet): the samples wholly before `committed`, a time
-  // below which every event is committed.
+  // Stamps the wall time and hands `progress` to the feed; with `series`,
+  // first fills its series from `partitions` (this process's, quiet): the
+  // samples wholly before `committed`, a time below which every event is
+  // committed (the same on every process). With a gather (MPI), a
+  // collective: every process pools its figures (per-partition ones, the
+  // optimistic counts, memory, the new samples' series cells) and each
+  // hands the whole job's to its feed, if it has one.
   void publish(Progress& progress, const std::vector<std::unique_ptr<Partition>>& partitions,
-               Time committed);
-  // This process holds only some of the run's partitions (MPI): its series
-  // are a share, so none are published.
-  void set_partial(bool partial) { partial_ = partial; }
+               Time committed, bool series);
+  // This process holds only some of the run's partitions (MPI, every
+  // process running the engine): publish() pools the figures with
+  // `gather`, an all-gather of bytes over the processes (rank order).
+  using Gather = std::function<std::vector<std::vector<std::byte>>(std::span<const std::byte>)>;
+  void set_gather(Gather gather) { gather_ = std::move(gather); }
   std::uint64_t count() const { return count_; }
   // A resumed run: the events committed before its checkpoint's cut, added
   // to the engines' counts (which start at the cut) in what controls and
@@ -119,7 +132,8 @@ class QuietPoints {
   const Time end_time_;
   ProgressFeed* feed_;
   const bool wanted_;
-  bool partial_ = false;
+  Gather gather_;
+  Progress whole_;  // publish() with a gather: the whole job's
   // Progress::series so far: per counter and gauge (group, series row), its
   // running sum and the samples already in the published series.
   struct SeriesRow {
@@ -127,8 +141,15 @@ class QuietPoints {
     std::size_t row;
     const StatDecl* stat;  // the model's
   };
+  // Fills `out` (which it owns between calls) with the samples before
+  // `committed`; with a gather, the cells of the samples new since the last
+  // call travel in `payload`, pooled from every process.
   void add_series(const std::vector<std::unique_ptr<Partition>>& partitions, Time committed,
                   std::vector<SeriesResult>& out);
+  // The series rows and how many samples are before `committed`.
+  std::uint32_t series_ready(const Model& model, Time committed);
+  void publish_pooled(Progress& progress, const std::vector<std::unique_ptr<Partition>>& partitions,
+                      Time committed, bool series);
   std::vector<SeriesRow> series_rows_;
   std::vector<ExactSum> series_sums_;
   std::uint32_t series_ready_ = 0;

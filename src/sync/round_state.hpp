@@ -15,6 +15,8 @@ struct RoundState {
   std::uint8_t failed = 0;     // some partition failed
   std::uint8_t stop = 0;       // some process asks to stop (QuietPoints::stop_wanted)
   std::uint8_t snapshot = 0;   // some process asks for a snapshot (RunControl)
+  std::uint8_t publish = 0;    // some process's progress observer is due (QuietPoints)
+  std::uint8_t series = 0;     // ... and wants the series (RunOptions::progress_series)
   Time horizon = -kTimeInfinity;  // latest event run with no record (optimistic)
 
   // Folds another process's state into `into` (the merge of the reduction).
@@ -24,6 +26,8 @@ struct RoundState {
     into.failed |= from.failed;
     into.stop |= from.stop;
     into.snapshot |= from.snapshot;
+    into.publish |= from.publish;
+    into.series |= from.series;
     if (from.horizon > into.horizon) into.horizon = from.horizon;
   }
 };

@@ -45,7 +45,7 @@ class SequentialSync : public Synchronizer {
         progress.partition_events = {p.events()};
         progress.partition_busy_seconds = {quiet.elapsed()};
         progress.partition_blocked_seconds = {0.0};
-        quiet.publish(progress, run.partitions, safe);
+        quiet.publish(progress, run.partitions, safe, quiet.series_wanted());
       }
       if (quiet.take_snapshot_request()) quiet.snapshot(run.partitions, safe, p.events());
     }

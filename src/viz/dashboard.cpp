@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "dsim/message.hpp"
+#include "viz/page.hpp"
 #include "viz/web_assets.hpp"
 
 namespace dsim::viz {
@@ -57,65 +58,6 @@ json eta_seconds(const Progress& p, const std::deque<DashboardSample>& history) 
   if (!(dt > 0) || !(dn > 0)) return nullptr;
   const double eta = (p.end_time - p.now) / (dn / dt);
   return std::isfinite(eta) && eta >= 0 ? json(eta) : json(nullptr);
-}
-
-// `text` with the one {{name}} of each value replaced (values are not scanned).
-std::string fill(std::string_view tmpl, const std::map<std::string, std::string_view>& values) {
-  std::string out;
-  std::size_t at = 0;
-  while (true) {
-    const std::size_t open = tmpl.find("{{", at);
-    if (open == std::string_view::npos) break;
-    const std::size_t close = tmpl.find("}}", open);
-    if (close == std::string_view::npos) break;
-    const auto it = values.find(std::string(tmpl.substr(open + 2, close - open - 2)));
-    if (it == values.end())
-      throw std::logic_error(
-          fmt::format("dashboard.html: no value for {}", tmpl.substr(open, close + 2 - open)));
-    out.append(tmpl.substr(at, open - at));
-    out.append(it->second);
-    at = close + 2;
-  }
-  out.append(tmpl.substr(at));
-  return out;
-}
-
-// An embedded file that goes inside <script> or <style>: it must not close
-// the element early.
-std::string_view inline_asset(std::string_view name, std::string_view closing) {
-  const std::string_view text = web_asset(name);
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.find(closing) != std::string::npos)
-    throw std::logic_error(fmt::format("web asset {} holds '{}'", name, closing));
-  return text;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -437,7 +379,7 @@ std::string dashboard_page(std::string_view version) {
   const std::string js = std::string(inline_asset("uPlot.iife.min.js", "</script")) + "\n" +
                          std::string(inline_asset("dashboard.js", "</script"));
   const std::string escaped_version = html_escape(version);
-  return fill(web_asset("dashboard.html"),
+  return fill_template("dashboard.html",
               {{"version", escaped_version}, {"css", css}, {"js", js}});
 }
 

@@ -311,42 +311,6 @@ std::string body_html(const std::vector<ReportRun>& runs) {
   return out;
 }
 
-// An embedded file that goes inside <script> or <style>: it must not close
-// the element early.
-std::string_view inline_asset(std::string_view name, std::string_view closing) {
-  const std::string_view text = web_asset(name);
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.find(closing) != std::string::npos)
-    throw std::logic_error(fmt::format("web asset {} holds '{}'", name, closing));
-  return text;
-}
-
-// The template with every {{name}} replaced by its value, in one pass (a
-// value is never scanned for markers).
-std::string fill(std::string_view tmpl, const std::map<std::string, std::string_view>& values) {
-  std::string out;
-  std::size_t at = 0;
-  std::size_t size = tmpl.size();
-  for (const auto& [key, value] : values) size += value.size();
-  out.reserve(size);
-  while (true) {
-    const std::size_t open = tmpl.find("{{", at);
-    if (open == std::string_view::npos) break;
-    const std::size_t close = tmpl.find("}}", open);
-    if (close == std::string_view::npos) break;
-    const std::string key(tmpl.substr(open + 2, close - open - 2));
-    const auto it = values.find(key);
-    if (it == values.end())
-      throw std::logic_error(fmt::format("report.html: no value for {{{{{}}}}}", key));
-    out.append(tmpl.substr(at, open - at));
-    out.append(it->second);
-    at = close + 2;
-  }
-  out.append(tmpl.substr(at));
-  return out;
-}
 
 }  // namespace
 
@@ -432,7 +396,7 @@ std::string report_html(const std::vector<ReportRun>& runs, std::string_view ver
   const std::string data = json_for_script(charts_json(runs, report_charts(runs)));
   const std::string escaped_title = html_escape(title);
   const std::string escaped_version = html_escape(version);
-  return fill(web_asset("report.html"), {{"title", escaped_title},
+  return fill_template("report.html", {{"title", escaped_title},
                                          {"version", escaped_version},
                                          {"css", css},
                                          {"body", body},

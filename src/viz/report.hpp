@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dsim/output.hpp"
+#include "viz/page.hpp"
 #include "viz/svg_chart.hpp"
 
 namespace dsim::viz {
@@ -43,8 +44,6 @@ std::vector<ChartSpec> report_charts(const std::vector<ReportRun>& runs);
 // used, so a clash gets "-2", "-3" ... (and the result is added to `taken`).
 std::string chart_file_name(std::string_view title, std::vector<std::string>& taken);
 
-// Text as HTML character data or attribute value: & < > " ' escaped.
-inline std::string html_escape(std::string_view text) { return xml_escape(text); }
 
 // JSON text made safe to put inside <script>...</script>: '<', '>', '&' and
 // U+2028/U+2029 become \uXXXX escapes (they occur only inside strings of

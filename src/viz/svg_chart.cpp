@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "viz/axis.hpp"
+#include "viz/page.hpp"
 
 namespace dsim::viz {
 namespace {
@@ -31,37 +32,6 @@ const std::vector<std::string_view>& chart_palette() {
                                                         "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                                                         "#bcbd22", "#17becf"};
   return palette;
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        // Control characters other than tab and line breaks are not XML.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r')
-          out += "\xEF\xBF\xBD";  // U+FFFD
-        else
-          out += c;
-    }
-  }
-  return out;
 }
 
 std::string svg_chart(const ChartSpec& chart, int width, int height) {

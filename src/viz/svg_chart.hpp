@@ -43,7 +43,5 @@ const std::vector<std::string_view>& chart_palette();
 // user units.
 std::string svg_chart(const ChartSpec& chart, int width = 720, int height = 400);
 
-// Text as XML/HTML character data or attribute value: & < > " ' escaped.
-std::string xml_escape(std::string_view text);
 
 }  // namespace dsim::viz

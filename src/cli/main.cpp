@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/experiment.hpp"
 #include "cli/plot.hpp"
 #include "cli/report.hpp"
 #include "cli/serve.hpp"
@@ -235,6 +236,8 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
       "  dsim list queue\n"
       "  dsim report results/mm1 results/mm1_rho09 -o report.html\n"
       "  dsim plot results/epidemic 'people.*'\n"
+      "  dsim experiment models/queueing/mmc.toml --vary entities.queue.params.servers=3,4 "
+      "--precision queue.wait.mean=0.05\n"
       "Run 'dsim COMMAND --help' for the options of a command.");
 
   // run
@@ -380,16 +383,90 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
                         "--dashboard-remote)")
       ->type_name("TOKEN");
 
+  // experiment
+  dsim::cli::ExperimentCommandOptions exp_opts;
+  exp_opts.version = DSIM_VERSION;
+  std::uint32_t exp_replications = 0, exp_min = 0, exp_max = 0, exp_points = 0;
+  double exp_confidence = 0;
+  std::uint64_t exp_design_seed = 0, exp_seed = 0;
+  CLI::App* experiment_cmd = app.add_subcommand(
+      "experiment",
+      "replications and parameter sweeps of a model, with confidence intervals");
+  experiment_cmd->add_option("file", exp_opts.file, "an experiment file, or a model config")
+      ->required()
+      ->type_name("FILE.toml");
+  experiment_cmd
+      ->add_option("--vary", exp_opts.vary,
+                   "a factor: KEY=V1,V2,... or KEY=FROM:TO:STEP (KEY as --set takes it; "
+                   "repeatable)")
+      ->type_name("KEY=VALUES");
+  auto* exp_reps = experiment_cmd
+                       ->add_option("--replications", exp_replications,
+                                    "replications of every design point (default 10)")
+                       ->type_name("N");
+  experiment_cmd
+      ->add_option("--precision", exp_opts.precision,
+                   "stop a point's replications once the interval of GROUP.STAT[.FIELD] is "
+                   "within REL of its mean, e.g. queue.wait.mean=0.01")
+      ->type_name("STAT=REL");
+  auto* exp_conf = experiment_cmd
+                       ->add_option("--confidence", exp_confidence,
+                                    "confidence of the intervals (default 0.95)")
+                       ->type_name("C");
+  auto* exp_min_opt = experiment_cmd
+                          ->add_option("--min-replications", exp_min,
+                                       "with --precision: at least N (default 5)")
+                          ->type_name("N");
+  auto* exp_max_opt = experiment_cmd
+                          ->add_option("--max-replications", exp_max,
+                                       "with --precision: at most N (default 100)")
+                          ->type_name("N");
+  experiment_cmd->add_option("--design", exp_opts.design, "factorial (default), lhs or random")
+      ->type_name("KIND");
+  auto* exp_points_opt =
+      experiment_cmd->add_option("--points", exp_points, "lhs and random designs: points")
+          ->type_name("N");
+  auto* exp_dseed_opt = experiment_cmd
+                            ->add_option("--design-seed", exp_design_seed,
+                                         "lhs and random designs: their seed (default 1)")
+                            ->type_name("S");
+  auto* exp_seed_opt = experiment_cmd
+                           ->add_option("--seed", exp_seed,
+                                        "the seed every run's seed derives from (default: the "
+                                        "model's simulation.seed)")
+                           ->type_name("S");
+  experiment_cmd->add_flag("--independent-streams", exp_opts.independent_streams,
+                           "give every design point its own seeds (default: replication r of "
+                           "every point shares one: common random numbers)");
+  experiment_cmd->add_option("--set", exp_opts.overrides, "override a config value in every run")
+      ->type_name("KEY=VALUE");
+  experiment_cmd->add_option("--plugin", exp_opts.plugins, "load entity types from a library")
+      ->type_name("LIB.so");
+  experiment_cmd
+      ->add_option("--workers", exp_opts.workers, "runs at once (default: one per core)")
+      ->type_name("N");
+  experiment_cmd
+      ->add_option("--out", exp_opts.out,
+                   "output directory (default: the experiment's output, or the model's "
+                   "output.directory with -experiment)")
+      ->type_name("DIR");
+  experiment_cmd->add_flag("--resume", exp_opts.resume,
+                           "continue the experiment whose journal is in the output directory");
+  experiment_cmd->add_flag("--retry-failed", exp_opts.retry_failed,
+                           "with --resume: run the runs that failed again");
+  experiment_cmd->add_flag("-q,--quiet", exp_opts.quiet, "print nothing on success");
+
   const bool lead = world->rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "validate" && command != "list" &&
         command != "resume" && command != "checkpoints" && command != "supervise" &&
-        command != "report" && command != "plot" && command != "serve") {
+        command != "report" && command != "plot" && command != "serve" &&
+        command != "experiment") {
       print_once(*world,
           fmt::format("unknown command '{}' (commands: run, resume, checkpoints, supervise, "
-                      "validate, list, report, plot, serve; see 'dsim --help')",
+                      "experiment, validate, list, report, plot, serve; see 'dsim --help')",
                       dsim::clip(command)));
       return kExitInput;
     }
@@ -463,6 +540,22 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
     so.max_restarts = supervise_restarts;
     so.restart_delay = supervise_delay;
     return dsim::cli::supervise(so, stderr);
+  }
+  if (experiment_cmd->parsed()) {
+    if (world->distributed()) {
+      print_once(*world,
+                 "experiment: under mpirun not yet: run it as one process (--workers N uses "
+                 "the machine's cores)");
+      return kExitInput;
+    }
+    if (exp_reps->count()) exp_opts.replications = exp_replications;
+    if (exp_min_opt->count()) exp_opts.min_replications = exp_min;
+    if (exp_max_opt->count()) exp_opts.max_replications = exp_max;
+    if (exp_points_opt->count()) exp_opts.points = exp_points;
+    if (exp_conf->count()) exp_opts.confidence = exp_confidence;
+    if (exp_dseed_opt->count()) exp_opts.design_seed = exp_design_seed;
+    if (exp_seed_opt->count()) exp_opts.seed = exp_seed;
+    return dsim::cli::experiment_command(exp_opts, stdout, stderr);
   }
   if (serve_cmd->parsed()) {
     if (world->distributed()) {

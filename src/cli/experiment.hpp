@@ -1,0 +1,35 @@
+// dsim experiment: replications and sweeps of one model
+// (include/dsim/experiment.hpp), from an experiment file or a model config
+// with --vary; the command line adds to what a file says.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsim/experiment.hpp"
+
+namespace dsim::cli {
+
+struct ExperimentCommandOptions {
+  std::string file;  // an experiment file, or a model config
+  std::vector<std::string> vary;       // --vary KEY=V1,V2 | KEY=FROM:TO:STEP
+  std::vector<std::string> overrides;  // --set, for every run
+  std::vector<std::string> plugins;
+  std::optional<std::uint32_t> replications, min_replications, max_replications, points;
+  std::string precision;  // --precision GROUP.STAT[.FIELD]=REL
+  std::optional<double> confidence;
+  std::string design;
+  std::optional<std::uint64_t> design_seed, seed;
+  bool independent_streams = false;  // --independent-streams: no common random numbers
+  std::uint32_t workers = 0;
+  std::string out;
+  bool resume = false, retry_failed = false, quiet = false;
+  std::string version;
+};
+
+int experiment_command(const ExperimentCommandOptions& options, std::FILE* out, std::FILE* err);
+
+}  // namespace dsim::cli

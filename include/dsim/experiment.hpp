@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "dsim/environment.hpp"
 #include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
@@ -161,6 +162,11 @@ struct ExperimentOptions {
   std::stop_token stop;          // stop: finished runs stay in the journal
   std::function<void(const ExperimentProgress&)> on_progress;  // from a worker thread
   std::string version;           // written to the manifest
+  // The processes that share the runs (a collective: each calls
+  // run_experiment with the same experiment). Process 0 hands the runs out,
+  // keeps the journal and writes the files; every process runs `workers`
+  // (0: its share of the machine's cores) at once.
+  Environment environment;
 };
 
 // Runs the experiment and writes runs.csv, summary.csv, runs.json,

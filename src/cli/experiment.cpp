@@ -31,7 +31,9 @@ std::string duration(double seconds) {
 
 }  // namespace
 
-int experiment_command(const ExperimentCommandOptions& options, std::FILE* out, std::FILE* err) {
+int experiment_command(const ExperimentCommandOptions& options,
+                       const std::shared_ptr<Communicator>& world, std::FILE* out, std::FILE* err) {
+  const bool lead = world->rank() == 0;
   Experiment e;
   if (is_experiment_file(options.file)) {
     e = load_experiment(options.file);
@@ -98,12 +100,13 @@ int experiment_command(const ExperimentCommandOptions& options, std::FILE* out, 
   run.resume = options.resume;
   run.retry_failed = options.retry_failed;
   run.version = options.version;
+  if (world->distributed()) run.environment.communicator = world;
   if (options.retry_failed && !options.resume)
     throw Error("--retry-failed: only with --resume (it reruns the failed runs of a journal)");
 
-  StopOnInterrupt interrupt(err);
+  StopOnInterrupt interrupt(lead ? err : nullptr);
   run.stop = interrupt.token();
-  const bool bar = !options.quiet && isatty(fileno(err));
+  const bool bar = lead && !options.quiet && isatty(fileno(err));
   std::mutex print;
   if (bar)
     run.on_progress = [&](const ExperimentProgress& p) {
@@ -123,13 +126,13 @@ int experiment_command(const ExperimentCommandOptions& options, std::FILE* out, 
   } catch (const Error& error) {
     if (bar) std::fputs("\r\033[K", err);
     if (interrupt.token().stop_requested()) {
-      std::fprintf(err, "dsim: interrupted: %s\n", error.what());
+      if (lead) std::fprintf(err, "dsim: interrupted: %s\n", error.what());
       return interrupt.terminated() ? kExitTerminated : kExitInterrupted;
     }
     throw;
   }
   if (bar) std::fputs("\r\033[K", err);
-  if (options.quiet) return 0;
+  if (options.quiet || !lead) return 0;
   std::uint64_t failed = result.failures.size();
   std::fprintf(out, "experiment: %zu design point%s, %llu runs kept (%llu failed), %s; results in %s\n",
                result.points.size(), result.points.size() == 1 ? "" : "s",

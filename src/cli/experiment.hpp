@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "dsim/environment.hpp"
 #include "dsim/experiment.hpp"
 
 namespace dsim::cli {
@@ -30,6 +32,9 @@ struct ExperimentCommandOptions {
   std::string version;
 };
 
-int experiment_command(const ExperimentCommandOptions& options, std::FILE* out, std::FILE* err);
+// Under mpirun `world` spans every process: they share the runs, rank 0
+// writes the files and prints.
+int experiment_command(const ExperimentCommandOptions& options,
+                       const std::shared_ptr<Communicator>& world, std::FILE* out, std::FILE* err);
 
 }  // namespace dsim::cli

@@ -542,12 +542,6 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
     return dsim::cli::supervise(so, stderr);
   }
   if (experiment_cmd->parsed()) {
-    if (world->distributed()) {
-      print_once(*world,
-                 "experiment: under mpirun not yet: run it as one process (--workers N uses "
-                 "the machine's cores)");
-      return kExitInput;
-    }
     if (exp_reps->count()) exp_opts.replications = exp_replications;
     if (exp_min_opt->count()) exp_opts.min_replications = exp_min;
     if (exp_max_opt->count()) exp_opts.max_replications = exp_max;
@@ -555,7 +549,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
     if (exp_conf->count()) exp_opts.confidence = exp_confidence;
     if (exp_dseed_opt->count()) exp_opts.design_seed = exp_design_seed;
     if (exp_seed_opt->count()) exp_opts.seed = exp_seed;
-    return dsim::cli::experiment_command(exp_opts, stdout, stderr);
+    return dsim::cli::experiment_command(exp_opts, world, stdout, stderr);
   }
   if (serve_cmd->parsed()) {
     if (world->distributed()) {

@@ -37,6 +37,7 @@
 #include "dsim/experiment.hpp"
 #include "dsim/output.hpp"
 #include "dsim/simulation.hpp"
+#include "transport/cluster.hpp"
 
 namespace dsim {
 namespace {
@@ -71,10 +72,6 @@ struct Record {
 
 // Values in the journal: JSON numbers (read back to the same bits), or
 // "nan", "inf", "-inf".
-json value_json(double v) {
-  if (std::isfinite(v)) return v;
-  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
-}
 double value_of(const json& j) {
   if (j.is_number()) return j.get<double>();
   const std::string s = j.get<std::string>();
@@ -95,19 +92,29 @@ std::string names_line(std::uint64_t id, const Names& names) {
          "\n";
 }
 
+// (Written with fmt: a run's line is on the hot path of tiny runs. "{}"
+// gives the shortest text that reads back as the same double.)
 std::string run_line(const Record& r, std::uint64_t names_id) {
-  json j = {{"p", r.point}, {"r", r.replication}, {"seed", r.seed}, {"ok", r.ok}};
+  std::string line;
+  auto out = std::back_inserter(line);
+  fmt::format_to(out, "{{\"p\":{},\"r\":{},\"seed\":{},\"ok\":{}", r.point, r.replication,
+                 r.seed, r.ok);
   if (!r.ok) {
-    j["error"] = r.error;
-  } else {
-    j["events"] = r.events;
-    j["s"] = r.seconds;
-    j["n"] = names_id;
-    json v = json::array();
-    for (double x : r.values) v.push_back(value_json(x));
-    j["v"] = std::move(v);
+    fmt::format_to(out, ",\"error\":{}}}\n",
+                   json(r.error).dump(-1, ' ', false, json::error_handler_t::replace));
+    return line;
   }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  fmt::format_to(out, ",\"events\":{},\"s\":{},\"n\":{},\"v\":[", r.events,
+                 std::isfinite(r.seconds) ? r.seconds : 0.0, names_id);
+  for (std::size_t i = 0; i < r.values.size(); ++i) {
+    const double v = r.values[i];
+    if (i > 0) line += ',';
+    if (v == 0 && std::signbit(v)) line += "-0.0";  // "-0" would read back as +0
+    else if (std::isfinite(v)) fmt::format_to(out, "{}", v);
+    else line += std::isnan(v) ? "\"nan\"" : (v > 0 ? "\"inf\"" : "\"-inf\"");
+  }
+  line += "]}\n";
+  return line;
 }
 
 // Reads one journal line into `records` (a run) or `names` (a name list).
@@ -320,6 +327,21 @@ class Journal {
       }
     }
     text += run_line(r, id);
+    if (batching_) {
+      pending_ += text;
+      return;
+    }
+    write(text);
+    if (Clock::now() - synced_ > std::chrono::milliseconds(500)) sync();
+  }
+  // Between these, appends gather and go in one write (a batch of runs from
+  // another rank).
+  void begin_batch() { batching_ = true; }
+  void end_batch() {
+    batching_ = false;
+    std::string text = std::move(pending_);
+    pending_.clear();
+    if (text.empty()) return;
     write(text);
     if (Clock::now() - synced_ > std::chrono::milliseconds(500)) sync();
   }
@@ -359,6 +381,8 @@ class Journal {
   std::uint64_t next_id_ = 0;
   std::uint64_t first_new_id_ = 0;  // lists below it are in the journal already
   std::set<std::uint64_t> written_;
+  bool batching_ = false;
+  std::string pending_;
 };
 
 struct PointState {
@@ -387,8 +411,15 @@ class Runner {
   std::optional<Task> next_task();  // under mutex_
   void decide(std::uint32_t p);      // under mutex_
   bool precise(const PointState& s, std::uint32_t k) const;
+  std::shared_ptr<const Names> intern(Names names);  // under mutex_
+  bool finished() const;                             // under mutex_
+  std::optional<Task> take();                        // under mutex_
+  void complete(const Task& task, std::optional<Record> record);  // under mutex_
   void worker();
+  void remote_worker(std::uint32_t index);
+  void serve_remote(std::uint32_t remote_workers);
   Record execute(const Task& t, std::stop_source& stop);
+  void open_output();
   void write_results(ExperimentResult& result);
 
   const Experiment& e_;
@@ -406,8 +437,12 @@ class Runner {
   std::vector<PointState> state_;
   std::unique_ptr<Journal> journal_;
   std::exception_ptr error_;
-  std::uint64_t executed_ = 0, discarded_ = 0, done_ = 0;
+  std::atomic<std::uint64_t> executed_ = 0;
+  std::uint64_t discarded_ = 0, done_ = 0;
   std::uint32_t decided_ = 0;
+  bool stopping_ = false;  // another rank was interrupted
+  std::vector<std::shared_ptr<const Names>> names_;  // without a journal (ranks > 0)
+  std::unique_ptr<detail::Cluster> cluster_;
   Clock::time_point start_ = Clock::now();
 };
 
@@ -461,10 +496,9 @@ void Runner::prepare() {
       throw Error(fmt::format("{}: '{}': a {} has no field '{}'", origin, name,
                               output::kind_name(*kind), pr.field));
   }
-  workers_ = options_.workers > 0 ? options_.workers
-                                  : std::max(1u, std::thread::hardware_concurrency());
-  window_ = std::max<std::uint32_t>(2, workers_);
-  machine_ = Machine::detect();
+  // This process's share of the machine (several processes under mpirun).
+  machine_ = Machine::detect(cluster_ ? cluster_->local_size() : 1);
+  workers_ = options_.workers > 0 ? options_.workers : std::max(1u, machine_.cores);
   machine_.cores = 1;
 }
 
@@ -560,7 +594,7 @@ Record Runner::execute(const Task& t, std::stop_source& stop) {
         r.values.push_back(value);
       }
     std::lock_guard lock(mutex_);
-    r.names = journal_->intern(std::move(names));
+    r.names = intern(std::move(names));
   } catch (const RunStopped&) {
     throw;
   } catch (const Error& error) {
@@ -573,12 +607,68 @@ Record Runner::execute(const Task& t, std::stop_source& stop) {
   return r;
 }
 
+std::shared_ptr<const Names> Runner::intern(Names names) {
+  if (journal_) return journal_->intern(std::move(names));
+  for (const auto& list : names_)
+    if (*list == names) return list;
+  names_.push_back(std::make_shared<const Names>(std::move(names)));
+  return names_.back();
+}
+
+bool Runner::finished() const {
+  return error_ != nullptr || stopping_ || options_.stop.stop_requested() ||
+         decided_ == state_.size();
+}
+
+std::optional<Task> Runner::take() {
+  if (finished()) return std::nullopt;
+  return next_task();
+}
+
+void Runner::complete(const Task& task, std::optional<Record> record) {
+  PointState& s = state_[task.point];
+  s.running.erase(task.replication);
+  changed_.notify_all();
+  if (!record) {  // stopped: not needed, or the experiment stops
+    if (!s.kept) s.issued = std::min(s.issued, task.replication);
+    ++discarded_;
+    return;
+  }
+  ++executed_;
+  if (s.kept && task.replication >= *s.kept) {
+    ++discarded_;
+    return;
+  }
+  try {
+    journal_->append(*record);
+  } catch (...) {
+    if (!error_) error_ = std::current_exception();
+    return;
+  }
+  s.done.emplace(task.replication, std::move(*record));
+  ++done_;
+  decide(task.point);
+  if (!options_.on_progress) return;
+  ExperimentProgress pr;
+  pr.runs_done = done_;
+  for (const PointState& q : state_)
+    pr.runs_expected += q.kept ? *q.kept
+                               : std::max<std::uint64_t>(q.done.size(), e_.precision
+                                                                            ? e_.max_replications
+                                                                            : e_.replications);
+  pr.points_done = decided_;
+  pr.points = static_cast<std::uint32_t>(state_.size());
+  pr.wall_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  try {
+    options_.on_progress(pr);
+  } catch (...) {
+  }
+}
+
 void Runner::worker() {
   std::unique_lock lock(mutex_);
-  while (true) {
-    if (error_ || options_.stop.stop_requested()) return;
-    if (decided_ == state_.size()) return;
-    std::optional<Task> task = next_task();
+  while (!finished()) {
+    std::optional<Task> task = take();
     if (!task) {
       changed_.wait_for(lock, std::chrono::milliseconds(100));
       continue;
@@ -596,52 +686,244 @@ void Runner::worker() {
       error = std::current_exception();
     }
     lock.lock();
-    PointState& s = state_[task->point];
-    s.running.erase(task->replication);
-    if (error) {
-      if (!error_) error_ = error;
-      changed_.notify_all();
-      return;
-    }
-    if (!record) {  // stopped: not needed, or the experiment stops
-      if (!s.kept) s.issued = std::min(s.issued, task->replication);
-      ++discarded_;
-      changed_.notify_all();
+    if (error && !error_) error_ = error;
+    complete(*task, std::move(record));
+  }
+  changed_.notify_all();
+}
+
+// --- Under MPI: rank 0 hands out the runs; every rank's workers run them ---
+//
+// A worker of another rank sends rank 0 (tag kAsk) its reply tag, how many
+// runs it wants, the runs it finished (a run stopped comes back without a
+// record) and whether its rank was interrupted; rank 0 answers on the reply
+// tag with {"tasks": [[p, r]...]}, {"wait": true} (nothing to hand out now)
+// or {"done": true} (then the worker ends). Records travel with their names; rank 0 journals them like
+// its own workers' runs, so the files are the same on any layout.
+
+constexpr int kAsk = 1;
+constexpr int kReplyBase = 16;
+
+// The asks travel as bytes (a remote run's values are copied, not printed).
+struct Writer {
+  std::vector<std::byte> out;
+  template <class T>
+  void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto* b = reinterpret_cast<const std::byte*>(&v);
+    out.insert(out.end(), b, b + sizeof v);
+  }
+  void put(std::string_view text) {
+    put(static_cast<std::uint32_t>(text.size()));
+    const auto* b = reinterpret_cast<const std::byte*>(text.data());
+    out.insert(out.end(), b, b + text.size());
+  }
+};
+struct Reader {
+  std::span<const std::byte> in;
+  template <class T>
+  T take() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (in.size() < sizeof(T)) throw std::runtime_error("a short message from another rank");
+    T v;
+    std::memcpy(&v, in.data(), sizeof v);
+    in = in.subspan(sizeof v);
+    return v;
+  }
+  std::string text() {
+    const auto n = take<std::uint32_t>();
+    if (in.size() < n) throw std::runtime_error("a short message from another rank");
+    std::string s(reinterpret_cast<const char*>(in.data()), n);
+    in = in.subspan(n);
+    return s;
+  }
+};
+
+void send_json(detail::Cluster& cluster, std::uint32_t rank, int tag, const json& j) {
+  const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  cluster.send(rank, tag, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+json receive_json(detail::Cluster& cluster, int tag, std::uint32_t& from) {
+  std::vector<std::byte> bytes;
+  auto idle = std::chrono::microseconds(20);
+  while (!cluster.try_receive(tag, from, bytes)) {
+    std::this_thread::sleep_for(idle);
+    idle = std::min(idle * 2, std::chrono::microseconds(500));
+  }
+  return json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+// An ask: [i32 reply tag][u8 stop][u32 want][u32 results] then each result
+// [u32 point][u32 replication][u8 has record] and the record: [u64 seed]
+// [u8 ok] then [text error] or [u64 events][f64 seconds][u32 names id]
+// [u8 names follow][u32 count][f64 values...] and, the first time a name
+// list is used, [text group][text stat][text field] per value.
+void Runner::remote_worker(std::uint32_t index) {
+  detail::Cluster& cluster = *cluster_;
+  const int tag = kReplyBase + static_cast<int>(index);
+  // Runs are handed out in batches worth about 20 ms of work, so a run of
+  // a tenth of a millisecond does not wait for a message each.
+  double run_seconds = 0;  // mean wall time of a run here, so far
+  std::uint64_t runs = 0;
+  std::vector<std::shared_ptr<const Names>> sent;  // name lists sent, by id
+  Writer results;
+  std::uint32_t count = 0;
+  while (true) {
+    Writer ask;
+    ask.put(static_cast<std::int32_t>(tag));
+    ask.put(static_cast<std::uint8_t>(options_.stop.stop_requested()));
+    ask.put(static_cast<std::uint32_t>(
+        runs == 0 ? 1
+                  : std::clamp<std::uint64_t>(
+                        static_cast<std::uint64_t>(0.02 / std::max(run_seconds, 1e-6)), 1, 256)));
+    ask.put(count);
+    ask.out.insert(ask.out.end(), results.out.begin(), results.out.end());
+    cluster.send(0, kAsk, ask.out);
+    results.out.clear();
+    count = 0;
+    std::uint32_t from = 0;
+    const json reply = receive_json(cluster, tag, from);
+    if (reply.contains("done")) return;
+    if (reply.contains("wait")) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
       continue;
     }
-    ++executed_;
-    if (s.kept && task->replication >= *s.kept) {
-      ++discarded_;
-      continue;
-    }
-    try {
-      journal_->append(*record);
-    } catch (...) {
-      if (!error_) error_ = std::current_exception();
-      changed_.notify_all();
-      return;
-    }
-    s.done.emplace(task->replication, std::move(*record));
-    ++done_;
-    decide(task->point);
-    if (options_.on_progress) {
-      ExperimentProgress pr;
-      pr.runs_done = done_;
-      std::uint64_t expected = 0;
-      for (const PointState& q : state_)
-        expected += q.kept ? *q.kept
-                           : std::max<std::uint64_t>(q.done.size(),
-                                                     e_.precision ? e_.max_replications
-                                                                  : e_.replications);
-      pr.runs_expected = expected;
-      pr.points_done = decided_;
-      pr.points = static_cast<std::uint32_t>(state_.size());
-      pr.wall_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    for (const json& t : reply.at("tasks")) {
+      const Task task{t.at(0).get<std::uint32_t>(), t.at(1).get<std::uint32_t>()};
+      results.put(task.point);
+      results.put(task.replication);
+      ++count;
+      std::stop_source stop;
+      std::stop_callback forward(options_.stop, [&stop] { stop.request_stop(); });
+      const auto start = Clock::now();
+      std::optional<Record> record;
       try {
-        options_.on_progress(pr);
-      } catch (...) {
+        record = execute(task, stop);
+        ++executed_;
+      } catch (const RunStopped&) {
       }
+      const double took = std::chrono::duration<double>(Clock::now() - start).count();
+      run_seconds += (took - run_seconds) / static_cast<double>(++runs);
+      results.put(static_cast<std::uint8_t>(record.has_value()));
+      if (!record) continue;
+      results.put(record->seed);
+      results.put(static_cast<std::uint8_t>(record->ok));
+      if (!record->ok) {
+        results.put(std::string_view(record->error));
+        continue;
+      }
+      results.put(record->events);
+      results.put(record->seconds);
+      auto it = std::find(sent.begin(), sent.end(), record->names);
+      const bool fresh = it == sent.end();
+      results.put(static_cast<std::uint32_t>(it - sent.begin()));
+      results.put(static_cast<std::uint8_t>(fresh));
+      if (fresh) sent.push_back(record->names);
+      results.put(static_cast<std::uint32_t>(record->values.size()));
+      for (double v : record->values) results.put(v);
+      if (fresh)
+        for (const Name& n : *record->names) {
+          results.put(std::string_view(n.group));
+          results.put(std::string_view(n.stat));
+          results.put(std::string_view(n.field));
+        }
     }
+  }
+}
+
+void Runner::serve_remote(std::uint32_t remote_workers) {
+  detail::Cluster& cluster = *cluster_;
+  std::vector<std::byte> bytes;
+  // Polls, backing off to a millisecond while nothing comes (a batch is
+  // worth ~20 ms of a worker's time).
+  auto idle = std::chrono::microseconds(20);
+  // The name lists each remote worker sent, by (rank, reply tag, its id).
+  std::map<std::tuple<std::uint32_t, int, std::uint32_t>, std::shared_ptr<const Names>> names;
+  while (remote_workers > 0) {
+    std::uint32_t from = 0;
+    if (!cluster.try_receive(kAsk, from, bytes)) {
+      std::this_thread::sleep_for(idle);
+      idle = std::min(idle * 2, std::chrono::microseconds(1000));
+      continue;
+    }
+    idle = std::chrono::microseconds(20);
+    json reply;
+    int tag = 0;
+    try {
+      Reader in{bytes};
+      tag = in.take<std::int32_t>();
+      const bool stop = in.take<std::uint8_t>() != 0;
+      const std::uint32_t want = in.take<std::uint32_t>();
+      const std::uint32_t count = in.take<std::uint32_t>();
+      // Decoded before taking the lock: rank 0's own workers wait less.
+      std::vector<std::pair<Task, std::optional<Record>>> done;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        const Task task{in.take<std::uint32_t>(), in.take<std::uint32_t>()};
+        std::optional<Record> record;
+        if (in.take<std::uint8_t>() != 0) {
+          Record& r = record.emplace();
+          r.point = task.point;
+          r.replication = task.replication;
+          r.seed = in.take<std::uint64_t>();
+          r.ok = in.take<std::uint8_t>() != 0;
+          if (!r.ok) {
+            r.error = in.text();
+          } else {
+            r.events = in.take<std::uint64_t>();
+            r.seconds = in.take<double>();
+            const auto id = in.take<std::uint32_t>();
+            const bool fresh = in.take<std::uint8_t>() != 0;
+            r.values.resize(in.take<std::uint32_t>());
+            for (double& v : r.values) v = in.take<double>();
+            const auto key = std::make_tuple(from, tag, id);
+            if (fresh) {
+              Names list(r.values.size());
+              for (Name& n : list) {
+                n.group = in.text();
+                n.stat = in.text();
+                n.field = in.text();
+              }
+              std::lock_guard lock(mutex_);
+              names[key] = intern(std::move(list));  // shared with rank 0's runs
+            }
+            r.names = names.at(key);
+            if (r.names->size() != r.values.size())
+              throw std::runtime_error("a run's values do not match its names");
+          }
+        }
+        done.emplace_back(task, std::move(record));
+      }
+      std::lock_guard lock(mutex_);
+      if (stop) stopping_ = true;
+      journal_->begin_batch();
+      for (auto& [task, record] : done) complete(task, std::move(record));
+      try {
+        journal_->end_batch();
+      } catch (...) {
+        if (!error_) error_ = std::current_exception();
+      }
+      json tasks = json::array();
+      while (tasks.size() < want && !finished()) {
+        const std::optional<Task> task = take();
+        if (!task) break;
+        tasks.push_back({task->point, task->replication});
+      }
+      if (finished() && tasks.empty()) {
+        reply = {{"done", true}};
+        --remote_workers;
+      } else if (tasks.empty()) {
+        reply = {{"wait", true}};
+      } else {
+        reply = {{"tasks", std::move(tasks)}};
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      reply = {{"done", true}};
+      --remote_workers;
+    }
+    if (tag > 0) send_json(cluster, from, tag, reply);
     changed_.notify_all();
   }
 }
@@ -665,8 +947,7 @@ std::string identity_of(const Experiment& e, const std::vector<ModelSpec>& specs
   return fmt::format("{:016x}", v);
 }
 
-ExperimentResult Runner::run() {
-  prepare();
+void Runner::open_output() {
   std::error_code ec;
   fs::create_directories(options_.output, ec);
   if (ec)
@@ -682,8 +963,6 @@ ExperimentResult Runner::run() {
   std::vector<Record> records;
   journal_ = std::make_unique<Journal>(options_.output, identity_of(e_, specs_, base_seed_),
                                        options_.resume, records);
-  state_.assign(points_.size(), PointState{});
-  std::uint64_t from_journal = 0;
   for (Record& r : records) {
     if (r.point >= state_.size()) continue;
     if (!r.ok && options_.retry_failed) {
@@ -693,29 +972,70 @@ ExperimentResult Runner::run() {
     state_[r.point].done.insert_or_assign(r.replication, std::move(r));
   }
   for (std::uint32_t p = 0; p < state_.size(); ++p) {
-    from_journal += state_[p].done.size();
+    done_ += state_[p].done.size();
     decide(p);
   }
-  done_ = from_journal;
-  std::vector<std::thread> threads;
-  const std::uint32_t n = decided_ == state_.size() ? 0 : workers_;
-  for (std::uint32_t i = 0; i < n; ++i) threads.emplace_back([this] { worker(); });
-  for (std::thread& t : threads) t.join();
-  journal_->sync();
-  if (error_) std::rethrow_exception(error_);
-  if (decided_ != state_.size()) {
-    std::uint64_t finished = 0;
-    for (const PointState& s : state_) finished += s.done.size();
-    throw Error(fmt::format("the experiment was stopped: {} runs are in the journal ({}); "
-                            "continue with --resume",
-                            finished, (options_.output / kJournal).string()),
-                Error::Kind::kRuntime);
+}
+
+ExperimentResult Runner::run() {
+  if (options_.environment.communicator)
+    cluster_ = options_.environment.communicator->cluster().duplicate();
+  else
+    cluster_ = std::make_unique<detail::Cluster>();
+  detail::Cluster& cluster = *cluster_;
+  const bool lead = cluster.rank() == 0;
+  // Every rank loads and checks the design; rank 0 opens the output. All
+  // agree before any run starts.
+  std::exception_ptr error;
+  try {
+    prepare();
+    state_.assign(points_.size(), PointState{});
+    if (lead) open_output();
+  } catch (...) {
+    error = std::current_exception();
   }
+  cluster.agree(error);
+  const std::vector<std::uint64_t> workers =
+      cluster.gather(std::vector<std::uint64_t>{workers_});
+  std::uint32_t remote = 0;
+  for (std::size_t r = 1; r < workers.size(); ++r) remote += static_cast<std::uint32_t>(workers[r]);
+  // Runs handed out past a point's first undecided replication: enough to
+  // keep every worker busy.
+  window_ = std::max<std::uint32_t>(2, workers_ + remote);
+
+  std::vector<std::thread> threads;
+  if (lead) {
+    const std::uint32_t n = decided_ == state_.size() ? 0 : workers_;
+    for (std::uint32_t i = 0; i < n; ++i) threads.emplace_back([this] { worker(); });
+    if (remote > 0) threads.emplace_back([this, remote] { serve_remote(remote); });
+  } else {
+    for (std::uint32_t i = 0; i < workers_; ++i)
+      threads.emplace_back([this, i] { remote_worker(i); });
+  }
+  for (std::thread& t : threads) t.join();
+
   ExperimentResult result;
   result.runs_executed = executed_;
-  result.runs_discarded = discarded_;
-  result.wall_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-  write_results(result);
+  if (lead) {
+    try {
+      journal_->sync();
+      if (error_) std::rethrow_exception(error_);
+      if (decided_ != state_.size()) {
+        std::uint64_t finished = 0;
+        for (const PointState& s : state_) finished += s.done.size();
+        throw Error(fmt::format("the experiment was stopped: {} runs are in the journal ({}); "
+                                "continue with --resume",
+                                finished, (options_.output / kJournal).string()),
+                    Error::Kind::kRuntime);
+      }
+      result.runs_discarded = discarded_;
+      result.wall_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+      write_results(result);
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  cluster.agree(error);
   return result;
 }
 

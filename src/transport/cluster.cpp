@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
+#include <stdexcept>
+#include <thread>
 
 #include "dsim/types.hpp"
 
@@ -227,6 +230,55 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
   return in;
 #else
   return out;
+#endif
+}
+
+void Cluster::send(std::uint32_t rank, int tag, std::span<const std::byte> bytes) {
+#ifdef DSIM_WITH_MPI
+  if (!mpi_) throw std::logic_error("Cluster::send in one process");
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw Error("a message of more than 2 GiB", Error::Kind::kRuntime);
+  MPI_Request request;
+  {
+    std::lock_guard guard(lock());
+    MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, static_cast<int>(rank), tag,
+              mpi_->comm, &request);
+  }
+  for (int done = 0;;) {
+    {
+      std::lock_guard guard(lock());
+      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    }
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+#else
+  (void)rank;
+  (void)tag;
+  (void)bytes;
+  throw std::logic_error("Cluster::send in one process");
+#endif
+}
+
+bool Cluster::try_receive(int tag, std::uint32_t& from, std::vector<std::byte>& bytes) {
+#ifdef DSIM_WITH_MPI
+  if (!mpi_) return false;
+  std::lock_guard guard(lock());
+  int flag = 0;
+  MPI_Status status;
+  MPI_Iprobe(MPI_ANY_SOURCE, tag, mpi_->comm, &flag, &status);
+  if (!flag) return false;
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  bytes.resize(static_cast<std::size_t>(count));
+  MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, tag, mpi_->comm, MPI_STATUS_IGNORE);
+  from = static_cast<std::uint32_t>(status.MPI_SOURCE);
+  return true;
+#else
+  (void)tag;
+  (void)from;
+  (void)bytes;
+  return false;
 #endif
 }
 

@@ -23,6 +23,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,6 +83,16 @@ class Cluster {
     }
     return out;
   }
+  // Point to point, for coordinators that hand out work (experiments); not
+  // used by the engine. send() returns once the message left (it polls its
+  // request, taking lock() only for each poll, so a receiver's thread is
+  // never kept from the lock meanwhile); one process: not allowed.
+  // try_receive() takes a message with `tag` from any rank if one has
+  // arrived (sender, bytes) and never waits for one. Tags >= 0; the engine's
+  // messages travel on other communicators.
+  void send(std::uint32_t rank, int tag, std::span<const std::byte> bytes);
+  bool try_receive(int tag, std::uint32_t& from, std::vector<std::byte>& bytes);
+
   // Sums of `values` over ranks, element by element.
   std::vector<std::uint64_t> sum(std::vector<std::uint64_t> values);
   // Every rank's exception (or none), agreed: when any rank failed, every

@@ -7,9 +7,11 @@
 #include <cmath>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
+#include "experiment/values.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/reference_models.hpp"
 #include "dsim/registry.hpp"
@@ -29,7 +31,98 @@ std::string duration(double seconds) {
                      std::fmod(seconds / 60, 60));
 }
 
+// A factor value from JSON, as --set takes it.
+std::string literal_of(const nlohmann::json& v) {
+  using experiment_detail::float_literal;
+  using experiment_detail::string_literal;
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return fmt::format("{}", v.get<std::int64_t>());
+  if (v.is_number_unsigned()) return fmt::format("{}", v.get<std::uint64_t>());
+  if (v.is_number_float()) return float_literal(v.get<double>());
+  if (v.is_string()) return string_literal(v.get<std::string>());
+  throw Error("a factor value must be a number, a string or a boolean");
+}
+
+nlohmann::json summary_json(const PointSummary& p) {
+  using nlohmann::json;
+  auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  json stats = json::array();
+  json means = json::object();  // "group.stat.field": mean, for optimisers
+  for (const FieldSummary& f : p.fields) {
+    means[f.group + "." + f.stat + "." + f.field] = number(f.mean);
+    stats.push_back({{"group", f.group}, {"stat", f.stat}, {"field", f.field}, {"n", f.n},
+                     {"mean", number(f.mean)}, {"stddev", number(f.stddev)},
+                     {"ci_low", number(f.ci_low)}, {"ci_high", number(f.ci_high)},
+                     {"half_width", number(f.half_width)}});
+  }
+  return {{"replications", p.replications}, {"failed", p.failed}, {"stopped", p.stopped},
+          {"means", std::move(means)}, {"stats", std::move(stats)}};
+}
+
 }  // namespace
+
+int ask_tell(const Experiment& base, const Registry& registry, const ExperimentOptions& options,
+             std::FILE* in, std::FILE* out) {
+  using nlohmann::json;
+  std::string line;
+  std::uint64_t asked = 0;
+  for (;;) {
+    line.clear();
+    int c;
+    while ((c = std::fgetc(in)) != EOF && c != '\n') line += static_cast<char>(c);
+    if (c == EOF && line.empty()) break;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::uint64_t index = asked++;
+    json answer;
+    json id;
+    try {
+      json ask;
+      try {
+        ask = json::parse(line);
+      } catch (const json::exception&) {
+        throw Error("not a JSON line");
+      }
+      if (!ask.is_object()) throw Error("expected an object {\"factors\": {KEY: VALUE, ...}}");
+      if (ask.contains("id")) id = ask["id"];
+      const json& values = ask.contains("factors") ? ask["factors"] : ask;
+      if (!values.is_object()) throw Error("\"factors\" must be an object {KEY: VALUE, ...}");
+      Experiment e = base;
+      e.factors.clear();
+      e.design = "factorial";
+      for (const auto& [key, value] : values.items()) {
+        if (key == "id" && !ask.contains("factors")) continue;
+        Factor f;
+        f.key = key;
+        f.where = "ask " + std::to_string(index) + ": " + key;
+        f.values = {literal_of(value)};
+        e.factors.push_back(std::move(f));
+      }
+      // Independent streams: each ask its own.
+      if (!e.common_random_numbers)
+        e.seed = run_seed(e, e.seed.value_or(0) ^ 0x5bd1e995u, static_cast<std::uint32_t>(index), 0);
+      ExperimentOptions o = options;
+      o.output = options.output / fmt::format("ask-{:06}", index);
+      o.on_progress = nullptr;
+      const ExperimentResult r = run_experiment(e, registry, o);
+      answer = summary_json(r.points.at(0));
+      json factors = json::object();
+      for (std::size_t f = 0; f < e.factors.size(); ++f)
+        factors[e.factors[f].key] = r.points[0].design.labels[f];
+      answer["factors"] = std::move(factors);
+      answer["output"] = o.output.string();
+    } catch (const Error& error) {
+      if (options.stop.stop_requested()) throw;
+      answer = {{"error", error.what()}};
+    }
+    answer["ask"] = index;
+    if (!id.is_null()) answer["id"] = id;
+    const std::string text = answer.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    std::fwrite(text.data(), 1, text.size(), out);
+    std::fflush(out);
+    if (c == EOF) break;
+  }
+  return 0;
+}
 
 int experiment_command(const ExperimentCommandOptions& options,
                        const std::shared_ptr<Communicator>& world, std::FILE* out, std::FILE* err) {
@@ -106,6 +199,12 @@ int experiment_command(const ExperimentCommandOptions& options,
 
   StopOnInterrupt interrupt(lead ? err : nullptr);
   run.stop = interrupt.token();
+  if (options.ask_tell) {
+    if (world->distributed())
+      throw Error("--ask-tell: run it as one process (it reads design points on stdin); "
+                  "--workers N uses the machine's cores");
+    return ask_tell(e, registry, run, stdin, out);
+  }
   const bool bar = lead && !options.quiet && isatty(fileno(err));
   std::mutex print;
   if (bar)

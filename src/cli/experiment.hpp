@@ -29,11 +29,21 @@ struct ExperimentCommandOptions {
   std::uint32_t workers = 0;
   std::string out;
   bool resume = false, retry_failed = false, quiet = false;
+  // --ask-tell: design points come as JSON lines on stdin ({"factors":
+  // {KEY: VALUE, ...}, "id": anything}); each is answered with its summary
+  // as a JSON line on stdout (its runs in OUT/ask-NNNNNN).
+  bool ask_tell = false;
   std::string version;
 };
 
 // Under mpirun `world` spans every process: they share the runs, rank 0
 // writes the files and prints.
+// --ask-tell on `in` and `out` (see ExperimentCommandOptions::ask_tell):
+// `base` with each ask's factors instead of its own. A bad ask is answered
+// {"error": ...} and the next is read; returns 0 at the end of `in`.
+int ask_tell(const Experiment& base, const Registry& registry, const ExperimentOptions& options,
+             std::FILE* in, std::FILE* out);
+
 int experiment_command(const ExperimentCommandOptions& options,
                        const std::shared_ptr<Communicator>& world, std::FILE* out, std::FILE* err);
 

@@ -455,6 +455,9 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
   experiment_cmd->add_flag("--retry-failed", exp_opts.retry_failed,
                            "with --resume: run the runs that failed again");
   experiment_cmd->add_flag("-q,--quiet", exp_opts.quiet, "print nothing on success");
+  experiment_cmd->add_flag("--ask-tell", exp_opts.ask_tell,
+                           "read design points as JSON lines on stdin ({\"factors\": {KEY: "
+                           "VALUE}}) and answer each with its summary as a JSON line");
 
   const bool lead = world->rank() == 0;  // prints under mpirun
   // CLI11 would say "a subcommand is required"; name the culprit instead.

@@ -36,6 +36,11 @@ struct SourceLocation {
 struct SimulationSpec {
   Time end_time = 0;  // events with time < end_time are processed; required, > 0
   std::uint64_t seed = 1;
+  // The seed of the random topologies (erdos_renyi, random_regular,
+  // small_world, scale_free, random links); empty: `seed`. With it set the
+  // topology stays the same when `seed` changes (replications of one
+  // network), and Simulation::reseeded() shares it instead of building it.
+  std::optional<std::uint64_t> topology_seed;
   // "auto", "sequential", "conservative", "optimistic".
   std::string sync = "auto";
   // Worker threads (= partitions per process); 0: one per core.

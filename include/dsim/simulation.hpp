@@ -195,6 +195,15 @@ class Simulation {
 
   DSIM_API const ModelSpec& spec() const;
 
+  // A new Simulation of this one's model with simulation.seed = `seed`, not
+  // yet run, on the same processes (under MPI a collective, like the
+  // constructor). It shares this one's neighbour graph and layout plan
+  // (when plan() was called) if they do not depend on the seed: no random
+  // topology, or simulation.topology_seed set. So replications of a large
+  // network build it once. This one is not changed; any number of threads
+  // may call this at once on a Simulation that no thread runs or plans.
+  DSIM_API std::unique_ptr<Simulation> reseeded(std::uint64_t seed) const;
+
   // What the model's groups record: each group's statistics, in declaration
   // order (the fields each kind has: results.hpp). Known before any run.
   struct Statistic {
@@ -205,6 +214,7 @@ class Simulation {
 
  private:
   struct Impl;
+  explicit Simulation(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

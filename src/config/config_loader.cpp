@@ -44,11 +44,11 @@ using config::trim;
 // groups; some configs do too).
 constexpr std::array<std::string_view, 7> kTopKeys = {
     "simulation", "entities", "groups", "links", "output", "checkpoint", "plugins"};
-constexpr std::array<std::string_view, 10> kSimulationKeys = {
+constexpr std::array<std::string_view, 11> kSimulationKeys = {
     "end_time",     "seed",         "sync",
     "threads",      "partitioner",  "queue",
     "memory_limit", "state_saving", "state_saving_period",
-    "plugins"};
+    "plugins",      "topology_seed"};
 constexpr std::array<std::string_view, 4> kGroupKeys = {"name", "type", "count", "params"};
 constexpr std::array<std::string_view, 14> kLinkKeys = {
     "from", "to",    "topology", "lookahead", "weight", "k",    "degree",
@@ -497,7 +497,8 @@ class Loader {
       end_time.fail(fmt::format("must be > 0 (got {})", to_string(ParamValue(*end_time.value))));
     s.end_time = *end_time.value;
 
-    read_seed(*sim, s);
+    if (auto seed = read_seed(*sim, "seed")) s.seed = *seed;
+    s.topology_seed = read_seed(*sim, "topology_seed");
     if (auto sync = get<std::string>(*sim, "simulation", "sync"); sync.value)
       s.sync = one_of(sync, config::kSyncModes, "sync mode");
     if (auto threads = get<std::int64_t>(*sim, "simulation", "threads"); threads.value) {
@@ -527,20 +528,16 @@ class Loader {
   // Any integer from 0 to 2^64-1. TOML integers stop at 2^63-1, so a seed may
   // also be a string of decimal digits (seed = "18446744073709551615"); --set
   // and --seed pass a number too large for TOML as such a string.
-  void read_seed(const toml::table& sim, SimulationSpec& s) const {
-    const toml::node* node = sim.get("seed");
-    if (node == nullptr) return;
-    const std::string key = "simulation.seed";
+  std::optional<std::uint64_t> read_seed(const toml::table& sim, std::string_view name) const {
+    const toml::node* node = sim.get(name);
+    if (node == nullptr) return std::nullopt;
+    const std::string key = fmt::format("simulation.{}", name);
     if (auto seed = node->value_exact<std::int64_t>()) {
       if (*seed < 0) fail(where(*node), key, fmt::format("must be >= 0 (got {})", *seed));
-      s.seed = static_cast<std::uint64_t>(*seed);
-      return;
+      return static_cast<std::uint64_t>(*seed);
     }
     if (auto text = node->value_exact<std::string>()) {
-      if (auto seed = parse_seed(*text)) {
-        s.seed = *seed;
-        return;
-      }
+      if (auto seed = parse_seed(*text)) return *seed;
     }
     fail(where(*node), key,
          fmt::format("expected an integer from 0 to {} (above {} also as a string of digits), "

@@ -117,7 +117,7 @@ class Converter {
         const auto value = json.get<std::uint64_t>();
         if (value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
           return Value(static_cast<std::int64_t>(value));
-        if (path == "simulation.seed")
+        if (path == "simulation.seed" || path == "simulation.topology_seed")
           return Value(std::to_string(value));  // as a config writes a seed above 2^63-1
         fail(path, fmt::format("{} is too large (at most {})", value,
                                std::numeric_limits<std::int64_t>::max()));

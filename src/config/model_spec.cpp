@@ -58,6 +58,7 @@ std::string to_json(const ModelSpec& spec) {
                      {"memory_limit", s.memory_limit},
                      {"state_saving", s.state_saving},
                      {"state_saving_period", s.state_saving_period}};
+  if (s.topology_seed) j["simulation"]["topology_seed"] = *s.topology_seed;
   j["plugins"] = spec.plugins;
 
   Json groups = Json::array();

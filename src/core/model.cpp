@@ -24,7 +24,24 @@ std::uint64_t splitmix64(std::uint64_t x) {
 
 }  // namespace
 
-Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
+namespace {
+// Topology kinds whose edges are drawn at random (config/topology.cpp).
+bool random_topology(std::string_view kind) {
+  return kind == "erdos_renyi" || kind == "random_regular" || kind == "small_world" ||
+         kind == "scale_free" || kind == "random";
+}
+}  // namespace
+
+bool Model::graph_depends_on_seed() const {
+  if (spec_.simulation.topology_seed) return false;
+  for (const LinkSpec& ls : spec_.links)
+    if (random_topology(ls.topology.kind)) return true;
+  return false;
+}
+
+Model::Model(const ModelSpec& spec, const Registry& registry, const Model* same_graph)
+    : spec_(spec) {
+  const std::uint64_t topology_seed = spec.simulation.topology_seed.value_or(spec.simulation.seed);
   // Groups: behaviours, statistics, block layout.
   std::uint64_t next_id = 0;
   for (const GroupSpec& gs : spec.groups) {
@@ -75,6 +92,8 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
   const std::size_t ng = groups_.size();
   lookahead_.assign(ng * ng, std::numeric_limits<double>::quiet_NaN());
   std::vector<std::vector<config::Edge>> link_edges(spec.links.size());
+  // A reseeded model shares the graph of the one it came from.
+  if (same_graph != nullptr) graph_ = same_graph->graph_;
   std::uint64_t edge_count = 0;
   for (std::size_t i = 0; i < spec.links.size(); ++i) {
     const LinkSpec& ls = spec.links[i];
@@ -89,9 +108,10 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
     double& cell = lookahead_[fg * ng + tg];
     cell = std::isnan(cell) ? la : std::min(cell, la);
     links_.push_back({fg, tg, la, ls.topology.kind == "any"});
+    if (graph_) continue;
     try {
       link_edges[i] = config::generate_topology(ls.topology, from->count, to->count, fg == tg,
-                                                splitmix64(spec.simulation.seed ^ splitmix64(i + 1)),
+                                                splitmix64(topology_seed ^ splitmix64(i + 1)),
                                                 ls.weight);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: links[{}] ({} -> {}): {}", ls.location.str(), i, ls.from,
@@ -99,27 +119,31 @@ Model::Model(const ModelSpec& spec, const Registry& registry) : spec_(spec) {
     }
     edge_count += link_edges[i].size();
   }
-  if (edge_count > 0) {
+  if (!graph_) {
     // CSR by counting sort on the source: degrees first (shifted by one), then
     // prefix sums, then each link's edges in link order.
-    nb_offsets_.assign(entity_count_ + 1, 0);
-    for (std::size_t i = 0; i < spec.links.size(); ++i)
-      for (const config::Edge& e : link_edges[i])
-        ++nb_offsets_[groups_[links_[i].from_group].first + e.from + 1];
-    for (std::uint64_t v = 0; v < entity_count_; ++v) nb_offsets_[v + 1] += nb_offsets_[v];
-    nb_ids_.resize(edge_count);
-    nb_weights_.resize(edge_count);
-    std::vector<std::uint64_t> fill(nb_offsets_.begin(), nb_offsets_.end() - 1);
-    for (std::size_t i = 0; i < spec.links.size(); ++i) {
-      const GroupRuntime& from = groups_[links_[i].from_group];
-      const GroupRuntime& to = groups_[links_[i].to_group];
-      for (const config::Edge& e : link_edges[i]) {
-        const std::uint64_t at = fill[from.first + e.from]++;
-        nb_ids_[at] = to.first + e.to;
-        nb_weights_[at] = e.weight;
+    auto graph = std::make_shared<Graph>();
+    if (edge_count > 0) {
+      graph->offsets.assign(entity_count_ + 1, 0);
+      for (std::size_t i = 0; i < spec.links.size(); ++i)
+        for (const config::Edge& e : link_edges[i])
+          ++graph->offsets[groups_[links_[i].from_group].first + e.from + 1];
+      for (std::uint64_t v = 0; v < entity_count_; ++v) graph->offsets[v + 1] += graph->offsets[v];
+      graph->ids.resize(edge_count);
+      graph->weights.resize(edge_count);
+      std::vector<std::uint64_t> fill(graph->offsets.begin(), graph->offsets.end() - 1);
+      for (std::size_t i = 0; i < spec.links.size(); ++i) {
+        const GroupRuntime& from = groups_[links_[i].from_group];
+        const GroupRuntime& to = groups_[links_[i].to_group];
+        for (const config::Edge& e : link_edges[i]) {
+          const std::uint64_t at = fill[from.first + e.from]++;
+          graph->ids[at] = to.first + e.to;
+          graph->weights[at] = e.weight;
+        }
+        std::vector<config::Edge>().swap(link_edges[i]);
       }
-      std::vector<config::Edge>().swap(link_edges[i]);
     }
+    graph_ = std::move(graph);
   }
 
   if (spec.output.sample_interval > 0) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "core/event.hpp"
@@ -47,8 +48,14 @@ struct GroupRuntime {
 class Model {
  public:
   // Builds groups (behaviours, stats, block layout) and the neighbour graph
-  // from a validated spec. Throws dsim::Error on bad input.
-  Model(const ModelSpec& spec, const Registry& registry);
+  // from a validated spec. Throws dsim::Error on bad input. `same_graph`: a
+  // Model of the same spec but for its seed whose graph this one shares
+  // instead of generating it (see graph_depends_on_seed()).
+  Model(const ModelSpec& spec, const Registry& registry, const Model* same_graph = nullptr);
+
+  // Whether the neighbour graph changes with simulation.seed: a link with a
+  // random topology and no simulation.topology_seed.
+  bool graph_depends_on_seed() const;
 
   const ModelSpec& spec() const { return spec_; }
   std::uint64_t entity_count() const { return entity_count_; }
@@ -67,9 +74,9 @@ class Model {
   std::size_t event_bytes() const { return event_bytes_; }
 
   // Neighbour graph (CSR over global ids). Empty when no link has edges.
-  const std::vector<std::uint64_t>& nb_offsets() const { return nb_offsets_; }
-  const std::vector<EntityId>& nb_ids() const { return nb_ids_; }
-  const std::vector<double>& nb_weights() const { return nb_weights_; }
+  const std::vector<std::uint64_t>& nb_offsets() const { return graph_->offsets; }
+  const std::vector<EntityId>& nb_ids() const { return graph_->ids; }
+  const std::vector<double>& nb_weights() const { return graph_->weights; }
 
   // Per link: its edge range is implied by regeneration; for partitioning we
   // keep a flag whether the link is implicit ("any").
@@ -93,9 +100,12 @@ class Model {
   std::uint64_t entity_count_ = 0;
   std::vector<double> lookahead_;
   std::vector<LinkInfo> links_;
-  std::vector<std::uint64_t> nb_offsets_;
-  std::vector<EntityId> nb_ids_;
-  std::vector<double> nb_weights_;
+  struct Graph {
+    std::vector<std::uint64_t> offsets;
+    std::vector<EntityId> ids;
+    std::vector<double> weights;
+  };
+  std::shared_ptr<const Graph> graph_;  // never null; shared by reseeded Models
   std::uint32_t samples_ = 0;
   std::size_t event_bytes_ = sizeof(Event);
 };

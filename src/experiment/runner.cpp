@@ -443,6 +443,10 @@ class Runner {
   bool stopping_ = false;  // another rank was interrupted
   std::vector<std::shared_ptr<const Names>> names_;  // without a journal (ranks > 0)
   std::unique_ptr<detail::Cluster> cluster_;
+  // Each point's Simulation, built once, reseeded for every run; dropped
+  // when the point is decided.
+  std::mutex templates_mutex_;
+  std::vector<std::shared_ptr<const Simulation>> templates_;
   Clock::time_point start_ = Clock::now();
 };
 
@@ -496,6 +500,7 @@ void Runner::prepare() {
       throw Error(fmt::format("{}: '{}': a {} has no field '{}'", origin, name,
                               output::kind_name(*kind), pr.field));
   }
+  templates_.assign(points_.size(), nullptr);
   // This process's share of the machine (several processes under mpirun).
   machine_ = Machine::detect(cluster_ ? cluster_->local_size() : 1);
   workers_ = options_.workers > 0 ? options_.workers : std::max(1u, machine_.cores);
@@ -566,6 +571,10 @@ void Runner::decide(std::uint32_t p) {
   }
   if (!s.kept) return;
   ++decided_;
+  {
+    std::lock_guard lock(templates_mutex_);
+    if (p < templates_.size()) templates_[p].reset();
+  }
   // Runs past the point's count are not needed: stop them.
   for (auto& [r, stop] : s.running)
     if (r >= *s.kept) stop->request_stop();
@@ -576,15 +585,25 @@ Record Runner::execute(const Task& t, std::stop_source& stop) {
   r.point = t.point;
   r.replication = t.replication;
   r.seed = run_seed(e_, base_seed_, t.point, t.replication);
-  ModelSpec spec = specs_[t.point];
-  spec.simulation.seed = r.seed;
-  Environment env;
-  env.machine = machine_;
   RunOptions options;
   options.stop = stop.get_token();
   try {
-    Simulation sim(std::move(spec), registry_, env);
-    const RunResult result = sim.run(options);
+    // The point's model is built once; each run is a reseeded copy, which
+    // shares its network unless the network depends on the seed.
+    std::shared_ptr<const Simulation> model;
+    {
+      std::lock_guard lock(templates_mutex_);
+      model = templates_[t.point];
+      if (!model) {
+        Environment env;
+        env.machine = machine_;
+        auto built = std::make_shared<Simulation>(specs_[t.point], registry_, env);
+        built->plan();
+        templates_[t.point] = model = std::move(built);
+      }
+    }
+    const std::unique_ptr<Simulation> sim = model->reseeded(r.seed);
+    const RunResult result = sim->run(options);
     r.events = result.figures.events_processed;
     r.seconds = result.figures.run_seconds;
     Names names;

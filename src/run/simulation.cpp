@@ -138,6 +138,20 @@ struct Simulation::Impl {
     model = std::make_unique<detail::Model>(spec, registry);
   }
 
+  // A reseeded copy of `from` (Simulation::reseeded).
+  Impl(const Impl& from, std::uint64_t seed)
+      : created(Clock::now()),
+        spec(from.spec),
+        registry(from.registry),
+        cluster(from.cluster->duplicate()),
+        machine(from.machine),
+        mpi_progress(from.mpi_progress) {
+    spec.simulation.seed = seed;
+    const bool same_graph = !from.model->graph_depends_on_seed();
+    model = std::make_unique<detail::Model>(spec, registry, same_graph ? from.model.get() : nullptr);
+    if (same_graph) plan = from.plan;
+  }
+
   const RunPlan& make_plan();
   RunResult run(const RunOptions& options);
   Partials collect(const std::vector<std::unique_ptr<detail::Partition>>& parts) const;
@@ -445,7 +459,11 @@ RunResult Simulation::Impl::finish(const Partials& partials) const {
 
 Simulation::Simulation(ModelSpec spec, const Registry& registry, const Environment& environment)
     : impl_(std::make_unique<Impl>(std::move(spec), registry, environment)) {}
+Simulation::Simulation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Simulation::~Simulation() = default;
+std::unique_ptr<Simulation> Simulation::reseeded(std::uint64_t seed) const {
+  return std::unique_ptr<Simulation>(new Simulation(std::make_unique<Impl>(*impl_, seed)));
+}
 RunResult Simulation::run(const RunOptions& options) { return impl_->run(options); }
 const RunPlan& Simulation::plan() { return impl_->make_plan(); }
 const ModelSpec& Simulation::spec() const { return impl_->spec; }

@@ -788,7 +788,8 @@ void Runner::remote_worker(std::uint32_t index) {
   std::vector<std::shared_ptr<const Names>> sent;  // name lists sent, by id
   Writer results;
   std::uint32_t count = 0;
-  while (true) {
+  // Sends the finished runs and asks for more.
+  auto ask_more = [&] {
     Writer ask;
     ask.put(static_cast<std::int32_t>(tag));
     ask.put(static_cast<std::uint8_t>(options_.stop.stop_requested()));
@@ -801,14 +802,30 @@ void Runner::remote_worker(std::uint32_t index) {
     cluster.send(0, kAsk, ask.out);
     results.out.clear();
     count = 0;
+  };
+  // Halfway through a batch the worker asks for the next one, so the answer
+  // is there when the batch ends (the second half's runs go with the next
+  // ask; after a "done" they are not needed: every point is decided, or the
+  // experiment stops).
+  ask_more();
+  while (true) {
     std::uint32_t from = 0;
     const json reply = receive_json(cluster, tag, from);
     if (reply.contains("done")) return;
     if (reply.contains("wait")) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      ask_more();
       continue;
     }
-    for (const json& t : reply.at("tasks")) {
+    const json& batch = reply.at("tasks");
+    bool asked = false;
+    std::size_t ran = 0;
+    for (const json& t : batch) {
+      if (!asked && batch.size() >= 2 && ran == (batch.size() + 1) / 2) {
+        ask_more();
+        asked = true;
+      }
+      ++ran;
       const Task task{t.at(0).get<std::uint32_t>(), t.at(1).get<std::uint32_t>()};
       results.put(task.point);
       results.put(task.replication);
@@ -848,6 +865,7 @@ void Runner::remote_worker(std::uint32_t index) {
           results.put(std::string_view(n.field));
         }
     }
+    if (!asked) ask_more();
   }
 }
 

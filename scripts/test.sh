@@ -8,8 +8,9 @@
 #            time limits on one run, meant for a release build, stretch by it.)
 #   tsan     ThreadSanitizer build in build-tsan/; the tests that run threads
 #            (names matching Parallel|Threads|Conservative|Determinism|Optimistic,
-#            the checkpoint faults and the checkpoint column of phold,
-#            and the MPI scripts: ranks with 2 threads each).
+#            the checkpoint faults and the checkpoint column of phold, the
+#            experiments' worker threads, and the MPI scripts: ranks with 2
+#            threads each).
 #   nompi    library and program built with -DDSIM_WITH_MPI=OFF in build-nompi/;
 #            tests/no_mpi.sh (the CLI tests, and what mpirun does with it).
 # The release, asan and tsan jobs include the MPI tests (tests/scripts/mpi_*.sh:
@@ -102,7 +103,7 @@ job tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIM_SANITIZE=thread \
   -DDSIM_BUILD_TESTS=ON -DDSIM_BUILD_BENCH=OFF \
   -- env DSIM_TEST_SCALE=0.1 DSIM_TEST_TIMEOUT_FACTOR=5 "${no_aslr[@]}" \
   ctest --test-dir build-tsan -j "$ctest_jobs" --output-on-failure --no-tests=error \
-  -R 'Parallel|Threads|Conservative|Determinism|Optimistic|CheckpointFaults|CheckpointColumn.*/phold |^script\.mpi_'
+  -R 'Parallel|Threads|Conservative|Determinism|Optimistic|CheckpointFaults|CheckpointColumn.*/phold |^Experiment\.|^Reseeded|^script\.mpi_'
 
 # A build without MPI must still work exactly as one process always did.
 job nompi build-nompi -DCMAKE_BUILD_TYPE=Release -DDSIM_WITH_MPI=OFF -DDSIM_BUILD_TESTS=OFF \

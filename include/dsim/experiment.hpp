@@ -160,7 +160,9 @@ struct ExperimentOptions {
   bool resume = false;           // continue the journal in `output`
   bool retry_failed = false;     // with resume: run the failed runs again
   std::stop_token stop;          // stop: finished runs stay in the journal
-  std::function<void(const ExperimentProgress&)> on_progress;  // from a worker thread
+  // After every finished run, on the thread that finished it, while the
+  // other workers wait: it must be quick (and thread-safe). Process 0 only.
+  std::function<void(const ExperimentProgress&)> on_progress;
   std::string version;           // written to the manifest
   // The processes that share the runs (a collective: each calls
   // run_experiment with the same experiment). Process 0 hands the runs out,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
@@ -207,9 +208,14 @@ int experiment_command(const ExperimentCommandOptions& options,
   }
   const bool bar = lead && !options.quiet && isatty(fileno(err));
   std::mutex print;
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
   if (bar)
     run.on_progress = [&](const ExperimentProgress& p) {
       std::lock_guard lock(print);
+      // At most 10 lines a second (the callback comes after every run).
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(100) && p.points_done < p.points) return;
+      last = now;
       const double per_run = p.runs_done > 0 ? p.wall_seconds / static_cast<double>(p.runs_done) : 0;
       const double left = per_run * static_cast<double>(p.runs_expected - std::min(p.runs_expected, p.runs_done));
       std::fprintf(err, "\r\033[Kexperiment: %llu of %s%llu runs, %u of %u points done, %s, ~%s left",

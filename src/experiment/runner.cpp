@@ -792,7 +792,12 @@ void Runner::remote_worker(std::uint32_t index) {
   auto ask_more = [&] {
     Writer ask;
     ask.put(static_cast<std::int32_t>(tag));
-    ask.put(static_cast<std::uint8_t>(options_.stop.stop_requested()));
+    bool failed = false;
+    {
+      std::lock_guard lock(mutex_);
+      failed = error_ != nullptr;
+    }
+    ask.put(static_cast<std::uint8_t>(options_.stop.stop_requested() || failed));
     ask.put(static_cast<std::uint32_t>(
         runs == 0 ? 1
                   : std::clamp<std::uint64_t>(
@@ -838,6 +843,12 @@ void Runner::remote_worker(std::uint32_t index) {
         record = execute(task, stop);
         ++executed_;
       } catch (const RunStopped&) {
+      } catch (...) {
+        // Not a model error (those are records): this rank cannot go on.
+        // Its next asks say stop, so rank 0 winds the experiment down; the
+        // error is agreed at the end.
+        std::lock_guard lock(mutex_);
+        if (!error_) error_ = std::current_exception();
       }
       const double took = std::chrono::duration<double>(Clock::now() - start).count();
       run_seconds += (took - run_seconds) / static_cast<double>(++runs);
@@ -1053,6 +1064,7 @@ ExperimentResult Runner::run() {
 
   ExperimentResult result;
   result.runs_executed = executed_;
+  if (!lead && error_) error = error_;
   if (lead) {
     try {
       journal_->sync();

@@ -334,7 +334,8 @@ TEST_F(ModelFromJson, NotAModelIsAnErrorNamingTheKey) {
             "rec: simulation.end_time: expected a float, got string \"soon\"");
   EXPECT_EQ(message_of(with("{\"end_time\": 1, \"bogus\": 1}")),
             "rec: simulation.bogus: unknown key (known keys: end_time, seed, sync, threads, "
-            "partitioner, queue, memory_limit, state_saving, state_saving_period, plugins)");
+            "partitioner, queue, memory_limit, state_saving, state_saving_period, plugins, "
+            "topology_seed)");
   EXPECT_EQ(message_of(with("{\"end_time\": 1, \"threads\": 18446744073709551615}")),
             "rec: simulation.threads: 18446744073709551615 is too large (at most "
             "9223372036854775807)");

@@ -951,8 +951,16 @@ void Runner::serve_remote(std::uint32_t remote_workers) {
       } catch (...) {
         if (!error_) error_ = std::current_exception();
       }
+      // Near the end, smaller batches: at most a worker's share of the runs
+      // left, so no rank goes on long after the others ran out.
+      const std::uint32_t cap = e_.precision ? e_.max_replications : e_.replications;
+      std::uint64_t left = 0;
+      for (const PointState& q : state_)
+        if (!q.kept) left += cap - std::min(cap, q.issued);
+      const std::uint64_t batch =
+          std::min<std::uint64_t>(want, std::max<std::uint64_t>(1, left / window_));
       json tasks = json::array();
-      while (tasks.size() < want && !finished()) {
+      while (tasks.size() < batch && !finished()) {
         const std::optional<Task> task = take();
         if (!task) break;
         tasks.push_back({task->point, task->replication});

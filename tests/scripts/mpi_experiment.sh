@@ -64,7 +64,9 @@ same_experiment faulty-ref faulty2 "failed runs, 2 ranks"
   fail "faulty, 2 ranks: not 6 failures recorded"
 
 echo "--- killed under mpirun, resumed in one process"
-long=("$mm1" --set simulation.end_time=2000 --replications 400 --vary entities.queue.params.servers=1,2)
+# (Fewer runs under the sanitizers, DSIM_TEST_SCALE=0.1, which run slower.)
+reps=$(awk -v s="${DSIM_TEST_SCALE:-1}" 'BEGIN { r = int(400 * s); print (r < 80 ? 80 : r) }')
+long=("$mm1" --set simulation.end_time=2000 --replications "$reps" --vary entities.queue.params.servers=1,2)
 "$DSIM" experiment "${long[@]}" --workers 2 --out long-ref -q || fail "long, one process: exit $?"
 "${MPIRUN[@]}" -np 2 "$DSIM" experiment "${long[@]}" --workers 1 --out long -q >/dev/null 2>&1 &
 pid=$!

@@ -37,7 +37,9 @@ mpi 2 resume one.checkpoints --sync optimistic --threads 2 -q -o one-on-two
 same_results ref one-on-two "resume of a 1-process checkpoint on 2 processes"
 
 # A rank SIGKILLed under the supervisor: the job dies, and is restarted.
-# Seconds long in a release build; shorter under the sanitizers.
+# Seconds long in a release build; shorter under the sanitizers. It looks
+# for a rank past its first checkpoint every 20 ms: a short run on a loaded
+# machine could end between two looks 100 ms apart.
 long=(--end-time "$(awk -v s="${DSIM_TEST_SCALE:-1}" 'BEGIN { print 2000 * s }')")
 "$DSIM" run "$phold" "${long[@]}" --sync sequential -q -o pref || fail "phold reference"
 limit=$(scaled 300)
@@ -46,8 +48,9 @@ timeout -k 5 "$limit" "$DSIM" supervise --max-restarts 3 --restart-delay 0.2 -- 
   --checkpoint-wall 0.1 >sup.out 2>sup.err </dev/null &
 sup=$!
 killed=0
-for ((i = 0; i < 200 && killed == 0; ++i)); do
-  sleep 0.1
+looks=$(( $(scaled 20) * 50 ))
+for ((i = 0; i < looks && killed == 0; ++i)); do
+  sleep 0.02
   # One rank: a process whose command line starts with the program itself
   # and names this test's own output directory (other tests may be running
   # the same program at the same time).

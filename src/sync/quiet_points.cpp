@@ -92,6 +92,10 @@ QuietPoints::QuietPoints(const RunOptions& options, Time end_time, ProgressFeed*
       end_time_(end_time),
       feed_(feed),
       wanted_(feed != nullptr || options.control != nullptr || options.stop.stop_possible()),
+      // One process pools with itself.
+      gather_([](std::span<const std::byte> mine) {
+        return std::vector<std::vector<std::byte>>{{mine.begin(), mine.end()}};
+      }),
       start_(Clock::now()),
       last_publish_(start_),
       // Publish a few times per delivery, so the consumer sees fresh figures.
@@ -186,8 +190,6 @@ std::uint32_t QuietPoints::series_ready(const Model& model, Time committed) {
           series_rows_.push_back(
               {g, d.kind == StatKind::kCounter ? d.index : groups[g].counters + d.index, &d});
   }
-  // Samples before `committed` never change again: each publication adds
-  // only the new ones to what `out` holds (when it holds what was built).
   return ready;
 }
 
@@ -233,29 +235,6 @@ struct Cursor {
 
 }  // namespace
 
-void QuietPoints::add_series(const std::vector<std::unique_ptr<Partition>>& partitions,
-                             Time committed, std::vector<SeriesResult>& out) {
-  const Model& model = partitions.front()->model();
-  const std::uint32_t samples = model.sample_count();
-  const std::uint32_t ready = series_ready(model, committed);
-  if (ready < series_ready_) out.clear();  // cannot happen: `committed` only grows
-  if (reset_series(model, series_rows_, series_ready_, out)) {
-    series_sums_.assign(series_rows_.size(), ExactSum{});
-    series_ready_ = 0;
-  }
-  for (std::size_t i = 0; i < series_rows_.size(); ++i) {
-    const auto [group, row, stat] = series_rows_[i];
-    ExactSum& sum = series_sums_[i];
-    for (std::uint32_t k = series_ready_; k < ready; ++k) {
-      for (const auto& p : partitions)
-        sum.merge(p->store().groups()[group].series[row * samples + k]);
-      out[i].times.push_back(model.sample_interval() * (k + 1));
-      out[i].values.push_back(sum.value());
-    }
-  }
-  series_ready_ = std::max(series_ready_, ready);
-}
-
 void QuietPoints::publish_pooled(Progress& progress,
                                  const std::vector<std::unique_ptr<Partition>>& partitions,
                                  Time committed, bool series) {
@@ -274,8 +253,8 @@ void QuietPoints::publish_pooled(Progress& progress,
   mine.put(progress.rollbacks);
   mine.put(progress.saved_bytes);
   mine.put(executed);
-  Progress memory;
-  add_process_figures(memory);
+  Progress memory;  // one process: the feed's thread adds it, off the workers' pause
+  if (pooled_) add_process_figures(memory);
   mine.put(memory.rss_bytes);
   mine.put(memory.peak_rss_bytes);
   // The series: each row's cells for the samples new since the last
@@ -373,20 +352,9 @@ void QuietPoints::publish(Progress& progress,
                           Time committed, bool series) {
   last_publish_ = Clock::now();
   progress.wall_seconds = elapsed();
-  if (gather_ && !partitions.empty()) {
-    publish_pooled(progress, partitions, std::min(committed, end_time_), series);
-    return;
-  }
-  if (feed_ == nullptr) return;
-  if (series && !partitions.empty())
-    add_series(partitions, std::min(committed, end_time_), progress.series);
-  if (events_before_ == 0) {
-    feed_->publish(progress);
-    return;
-  }
-  Progress whole = progress;  // a resumed run: the events before the cut too
-  whole.events += events_before_;
-  feed_->publish(whole);
+  // One process with nobody watching has nothing to pool or publish.
+  if (partitions.empty() || (!pooled_ && feed_ == nullptr)) return;
+  publish_pooled(progress, partitions, std::min(committed, end_time_), series);
 }
 
 }  // namespace dsim::detail

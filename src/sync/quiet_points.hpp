@@ -115,7 +115,10 @@ class QuietPoints {
   // process running the engine): publish() pools the figures with
   // `gather`, an all-gather of bytes over the processes (rank order).
   using Gather = std::function<std::vector<std::vector<std::byte>>(std::span<const std::byte>)>;
-  void set_gather(Gather gather) { gather_ = std::move(gather); }
+  void set_gather(Gather gather) {
+    gather_ = std::move(gather);
+    pooled_ = true;
+  }
   std::uint64_t count() const { return count_; }
   // A resumed run: the events committed before its checkpoint's cut, added
   // to the engines' counts (which start at the cut) in what controls and
@@ -132,8 +135,9 @@ class QuietPoints {
   const Time end_time_;
   ProgressFeed* feed_;
   const bool wanted_;
-  Gather gather_;
-  Progress whole_;  // publish() with a gather: the whole job's
+  Gather gather_;      // one process: itself
+  bool pooled_ = false;  // set_gather() was called: several processes
+  Progress whole_;     // what publish() hands the feed: the whole job's
   // Progress::series so far: per counter and gauge (group, series row), its
   // running sum and the samples already in the published series.
   struct SeriesRow {
@@ -141,13 +145,12 @@ class QuietPoints {
     std::size_t row;
     const StatDecl* stat;  // the model's
   };
-  // Fills `out` (which it owns between calls) with the samples before
-  // `committed`; with a gather, the cells of the samples new since the last
-  // call travel in `payload`, pooled from every process.
-  void add_series(const std::vector<std::unique_ptr<Partition>>& partitions, Time committed,
-                  std::vector<SeriesResult>& out);
   // The series rows and how many samples are before `committed`.
   std::uint32_t series_ready(const Model& model, Time committed);
+  // publish()'s work: this process's figures and new series cells, pooled
+  // over the processes (one process: with itself) into whole_, which goes
+  // to the feed. Samples before `committed` never change again, so each
+  // publication adds only the new ones to whole_.series.
   void publish_pooled(Progress& progress, const std::vector<std::unique_ptr<Partition>>& partitions,
                       Time committed, bool series);
   std::vector<SeriesRow> series_rows_;

@@ -37,6 +37,7 @@
 #include "dsim/experiment.hpp"
 #include "dsim/output.hpp"
 #include "dsim/simulation.hpp"
+#include "stats/csv.hpp"
 #include "transport/cluster.hpp"
 
 namespace dsim {
@@ -163,15 +164,7 @@ std::string number(double v) {
 }
 json number_json(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-std::string csv_cell(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+using detail::csv_cell;
 
 // Writes `text` to dir/name through a temporary file, fsynced and renamed:
 // the file is whole or absent. Throws dsim::Error (kRuntime).

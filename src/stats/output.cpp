@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dsim/message.hpp"
+#include "stats/csv.hpp"
 #include "stats/output_json.hpp"
 
 namespace dsim::output {
@@ -35,17 +36,7 @@ using Json = nlohmann::ordered_json;
 constexpr const char* kManifest = "manifest.json";
 constexpr int kManifestFormat = 1;
 
-// RFC 4180: quote a CSV cell only when it needs it.
-std::string csv_cell(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+using detail::csv_cell;
 
 // 17 significant digits read back to the same double.
 std::string number(double value) { return fmt::format("{:.17g}", value); }

@@ -28,21 +28,7 @@ fail() {
   echo "experiment.sh: FAIL: $*" >&2
   failures=$((failures + 1))
 }
-# same REF DIR WHAT: the result files are REF's, byte for byte (the
-# manifest but for its timing).
-same() {
-  local f
-  for f in runs.csv summary.csv runs.json summary.json; do
-    cmp -s "$1/$f" "$2/$f" || fail "$3: $2/$f differs from $1/$f"
-  done
-  "$py" - "$1/manifest.json" "$2/manifest.json" <<'PYEOF' || fail "$3: manifest.json differs"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:])
-for m in (a, b):
-    m.pop("timing")
-sys.exit(a != b)
-PYEOF
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/experiment.bash"
 # bad NAME EXPECTED ARGS...: exit 2, one line on stderr holding EXPECTED, no output.
 bad() {
   local name=$1 expected=$2
@@ -79,7 +65,7 @@ sweep=("$mm1" --set simulation.end_time=1000 --vary "entities.queue.params.servi
   --precision queue.wait.mean=0.1 --max-replications 80)
 "$DSIM" experiment "${sweep[@]}" --workers 1 --out w1 -q || fail "1 worker: exit $?"
 "$DSIM" experiment "${sweep[@]}" --workers 2 --out w2 -q || fail "2 workers: exit $?"
-same w1 w2 "2 workers"
+same_experiment w1 w2 "2 workers"
 "$DSIM" experiment "${sweep[@]}" --workers 2 --out w1 -q 2>"$tmp/again.err"
 [ $? -eq 2 ] && grep -q -- "--resume" "$tmp/again.err" || fail "a journal there without --resume: $(cat "$tmp/again.err")"
 
@@ -102,7 +88,7 @@ for attempt in 1 2; do
   [ ! -e killed/runs.csv ] || fail "killed $attempt: results written before the end"
   lines=$(wc -l <killed/runs.journal)
   "$DSIM" experiment "${many[@]}" --workers 2 --out killed --resume -q || fail "resume $attempt: exit $?"
-  same whole killed "SIGKILL after $lines journal lines, then --resume"
+  same_experiment whole killed "SIGKILL after $lines journal lines, then --resume"
 done
 
 echo "--- Ctrl-C: exit 130, then --resume"
@@ -125,7 +111,7 @@ else
   [ ! -e int/runs.csv ] || fail "Ctrl-C: results written"
   "$DSIM" experiment "${many[@]}" --workers 2 --out int --resume -q || fail "resume after Ctrl-C: exit $?"
 fi
-same whole int "Ctrl-C, then --resume"
+same_experiment whole int "Ctrl-C, then --resume"
 
 echo "--- --ask-tell"
 printf '%s\n' '{"factors": {"entities.queue.params.service": "exp(mean=0.8)"}, "id": 7}' \

@@ -11,22 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/mpi.bash"
 cd "$tmp" || exit 1
 py=/usr/bin/python3
 mm1=$DSIM_SOURCE_DIR/models/queueing/mm1.toml
-# same_experiment WANT GOT LABEL
-same_experiment() {
-  checks=$((checks + 1))
-  local f
-  for f in runs.csv summary.csv runs.json summary.json; do
-    cmp -s "$1/$f" "$2/$f" || { fail "$3: $2/$f differs (exit $rc: $(head -c 400 "$tmp/last.err"))"; return; }
-  done
-  "$py" - "$1/manifest.json" "$2/manifest.json" <<'PYEOF' || fail "$3: manifest.json differs"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:])
-for m in (a, b):
-    m.pop("timing")
-sys.exit(a != b)
-PYEOF
-}
-
+source "$(dirname "${BASH_SOURCE[0]}")/lib/experiment.bash"
 fixed=("$mm1" --set simulation.end_time=500 --vary entities.queue.params.servers=1,2,3 --replications 12)
 rule=("$mm1" --set simulation.end_time=1000 --vary "entities.queue.params.service=exp(mean=1),exp(mean=0.8)"
   --precision queue.wait.mean=0.1 --max-replications 60)
@@ -41,21 +26,7 @@ for np in 1 2 3; do
 done
 
 echo "--- a failing point, runs spread over 2 ranks"
-cat >faulty.toml <<'TOML'
-[simulation]
-end_time = 30.0
-seed = 5
-[[entities]]
-name = "hosts"
-type = "faulty"
-count = 4
-params = { fail_entity = -1, fail_at = 10.0 }
-[[links]]
-from = "hosts"
-to = "hosts"
-topology = "ring"
-TOML
-faulty=(faulty.toml --plugin "$DSIM_TEST_PLUGIN" --vary entities.hosts.params.fail_entity=-1,2 --replications 6)
+faulty=("$DSIM_SOURCE_DIR/tests/data/faulty_ring.toml" --plugin "$DSIM_TEST_PLUGIN" --vary entities.hosts.params.fail_entity=-1,2 --replications 6)
 "$DSIM" experiment "${faulty[@]}" --workers 1 --out faulty-ref -q || fail "faulty, one process: exit $?"
 mpi 2 experiment "${faulty[@]}" --workers 1 --out faulty2 -q
 [ "$rc" -eq 0 ] || fail "faulty, 2 ranks: exit $rc: $(head -c 400 "$tmp/last.err")"

@@ -505,20 +505,7 @@ TEST(Experiment, AJournalOfAnotherExperimentIsRefused) {
 
 TEST(Experiment, FailedRunsAreRecordedAndRetried) {
   TempDir d;
-  const std::string model = d.write("faulty.toml", R"toml(
-[simulation]
-end_time = 30.0
-seed = 5
-[[entities]]
-name = "hosts"
-type = "faulty"
-count = 4
-params = { fail_entity = -1, fail_at = 10.0 }
-[[links]]
-from = "hosts"
-to = "hosts"
-topology = "ring"
-)toml");
+  const std::string model = std::string(DSIM_SOURCE_DIR) + "/tests/data/faulty_ring.toml";
   const std::string flag = (d.path / "failing").string();
   dsim::Experiment e;
   e.model = model;

@@ -87,6 +87,26 @@ same_results() {
 # The messages dsim printed (mpirun adds its own lines about the job).
 dsim_lines() { grep "^dsim: " "$tmp/last.err" | grep -v "^dsim: warning: "; }
 
+# host_program PROGRAM NAME NP...: runs tests/PROGRAM (a host program that
+# prints "NAME: NP ranks, 0 failure(s)" when all is well) under mpirun with
+# each NP, from the source directory's path; skips when it was not built.
+host_program() {
+  local program=$DSIM_BUILD_DIR/tests/$1 name=$2
+  shift 2
+  [ -x "$program" ] || { echo "skipped: $program was not built"; exit 77; }
+  local np
+  for np in "$@"; do
+    checks=$((checks + 1))
+    echo "--- $np ranks"
+    timeout -k 5 $((120 * ${DSIM_TEST_TIMEOUT_FACTOR:-1})) "${MPIRUN[@]}" -np "$np" "$program" \
+      "$DSIM_SOURCE_DIR" >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    cat "$tmp/out"
+    [ "$rc" -eq 0 ] || fail "$np ranks: exit $rc: $(head -c 800 "$tmp/err") $(head -c 800 "$tmp/out")"
+    grep -q "$name: $np ranks, 0 failure(s)" "$tmp/out" || fail "$np ranks: no verdict"
+  done
+}
+
 finish() {
   echo "$checks result comparisons, $failures failures"
   [ "$failures" -eq 0 ]

@@ -35,6 +35,7 @@
 #include <thread>
 
 #include "dsim/experiment.hpp"
+#include "dsim/file_system.hpp"
 #include "dsim/output.hpp"
 #include "dsim/simulation.hpp"
 #include "stats/csv.hpp"
@@ -166,41 +167,51 @@ json number_json(double v) { return std::isfinite(v) ? json(v) : json(nullptr); 
 
 using detail::csv_cell;
 
-// Writes `text` to dir/name through a temporary file, fsynced and renamed:
-// the file is whole or absent. Throws dsim::Error (kRuntime).
-void write_file(const fs::path& dir, const std::string& name, const std::string& text) {
-  const fs::path final = dir / name;
-  const fs::path tmp = dir / (name + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  auto fail = [&](const char* what) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("{}: cannot {}: {}", final.string(), what, std::strerror(err)),
+// Writes the files into `dir` as a whole or not at all: each into a
+// temporary file (written, fsynced), then, once all are there, each renamed
+// into place in order (the manifest last) and the directory synced. A
+// failure removes the temporaries and any file already renamed, so nothing
+// half-written looks like a result. Throws dsim::Error (kRuntime) naming the
+// file.
+void write_files(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<fs::path> written;  // temporaries
+  auto undo = [&](std::size_t renamed) {
+    for (std::size_t i = 0; i < written.size(); ++i)
+      ::unlink((i < renamed ? dir / files[i].first : written[i]).c_str());
+  };
+  auto fail = [&](const fs::path& file, const char* what, int err, std::size_t renamed) {
+    undo(renamed);
+    throw Error(fmt::format("{}: cannot {}: {}", file.string(), what, std::strerror(err)),
                 Error::Kind::kRuntime);
   };
-  if (fd < 0) fail("create");
-  for (std::size_t at = 0; at < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write");
+  for (const auto& [name, text] : files) {
+    const fs::path final = dir / name;
+    const fs::path tmp = dir / (name + ".tmp");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail(final, "create", errno, 0);
+    written.push_back(tmp);
+    for (std::size_t at = 0; at < text.size();) {
+      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        fail(final, "write", err, 0);
+      }
+      at += static_cast<std::size_t>(n);
     }
-    at += static_cast<std::size_t>(n);
+    if (::fsync(fd) != 0) {
+      const int err = errno;
+      ::close(fd);
+      fail(final, "write", err, 0);
+    }
+    if (::close(fd) != 0) fail(final, "write", errno, 0);
   }
-  if (::fsync(fd) != 0) fail("sync");
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("{}: cannot write: {}", final.string(), std::strerror(err)),
-                Error::Kind::kRuntime);
-  }
-  if (::rename(tmp.c_str(), final.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("{}: cannot rename into place: {}", final.string(), std::strerror(err)),
-                Error::Kind::kRuntime);
-  }
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (::rename(written[i].c_str(), (dir / files[i].first).c_str()) != 0)
+      fail(dir / files[i].first, "rename into place", errno, i);
+  if (const int err = FileSystem::local().sync_directory(dir); err != 0)
+    fail(dir, "flush", err, files.size());
 }
 
 // Mean, sample standard deviation and the t interval of `values` (in order).
@@ -1217,15 +1228,15 @@ void Runner::write_results(ExperimentResult& result) {
   auto dump = [](const json& j) {
     return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   };
-  write_file(options_.output, "runs.csv", runs_csv);
-  write_file(options_.output, "summary.csv", summary_csv);
   // runs.json is compact (one line): it holds every run's every field.
-  write_file(options_.output, "runs.json",
-             json({{"experiment", experiment}, {"runs", std::move(runs)}})
-                     .dump(-1, ' ', false, json::error_handler_t::replace) +
-                 "\n");
-  write_file(options_.output, "summary.json", dump(summary));
-  write_file(options_.output, "manifest.json", dump(manifest));
+  write_files(options_.output,
+              {{"runs.csv", std::move(runs_csv)},
+               {"summary.csv", std::move(summary_csv)},
+               {"runs.json", json({{"experiment", experiment}, {"runs", std::move(runs)}})
+                                     .dump(-1, ' ', false, json::error_handler_t::replace) +
+                                 "\n"},
+               {"summary.json", dump(summary)},
+               {"manifest.json", dump(manifest)}});
 }
 
 }  // namespace

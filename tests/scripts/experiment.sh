@@ -154,6 +154,13 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "full disk: exit $rc, want 1: $(cat "$tmp/full.err")"
 grep -q "runs.csv" "$tmp/full.err" || fail "full disk: the message does not name runs.csv: $(cat "$tmp/full.err")"
 [ ! -e full/runs.csv ] && [ ! -e full/manifest.json ] || fail "full disk: a result file was left"
+# Full on the third file: the two before it must not stay behind either.
+mkdir -p full3
+ln -s /dev/full full3/runs.json.tmp
+"$DSIM" experiment "$mm1" --set simulation.end_time=200 --replications 3 --out full3 -q 2>"$tmp/full3.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "runs.json" "$tmp/full3.err" || fail "full disk at runs.json: exit $rc: $(cat "$tmp/full3.err")"
+ls full3 | grep -qE '^(runs\.csv|summary\.csv|manifest\.json)' && fail "full disk at runs.json: left $(ls full3)"
 
 [ "$failures" -eq 0 ] && echo "experiment.sh: ok"
 exit $((failures > 0))

@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "dsim/experiment.hpp"
@@ -508,6 +509,11 @@ void Runner::prepare() {
   // This process's share of the machine (several processes under mpirun).
   machine_ = Machine::detect(cluster_ ? cluster_->local_size() : 1);
   workers_ = options_.workers > 0 ? options_.workers : std::max(1u, machine_.cores);
+  constexpr std::uint32_t kMaxWorkers = 1024;
+  if (workers_ > kMaxWorkers)
+    throw Error(fmt::format("workers: {} is more than {} (each is a thread running one run at a "
+                            "time; this machine has {} cores)",
+                            workers_, kMaxWorkers, std::thread::hardware_concurrency()));
   machine_.cores = 1;
 }
 
@@ -1064,13 +1070,24 @@ ExperimentResult Runner::run() {
   window_ = std::max<std::uint32_t>(2, workers_ + remote);
 
   std::vector<std::thread> threads;
-  if (lead) {
-    const std::uint32_t n = decided_ == state_.size() ? 0 : workers_;
-    for (std::uint32_t i = 0; i < n; ++i) threads.emplace_back([this] { worker(); });
-    if (remote > 0) threads.emplace_back([this, remote] { serve_remote(remote); });
-  } else {
-    for (std::uint32_t i = 0; i < workers_; ++i)
-      threads.emplace_back([this, i] { remote_worker(i); });
+  try {
+    if (lead) {
+      // The server first: remote workers must hear "done" whatever happens here.
+      if (remote > 0) threads.emplace_back([this, remote] { serve_remote(remote); });
+      const std::uint32_t n = decided_ == state_.size() ? 0 : workers_;
+      for (std::uint32_t i = 0; i < n; ++i) threads.emplace_back([this] { worker(); });
+    } else {
+      for (std::uint32_t i = 0; i < workers_; ++i)
+        threads.emplace_back([this, i] { remote_worker(i); });
+    }
+  } catch (const std::system_error& e) {  // the system would not start another thread
+    std::lock_guard lock(mutex_);
+    if (!error_)
+      error_ = std::make_exception_ptr(
+          Error(fmt::format("cannot start worker thread {} of {}: {}", threads.size() + 1,
+                            workers_, e.what()),
+                Error::Kind::kRuntime));
+    stopping_ = true;
   }
   for (std::thread& t : threads) t.join();
 

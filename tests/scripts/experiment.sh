@@ -142,6 +142,7 @@ bad stat "wiat" "$mm1" --precision queue.wiat.mean=0.1
 bad group "no group 'quue'" "$mm1" --precision quue.wait.mean=0.1
 bad both "give one" "$mm1" --precision queue.wait.mean=0.1 --replications 3
 bad retry "--retry-failed" "$mm1" --retry-failed
+bad workers "more than 1024" "$mm1" --workers 100000
 printf '[experiment]\nmodel = "%s"\nreplicatons = 4\n' "$mm1" >typo.toml
 bad file-key "typo.toml:3" typo.toml
 bad model "nosuch.toml" "$DSIM_SOURCE_DIR/models/queueing/nosuch.toml"

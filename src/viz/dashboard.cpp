@@ -72,7 +72,7 @@ std::string dashboard_json(const DashboardRun& run, const Progress& p,
     const double busy = i < p.partition_busy_seconds.size() ? p.partition_busy_seconds[i] : 0;
     const double blocked =
         i < p.partition_blocked_seconds.size() ? p.partition_blocked_seconds[i] : 0;
-    partitions.push_back({{"partition", run.partition_offset + i},
+    partitions.push_back({{"partition", i},
                           {"events", p.partition_events[i]},
                           {"busy_seconds", busy},
                           {"blocked_seconds", blocked}});
@@ -202,7 +202,6 @@ void DashboardState::finish(const RunResult& result) {
     const std::uint64_t rss = progress_.rss_bytes;
     progress_ = progress_of(result);
     progress_.rss_bytes = rss;
-    run_.partition_offset = 0;  // the result's figures hold every partition
     DashboardSample s;
     s.wall = progress_.wall_seconds;
     s.now = progress_.now;
@@ -232,7 +231,6 @@ void DashboardState::show(const RunResult& result, std::vector<std::string> runs
   {
     std::lock_guard lock(mutex_);
     progress_ = progress_of(result);
-    run_.partition_offset = 0;
     runs_ = std::move(runs);
     run_index_ = index;
     // Two points: the start and the end of the event loop.

@@ -43,8 +43,7 @@ struct DashboardRun {
   std::string sync;  // the engine's name
   std::uint32_t threads = 1;
   std::uint32_t ranks = 1;
-  std::uint32_t partition_offset = 0;  // the first partition this process holds
-  // A line the page shows under the title (e.g. what MPI runs leave out).
+  // A line the page shows under the title (e.g. how an MPI job is pooled).
   std::string note;
 };
 

@@ -40,7 +40,7 @@ Progress sample_progress() {
 }
 
 TEST(DashboardJson, CarriesEveryFigure) {
-  DashboardRun run{"model.toml", "optimistic", 2, 1, 0, ""};
+  DashboardRun run{"model.toml", "optimistic", 2, 1, ""};
   std::deque<DashboardSample> history;
   history.push_back({0, 0, 0, 0, 0, 1, 0});
   history.push_back({2, 25, 1000, 500, 7, 0.9, 1 << 20});
@@ -73,7 +73,7 @@ TEST(DashboardJson, CarriesEveryFigure) {
 }
 
 TEST(DashboardJson, NamesAreDataAndTheDocumentIsOneLine) {
-  DashboardRun run{"<script>alert(1)</script>\n\"x\"", "sequential", 1, 1, 0, ""};
+  DashboardRun run{"<script>alert(1)</script>\n\"x\"", "sequential", 1, 1, ""};
   Progress p;
   p.series.push_back({"</script><img src=x onerror=alert(1)>", "a\u2028b", {1}, {1}});
   p.efficiency = std::numeric_limits<double>::quiet_NaN();
@@ -87,7 +87,7 @@ TEST(DashboardJson, NamesAreDataAndTheDocumentIsOneLine) {
 }
 
 TEST(DashboardState, VersionsAdvanceAndTheFinalStateStays) {
-  DashboardState state({"m", "conservative", 2, 1, 0, ""});
+  DashboardState state({"m", "conservative", 2, 1, ""});
   const auto first = state.view();
   EXPECT_FALSE(first.final);
   Progress p = sample_progress();
@@ -126,7 +126,7 @@ TEST(DashboardState, VersionsAdvanceAndTheFinalStateStays) {
 }
 
 TEST(DashboardState, HistoryIsThinnedNotDropped) {
-  DashboardState state({"m", "sequential", 1, 1, 0, ""});
+  DashboardState state({"m", "sequential", 1, 1, ""});
   Progress p;
   p.end_time = 1e9;
   for (int i = 1; i <= 5000; ++i) {
@@ -143,7 +143,7 @@ TEST(DashboardState, HistoryIsThinnedNotDropped) {
 }
 
 TEST(DashboardState, WaitWakesOnUpdateAndRelease) {
-  DashboardState state({"m", "sequential", 1, 1, 0, ""});
+  DashboardState state({"m", "sequential", 1, 1, ""});
   const auto seen = state.view().version;
   std::thread later([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -237,7 +237,7 @@ TEST(DashboardFlags, BareFlagTakesTheDefault) {
 }
 
 TEST(DashboardServer, ServesRefusesAndStreams) {
-  auto state = std::make_shared<DashboardState>(DashboardRun{"m", "sequential", 1, 1, 0, ""});
+  auto state = std::make_shared<DashboardState>(DashboardRun{"m", "sequential", 1, 1, ""});
   DashboardServerOptions o;
   o.address = {"127.0.0.1", 0};
   o.token = "test-token-0123456789";
@@ -293,7 +293,7 @@ TEST(DashboardServer, ServesRefusesAndStreams) {
 }
 
 TEST(DashboardServer, LoopbackWithoutTokenRefusesForeignHosts) {
-  auto state = std::make_shared<DashboardState>(DashboardRun{"m", "sequential", 1, 1, 0, ""});
+  auto state = std::make_shared<DashboardState>(DashboardRun{"m", "sequential", 1, 1, ""});
   DashboardServerOptions o;
   o.address = {"127.0.0.1", 0};
   DashboardServer server(o, {state});

@@ -43,6 +43,7 @@
 #include "dsim/export.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/registry.hpp"
+#include "dsim/results.hpp"
 
 namespace dsim {
 
@@ -74,10 +75,16 @@ struct Precision {
 
 struct Experiment {
   std::string file;   // the experiment file ("" when built from the command line)
-  std::string model;  // the model config
+  std::string model;  // the model config (or, with model_json, its name in messages)
+  // The model as JSON (to_json's form, or a config's tables as JSON objects),
+  // read with model_from_json instead of the file `model` when not empty.
+  // Its relative paths are relative to the current directory.
+  std::string model_json;
   std::vector<std::string> overrides;  // --set for every run, before the factors
   std::vector<Factor> factors;
-  std::string design = "factorial";  // "factorial", "lhs", "random"
+  // "factorial", "lhs", "random", or "points": the points given, point k
+  // taking each factor's k-th value (every factor lists as many values).
+  std::string design = "factorial";
   std::uint32_t points = 0;          // lhs and random: design points
   std::uint64_t design_seed = 1;     // lhs and random
   // A fixed number of replications per point; with `precision` the most
@@ -163,6 +170,12 @@ struct ExperimentOptions {
   // After every finished run, on the thread that finished it, while the
   // other workers wait: it must be quick (and thread-safe). Process 0 only.
   std::function<void(const ExperimentProgress&)> on_progress;
+  // After every run this process executed that succeeded, on the worker
+  // thread that ran it (several at once: must be thread-safe), with the
+  // run's whole result (series too). Runs taken from the journal, runs of
+  // other processes and failed runs are not seen.
+  std::function<void(std::uint32_t point, std::uint32_t replication, const RunResult& result)>
+      on_run;
   std::string version;           // written to the manifest
   // The processes that share the runs (a collective: each calls
   // run_experiment with the same experiment). Process 0 hands the runs out,

@@ -169,13 +169,15 @@ int experiment_command(const ExperimentCommandOptions& options,
     e.confidence = *options.confidence;
   }
   if (!options.design.empty()) {
-    if (options.design != "factorial" && options.design != "lhs" && options.design != "random")
-      throw Error(fmt::format("--design: '{}' is none of factorial, lhs, random", options.design));
+    if (options.design != "factorial" && options.design != "lhs" && options.design != "random" &&
+        options.design != "points")
+      throw Error(
+          fmt::format("--design: '{}' is none of factorial, lhs, random, points", options.design));
     e.design = options.design;
   }
   if (options.points) e.points = *options.points;
   if (options.design_seed) e.design_seed = *options.design_seed;
-  if (e.design != "factorial" && e.points == 0)
+  if ((e.design == "lhs" || e.design == "random") && e.points == 0)
     throw Error(fmt::format("--design {}: needs --points N", e.design));
   if (options.seed) e.seed = *options.seed;
   if (options.independent_streams) e.common_random_numbers = false;

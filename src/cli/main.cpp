@@ -421,7 +421,7 @@ int run(int argc, char** argv, const std::shared_ptr<dsim::Communicator>& world)
                           ->add_option("--max-replications", exp_max,
                                        "with --precision: at most N (default 100)")
                           ->type_name("N");
-  experiment_cmd->add_option("--design", exp_opts.design, "factorial (default), lhs or random")
+  experiment_cmd->add_option("--design", exp_opts.design, "factorial (default), lhs, random, or points (point k: every --vary's k-th value)")
       ->type_name("KIND");
   auto* exp_points_opt =
       experiment_cmd->add_option("--points", exp_points, "lhs and random designs: points")

@@ -120,6 +120,20 @@ std::vector<DesignPoint> design_points(const Experiment& e) {
     }
     return points;
   }
+  if (e.design == "points") {
+    const std::size_t n = e.factors.empty() ? 0 : e.factors.front().values.size();
+    for (const Factor& f : e.factors)
+      if (f.values.size() != n)
+        throw Error(fmt::format("{}: a points design needs as many values for every factor "
+                                "({} has {}, {} has {})",
+                                f.where, e.factors.front().key, n, f.key, f.values.size()));
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<std::string> values;
+      for (const Factor& f : e.factors) values.push_back(f.values[i]);
+      add(std::move(values));
+    }
+    return points;
+  }
   if (e.points == 0) throw Error(fmt::format("{}: a {} design needs a point count", e.file, e.design));
   Stream s{mix(e.design_seed ^ 0x6a09e667f3bcc909ULL)};
   const std::size_t n = e.points, k = e.factors.size();

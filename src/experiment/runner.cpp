@@ -466,7 +466,8 @@ void Runner::prepare() {
     for (std::size_t f = 0; f < e_.factors.size(); ++f)
       overrides.push_back(e_.factors[f].key + "=" + points_[p].values[f]);
     try {
-      ModelSpec spec = load_model(e_.model, overrides);
+      ModelSpec spec = e_.model_json.empty() ? load_model(e_.model, overrides)
+                                             : model_from_json(e_.model_json, e_.model, overrides);
       validate(spec, registry_);
       spec.simulation.sync = "sequential";
       spec.simulation.threads = 1;
@@ -614,6 +615,7 @@ Record Runner::execute(const Task& t, std::stop_source& stop) {
     }
     const std::unique_ptr<Simulation> sim = model->reseeded(r.seed);
     const RunResult result = sim->run(options);
+    if (options_.on_run) options_.on_run(t.point, t.replication, result);
     r.events = result.figures.events_processed;
     r.seconds = result.figures.run_seconds;
     Names names;

@@ -307,14 +307,15 @@ Experiment load_experiment(const std::string& path) {
   if (!e.output.empty() && fs::path(e.output).is_relative())
     e.output = (dir / e.output).lexically_normal().string();
   e.design = get_string(path, *x, "design", "factorial");
-  if (e.design != "factorial" && e.design != "lhs" && e.design != "random")
-    throw Error(fmt::format("{}{}: experiment.design: '{}' is none of factorial, lhs, random",
+  if (e.design != "factorial" && e.design != "lhs" && e.design != "random" &&
+      e.design != "points")
+    throw Error(fmt::format("{}{}: experiment.design: '{}' is none of factorial, lhs, random, points",
                             path, at(*x->get("design")), e.design));
   e.points = get_number<std::uint32_t>(path, *x, "points", 0, 1, 1e7);
-  if (e.design != "factorial" && e.points == 0)
+  if ((e.design == "lhs" || e.design == "random") && e.points == 0)
     throw Error(fmt::format("{}: experiment.points: a {} design needs a point count", path,
                             e.design));
-  if (e.design == "factorial" && x->contains("points"))
+  if ((e.design == "factorial" || e.design == "points") && x->contains("points"))
     throw Error(fmt::format("{}{}: experiment.points: only for lhs and random designs", path,
                             at(*x->get("points"))));
   e.design_seed = get_number<std::uint64_t>(path, *x, "design_seed", 1, 0, 9.2e18);

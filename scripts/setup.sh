@@ -18,6 +18,12 @@ packages=(
   libcpp-httplib-dev
   libopenmpi-dev openmpi-bin
   chromium
+  # pydsim (python/): built with pybind11 for Debian's /usr/bin/python3, with
+  # its dependencies from Debian (there is no other package index), and what
+  # its tests use (pytest; nbclient and ipykernel execute the notebook).
+  python3-dev pybind11-dev python3-numpy python3-pandas python3-xarray python3-matplotlib
+  python3-optuna python3-mpi4py python3-pytest python3-nbclient python3-nbformat
+  python3-ipykernel
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds dsim and runs the whole test suite, in three jobs:
-#   release  Release build in build/ (library, program, tests, benchmarks);
-#            every CTest test.
+#   release  Release build in build/ (library, program, tests, benchmarks,
+#            pydsim); every CTest test, pydsim's pytest files among them
+#            (python.*, run by Debian's /usr/bin/python3).
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/;
 #            unit, integration and CLI tests with DSIM_TEST_SCALE=0.1.
 #            (The sanitizer jobs also set DSIM_TEST_TIMEOUT_FACTOR: the tests'
@@ -111,7 +112,7 @@ job tsan build-tsan "${san_flags[@]}" -DDSIM_SANITIZE=thread \
 
 # A build without MPI must still work exactly as one process always did.
 job nompi build-nompi -DCMAKE_BUILD_TYPE=Release -DDSIM_WITH_MPI=OFF -DDSIM_BUILD_TESTS=OFF \
-  -DDSIM_BUILD_BENCH=OFF -- bash tests/no_mpi.sh build-nompi
+  -DDSIM_BUILD_BENCH=OFF -DDSIM_BUILD_PYTHON=OFF -- bash tests/no_mpi.sh build-nompi
 
 echo
 echo "=== summary ($(( (SECONDS - start_all) / 60 )) min $(( (SECONDS - start_all) % 60 )) s)"

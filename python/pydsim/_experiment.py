@@ -120,7 +120,8 @@ class ExperimentResult:
         self._series = None
 
     def _read(self, path: str) -> pd.DataFrame:
-        frame = pd.read_csv(path, keep_default_na=False, na_values=["nan"])
+        frame = pd.read_csv(path, keep_default_na=False, na_values=["nan"],
+                            float_precision="round_trip")
         # Factor columns hold the labels as the files write them; give them
         # back as numbers where they are numbers.
         for key in self.factors:

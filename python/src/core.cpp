@@ -299,12 +299,18 @@ void agree(const std::shared_ptr<dsim::Communicator>& world, std::exception_ptr 
 
 // ---- entry points ----------------------------------------------------------------------
 
-// The resolved model as JSON (to_json's), validated.
+// The resolved model as JSON (to_json's), validated and built (its
+// entities, links and partitions: what `dsim validate` checks).
 std::string resolve(const py::dict& source_dict) {
   const Source source = source_from(source_dict);
   return translated([&] {
     dsim::Registry registry;
-    return dsim::to_json(prepare(source, registry));
+    dsim::ModelSpec spec = prepare(source, registry);
+    std::string json = dsim::to_json(spec);
+    py::gil_scoped_release release;
+    dsim::Simulation simulation(std::move(spec), registry);
+    simulation.plan();
+    return json;
   });
 }
 

@@ -211,6 +211,10 @@ def plot_experiment(result, x: str | None = None, y: str | None = None, *, hue: 
     if not joined:
         style["linestyle"] = "none"
     style.update(kwargs)
+    single_label = style.pop("label", None)
+    if single_label is not None and hue is not None:
+        raise TypeError(f"label= names a single line; the lines of hue={hue!r} are "
+                        f"named by its values")
     lines = [(None, rows)] if hue is None else [(v, rows[rows[hue] == v])
                                                for v in _unique(rows[hue])]
     for value, part in lines:
@@ -220,7 +224,7 @@ def plot_experiment(result, x: str | None = None, y: str | None = None, *, hue: 
         # A point of one replication has no interval (NaN): no bar.
         below = np.nan_to_num(mean - part["ci_low"].to_numpy(dtype=float))
         above = np.nan_to_num(part["ci_high"].to_numpy(dtype=float) - mean)
-        label = None if hue is None else _label(value)
+        label = single_label if hue is None else _label(value)
         ax.errorbar(part[x].to_numpy(), mean, yerr=np.vstack([below, above]), label=label,
                     **style)
 

@@ -288,9 +288,15 @@ def experiment(model: Model | str | os.PathLike | Mapping, vary: Mapping | None 
     callback = _progress_printer() if progress is True else (progress or None)
     address = mpi_comm_address(comm)
     try:
-        raw = _core.experiment(model._source(), spec, directory, int(workers), bool(resume),
-                               bool(retry_failed), bool(series), callback, address,
-                               f"pydsim {_core.version}")
+        try:
+            raw = _core.experiment(model._source(), spec, directory, int(workers), bool(resume),
+                                   bool(retry_failed), bool(series), callback, address,
+                                   f"pydsim {_core.version}")
+        except _core.InputError as error:
+            text = str(error)
+            if "continue it with --resume" in text:  # the CLI's words, for Python
+                raise _core.InputError(text.replace("--resume", "resume=True")) from None
+            raise
         if progress is True:
             sys.stderr.write("\n")
         if comm is not None and comm.Get_rank() != 0:

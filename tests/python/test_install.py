@@ -1,4 +1,4 @@
-"""`cmake --install` puts pydsim beside libdsim (lib/python3/dist-packages),
+"""`cmake --install` puts pydsim beside libdsim (lib/python3.X/dist-packages),
 and the installed package works on its own, from any directory."""
 
 import os
@@ -16,7 +16,8 @@ def test_installed_package_imports_and_runs(tmp_path, repo):
     prefix = tmp_path / "prefix"
     subprocess.run([cmake, "--install", build, "--prefix", str(prefix)], check=True,
                    capture_output=True)
-    site = prefix / "lib" / "python3" / "dist-packages"
+    site = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / \
+        "dist-packages"
     assert (site / "pydsim" / "__init__.py").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
     env["PYTHONPATH"] = str(site)

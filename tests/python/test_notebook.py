@@ -13,10 +13,9 @@ import os
 import pathlib
 import sys
 
+import nbclient  # python3-nbclient, python3-nbformat and python3-ipykernel: scripts/setup.sh
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 
 @pytest.fixture

@@ -28,9 +28,16 @@ built_with_mpi = _core.built_with_mpi
 
 def optimize(*args, **kwargs):
     """Optimise parameters with Optuna on the experiment engine (see
-    pydsim._optimize.optimize)."""
+    pydsim._optimize.optimize; Optuna is imported only when this is called)."""
     from ._optimize import optimize as run
     return run(*args, **kwargs)
+
+
+def __getattr__(name):
+    if name in ("OptimizeResult", "TrialResult"):
+        from . import _optimize
+        return getattr(_optimize, name)
+    raise AttributeError(f"module 'pydsim' has no attribute {name!r}")
 
 
 __all__ = [
@@ -38,5 +45,5 @@ __all__ = [
     "Model", "load", "entity_types", "literal",
     "Result", "read_results",
     "experiment", "ExperimentResult",
-    "optimize",
+    "optimize", "OptimizeResult", "TrialResult",
 ]

@@ -126,7 +126,10 @@ class ExperimentResult:
         # back as numbers where they are numbers.
         for key in self.factors:
             if key in frame.columns:
-                frame[key] = pd.to_numeric(frame[key], errors="ignore")
+                try:
+                    frame[key] = pd.to_numeric(frame[key])
+                except (ValueError, TypeError):
+                    pass  # labels that are not numbers stay text
         return frame
 
     def _summary_points(self) -> np.ndarray:

@@ -8,13 +8,14 @@ experiment (design "points") per batch of trials.
         space={"entities.queue.params.servers": range(1, 7),
                "entities.queue.params.service": {"from": 0.5, "to": 2.0, "step": 0.25,
                                                  "format": "exp(rate={})"}},
-        objective=lambda r: r.config_cost + 5 * r.value("queue.wait.mean"),
+        objective=lambda r: (r.params["entities.queue.params.servers"]
+                             + 5 * r.value("queue.wait.mean")),
         n_trials=40, replications=5, seed=1)
     best.best_params, best.best_value, best.trials
 
-Thread safety: optimize() runs on the calling thread; the experiment engine
-runs each batch on its own worker threads with the GIL released, and calls
-the objective afterwards, on the calling thread, one trial at a time.
+Thread safety: the runs of a batch go to the experiment engine's worker
+threads (the GIL released); the objective is called after them, on the
+calling thread, one trial at a time. One call at a time per study.
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ import os
 import sys
 import time
 import warnings
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
+
+try:
+    import optuna
+    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
+                                      IntDistribution)
+    from optuna.trial import TrialState
+except ImportError as error:  # pragma: no cover - optuna is a dependency
+    raise ImportError("pydsim.optimize needs Optuna (Debian: python3-optuna)") from error
 
 from . import _core
 from ._experiment import ExperimentResult, _split_stat, experiment
@@ -61,7 +71,6 @@ class _Parameter:
 
     def describe(self) -> dict:
         """What a resume must repeat, as JSON."""
-        import optuna
         fmt = self.format
         if fmt is not None and not isinstance(fmt, str):
             fmt = "<function " + getattr(fmt, "__qualname__", type(fmt).__name__) + ">"
@@ -89,8 +98,6 @@ def _scalar(value: Any) -> Any:
 
 def _parameter(key: Any, spec: Any) -> _Parameter:
     """A space entry, as optimize() documents them."""
-    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                      IntDistribution)
     if not isinstance(key, str) or not key:
         raise _core.InputError(f"space: {key!r}: keys are config keys as --set takes them "
                                "(\"entities.queue.params.servers\")")
@@ -152,6 +159,8 @@ def _parameter(key: Any, spec: Any) -> _Parameter:
                 # that does not pass `to`.
                 count = math.floor((hi - lo) / step + 1e-9)
                 hi = lo + count * step
+                if not isinstance(hi, int):  # 0.1 + 3 * 0.2 is 0.7000000000000001
+                    hi = float(Decimal(str(lo)) + count * Decimal(str(step)))
             whole = all(isinstance(v, int) for v in (lo, hi, step) if v is not None)
             if whole:
                 distribution = IntDistribution(lo, hi, log=log, step=step or 1)
@@ -173,18 +182,17 @@ def _parse_space(space: Any) -> list[_Parameter]:
 def _check_space(model: Model, params: list[_Parameter]) -> dict:
     """Loads the model with every key at its first value, then at its last,
     so that a bad key or value fails now, named, instead of trial by trial.
-    Returns the resolved model."""
-    resolved = None
+    Returns the resolved model (at the first values)."""
+    resolved = []
     for end in (0, 1):
-        trial = model.copy()
+        probe = model.copy()
         try:
-            values = [p.config_value(p.ends()[end]) for p in params]
-            for p, v in zip(params, values):
-                trial.set(p.key, v)
-            resolved = trial.validate() if resolved is None else (trial.validate() or resolved)
+            for p in params:
+                probe.set(p.key, p.config_value(p.ends()[end]))
+            resolved.append(probe.validate())
         except (_core.InputError, TypeError, ValueError) as error:
             raise _core.InputError(_which_key(model, params, end, error)) from None
-    return resolved
+    return resolved[0]
 
 
 def _which_key(model: Model, params: list[_Parameter], end: int, error: Exception) -> str:
@@ -264,7 +272,7 @@ class TrialResult:
         data = self._experiment.series
         if "point" not in data.dims:
             return data
-        return data.isel(point=self._point)
+        return data.sel(point=self._point).drop_vars("point")
 
     def __repr__(self) -> str:
         return f"<pydsim.TrialResult number={self.number} params={self.params}>"
@@ -327,9 +335,15 @@ def _sampler_seed(seed: int, done: int) -> int:
 
 
 def _make_sampler(sampler: Any, seed: int) -> Any:
-    import optuna
     if sampler is None:
-        return optuna.samplers.TPESampler(seed=seed)
+        # multivariate: draws the keys jointly, so that it finds optima
+        # along a ridge (servers x speed) that key-by-key TPE misses;
+        # constant_liar: trials asked but not yet told count as bad ones,
+        # so that a batch spreads out instead of asking one point many
+        # times. Optuna 3.1 calls both options experimental.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     made = sampler(seed)
     if not isinstance(made, optuna.samplers.BaseSampler):
         raise TypeError(f"sampler: the function returned {type(made).__name__}, "
@@ -342,12 +356,10 @@ class _QuietOptuna:
     above for the call, then restore."""
 
     def __enter__(self):
-        import optuna
         self._old = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(max(self._old, optuna.logging.WARNING))
 
     def __exit__(self, *exc):
-        import optuna
         optuna.logging.set_verbosity(self._old)
 
 
@@ -364,12 +376,14 @@ def _progress_printer(stream=None) -> Callable[[dict], None]:
 
 
 class _Batch:
-    """One batch of trials and the experiment that evaluates them."""
+    """One batch of trials and the experiment that evaluates them.
+
+    members: (number, params, live optuna Trial) of every trial of the
+    batch, by number; pending: the numbers of those still to tell (a
+    resumed batch tells only the trials an interruption left running)."""
 
     def __init__(self, index: int, members: list[tuple[int, dict, Any]],
                  pending: set[int]) -> None:
-        # members: (number, params, live trial or None) of every trial of the
-        # batch, by number; pending: the numbers still to tell.
         self.index = index
         self.members = members
         self.pending = pending
@@ -380,13 +394,10 @@ def _run_batch(batch: _Batch, model: Model, params: list[_Parameter], objective:
                series: bool) -> None:
     """Runs one experiment holding every distinct configuration of the
     batch as a design point, then calls the objective and tells the
-    pending trials."""
-    import optuna
-    from optuna.trial import TrialState
-
-    configs = []
-    point_of = {}
-    reasons = {}
+    pending trials, in order."""
+    configs: list[tuple] = []
+    config_of: dict[int, int] = {}
+    reasons: dict[int, str] = {}
     for number, trial_params, _ in batch.members:
         try:
             config = tuple(p.config_value(trial_params[p.key]) for p in params)
@@ -395,61 +406,56 @@ def _run_batch(batch: _Batch, model: Model, params: list[_Parameter], objective:
             continue
         if config not in configs:
             configs.append(config)
-        point_of[number] = configs.index(config)
+        config_of[number] = configs.index(config)
 
-    result = None
+    result, point_of, refused = None, {}, {}
     if configs:
         directory = None
-        if out is not None:
+        if out is not None and batch.index >= 0:
             directory = os.path.join(out, f"batch-{batch.index:04d}")
-        result, bad = _experiment_of(model, params, configs, replications, seed, workers,
-                                     directory, series)
-        for number, point in point_of.items():
-            if point in bad:
-                reasons[number] = bad[point]
+        result, point_of, refused = _experiment_of(model, params, configs, replications,
+                                                   seed, workers, directory, series)
 
     for number, trial_params, trial in batch.members:
         if number not in batch.pending:
             continue
-        if trial is None:
-            trial = optuna.trial.Trial(study, study._storage.get_trial_id_from_study_id_trial_number(
-                study._study_id, number))
-        reason = reasons.get(number)
+        reason = reasons.get(number) or refused.get(config_of.get(number))
         value = None
         if reason is None:
-            point = point_of[number]
+            point = point_of[config_of[number]]
             row = result.points[result.points["point"] == point].iloc[0]
             if row["failed"]:
                 first = next(f for f in result.failures if f["point"] == point)
                 reason = (f"{row['failed']} of {row['replications']} runs failed; replication "
                           f"{first['replication']}: {first['message']}")
         if reason is None:
-            config = dict(zip((p.key for p in params), configs[point_of[number]]))
+            config = dict(zip((p.key for p in params), configs[config_of[number]]))
             try:
-                value = objective(TrialResult(number, dict(trial_params), config, result,
-                                              point_of[number], trial))
-                value = float(value)
+                value = float(objective(TrialResult(number, dict(trial_params), config, result,
+                                                    point, trial)))
                 if math.isnan(value):
                     reason = "the objective returned nan"
             except Exception as error:
                 reason = f"the objective raised {type(error).__name__}: {error}"
         if reason is None:
-            study.tell(number, value)
+            study.tell(trial, value)
         else:
-            study._storage.set_trial_user_attr(trial._trial_id, _FAIL_ATTR, reason)
-            study.tell(number, state=TrialState.FAIL)
-            warnings.warn(f"pydsim.optimize: trial {number} failed: {reason}", RuntimeWarning,
-                          stacklevel=4)
+            trial.set_user_attr(_FAIL_ATTR, reason)
+            study.tell(trial, state=TrialState.FAIL)
+            warnings.warn(f"pydsim.optimize: trial {number} failed: {reason}", RuntimeWarning)
 
 
 def _experiment_of(model: Model, params: list[_Parameter], configs: list[tuple],
                    replications: int, seed: int, workers: int, directory: str | None,
-                   series: bool) -> tuple[ExperimentResult | None, dict[int, str]]:
-    """The experiment of the configurations, and {point: why} for those the
-    model refuses (they are left out, the rest run)."""
-    bad: dict[int, str] = {}
+                   series: bool) -> tuple[ExperimentResult | None, dict[int, int],
+                                          dict[int, str]]:
+    """Runs the configurations as the design points of one experiment.
+    Returns the experiment, {configuration: its point there}, and
+    {configuration: why} for those the model refuses (left out; the rest
+    run)."""
+    refused: dict[int, str] = {}
     keep = list(range(len(configs)))
-    while True:
+    while keep:
         vary = {p.key: [configs[k][j] for k in keep] for j, p in enumerate(params)}
         resume = directory is not None and os.path.exists(os.path.join(directory,
                                                                         "runs.journal"))
@@ -457,43 +463,24 @@ def _experiment_of(model: Model, params: list[_Parameter], configs: list[tuple],
             result = experiment(model, vary=vary, replications=replications, design="points",
                                 seed=seed, workers=workers, out=directory, resume=resume,
                                 series=series)
+            return result, {k: point for point, k in enumerate(keep)}, refused
         except _core.InputError:
-            # Find the configurations the model refuses; if none, the
+            # Which configurations does the model refuse? If none, the
             # error is not theirs.
-            refused = {}
+            found = {}
             for k in keep:
-                trial = model.copy()
+                probe = model.copy()
                 for p, v in zip(params, configs[k]):
-                    trial.set(p.key, v)
+                    probe.set(p.key, v)
                 try:
-                    trial.validate()
+                    probe.validate()
                 except _core.InputError as error:
-                    refused[k] = f"the model refuses it: {error}"
-            if not refused:
+                    found[k] = f"the model refuses it: {error}"
+            if not found:
                 raise
-            bad.update(refused)
-            keep = [k for k in keep if k not in refused]
-            if not keep:
-                return None, bad
-            continue
-        break
-    # Points of the experiment are positions in `keep`; give them back as
-    # positions in `configs`.
-    if len(keep) != len(configs):
-        result = _renumbered(result, keep)
-    return result, bad
-
-
-def _renumbered(result: ExperimentResult, keep: list[int]) -> ExperimentResult:
-    mapping = dict(enumerate(keep))
-    for frame in (result.summary, result.runs, result.points):
-        frame["point"] = frame["point"].map(mapping)
-    for f in result.failures:
-        f["point"] = mapping[f["point"]]
-    data = result.series
-    if "point" in data.dims:
-        result._series = data.assign_coords(point=[mapping[p] for p in data["point"].values])
-    return result
+            refused.update(found)
+            keep = [k for k in keep if k not in found]
+    return None, {}, refused
 
 
 def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
@@ -511,7 +498,7 @@ def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
     model: a Model, a config path or a dict.
     space: {config key (as --set takes it): where its values come from}:
       [a, b, c] or {"choices": [a, b, c]}: one of these (bool, int, float,
-          str);
+          str; a tuple is choices too: (0.5, 2.0) is two values, not a range);
       range(1, 7): the ints 1..6;
       {"from": a, "to": b}: a..b, ints when both ends are ints, floats
           otherwise; "step": s keeps to a, a+s, ... up to b; "log": True
@@ -530,19 +517,23 @@ def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
     seed: runs and sampler derive from it (default: the model's
       simulation.seed). Replication r of every trial runs with the same
       seed (common random numbers).
-    sampler: None for TPE, or a function seed -> Optuna sampler (any
-      sampler: lambda s: optuna.samplers.CmaEsSampler(seed=s)). It is called
-      once per batch with a seed derived from `seed` and the number of
-      trials asked so far, so that the study is the same given the seed,
-      and a resumed study continues as an uninterrupted one would.
+    sampler: None for TPE (multivariate, with constant_liar so that the
+      trials of a batch spread out), or a function seed -> Optuna sampler
+      (any sampler: lambda s: optuna.samplers.CmaEsSampler(seed=s)). It is
+      called once per batch with a seed derived from `seed` and the number
+      of trials asked so far, so that the study is the same given the seed,
+      and a resumed study continues as an uninterrupted one would. An
+      Optuna sampler object is used as it is, for the whole call (the
+      study then depends on its own seed, and a resume does not replay).
     batch: trials asked per experiment (default: workers, or the cores);
       the study depends on it, so give it to get the same study on another
       machine. workers: the experiment's threads (0: one per core).
     direction: "minimize" or "maximize".
     storage, study_name: an Optuna storage ("sqlite:///study.db") and the
       study's name there (default "pydsim"); an existing study is resumed:
-      its seed, replications, space and direction must be the same (and
-      its batch is kept unless given). Trials an interrupted call left
+      its seed, replications, space and direction must be the same (its
+      batch is kept unless given; the replay of an uninterrupted study is
+      exact only with the same batch). Trials an interrupted call left
       running are evaluated again first. Only one call at a time may work
       on a study.
     out: keep each batch's experiment files in out/batch-NNNN and the
@@ -558,8 +549,6 @@ def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
     model refuses at either end of its range, or a study that does not
     match; RunError when every trial failed.
     """
-    import optuna
-    from optuna.trial import TrialState
 
     started = time.monotonic()
     if not isinstance(model, Model):
@@ -610,7 +599,11 @@ def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
                         f"study {study.study_name!r} in {storage}: it was started with "
                         f"{key} = {json.dumps(stored.get(key))}, not {json.dumps(value)}; "
                         "a resume needs the same settings (or use another study_name)")
-            batch = int(batch) if batch is not None else int(stored["batch"])
+            if batch is None:
+                batch = int(stored["batch"])
+            elif int(batch) != stored["batch"]:
+                batch = int(batch)
+                study.set_user_attr(_STUDY_ATTR, dict(stored, batch=batch))
         if isinstance(sampler, optuna.samplers.BaseSampler):
             study.sampler = sampler
         distributions = {p.key: p.distribution for p in params}
@@ -645,19 +638,21 @@ def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
         trials = study.get_trials(deepcopy=False)
         stale = [t for t in trials if t.state == TrialState.RUNNING]
         for index in sorted({t.user_attrs.get(_BATCH_ATTR, -1) for t in stale}):
-            members = [(t.number, t.params, None) for t in trials
-                       if t.user_attrs.get(_BATCH_ATTR, -1) == index and t.params]
-            pending = {t.number for t in stale if t.user_attrs.get(_BATCH_ATTR, -1) == index}
-            for t in stale:
-                if t.number in pending and set(t.params) != set(distributions):
-                    # Asked, but killed before its parameters were drawn.
-                    study._storage.set_trial_user_attr(t._trial_id, _FAIL_ATTR,
-                                                       "interrupted before it was drawn")
-                    study.tell(t.number, state=TrialState.FAIL)
-                    pending.discard(t.number)
-            members = [m for m in members if set(m[1]) == set(distributions)]
+            members, pending = [], set()
+            for t in trials:
+                if t.user_attrs.get(_BATCH_ATTR, -1) != index:
+                    continue
+                live = optuna.trial.Trial(study, t._trial_id)
+                if set(t.params) == set(distributions):
+                    members.append((t.number, dict(t.params), live))
+                    if t.state == TrialState.RUNNING:
+                        pending.add(t.number)
+                elif t.state == TrialState.RUNNING:
+                    # Asked, but stopped before its parameters were all drawn.
+                    live.set_user_attr(_FAIL_ATTR, "interrupted before it was drawn")
+                    study.tell(live, state=TrialState.FAIL)
             if pending:
-                run(_Batch(max(index, 0), members, pending))
+                run(_Batch(index, members, pending))
 
         batches = [t.user_attrs.get(_BATCH_ATTR, -1) for t in study.get_trials(deepcopy=False)]
         index = max(batches, default=-1) + 1
@@ -672,7 +667,7 @@ def optimize(model: Model | str | os.PathLike | Mapping, space: Mapping,
                 members.append((trial.number, dict(trial.params), trial))
             run(_Batch(index, members, {m[0] for m in members}))
             index += 1
-        if show is not None and progress is True:
+        if progress is True:
             sys.stderr.write("\n")
 
         result = OptimizeResult(study, params)

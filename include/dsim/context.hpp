@@ -85,6 +85,13 @@ class DSIM_API Context {
     send_bytes(target, type, bytes, delay);
   }
 
+  // send() for a payload type known only at run time (one declared in
+  // Python): `size` bytes at `bytes` (at most kMaxPayloadBytes; the rest is
+  // zero), carrying type id `type` (payload_id_of its name). Checked as
+  // send() is.
+  void send_payload(EntityId target, std::uint32_t type, const void* bytes, std::size_t size,
+                    Time delay);
+
   void add(Counter c, double amount = 1.0) {
     counters_[c.index] += amount;
     if (sampling_) track_counter(c, amount);

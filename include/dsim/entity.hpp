@@ -41,6 +41,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -98,13 +99,25 @@ struct EntityTypeInfo {
   ParamSpec params;
   std::size_t state_size = 0;
   std::size_t state_align = 1;
-  BehaviourPtr (*make)(Setup& setup) = nullptr;
+  // Builds a group's behaviour object (a function, not a function pointer,
+  // so a type made at run time, e.g. one written in Python, can carry what
+  // it was made from).
+  std::function<BehaviourPtr(Setup& setup)> make;
   void (*construct_state)(void* state) = nullptr;
   void (*init)(const void* behaviour, void* state, Context& ctx) = nullptr;    // optional
   void (*finish)(const void* behaviour, void* state, Context& ctx) = nullptr;  // optional
   std::vector<Handler> handlers;
   // Every handler has a reverse handler (and there is at least one handler).
   bool reversible = false;
+  // Keeps alive what a type made at run time points to (its handlers'
+  // payload names, its code); null for a C++ type.
+  std::shared_ptr<const void> owner;
+  // What the type is written in, for messages: "C++" or e.g. "Python".
+  std::string_view language = "C++";
+  // Its handlers run one at a time in a process (plain Python ones hold the
+  // GIL): more threads only take turns, so `threads = 0` (one per core)
+  // plans one thread for a model that has such a type.
+  bool serial = false;
 
   const Handler* find_handler(std::uint32_t type_id) const {
     for (const auto& h : handlers)

@@ -179,6 +179,14 @@ constexpr std::uint32_t payload_id() {
   return key.id;
 }
 
+// The id of a payload declared at run time (in Python) by its name: what
+// payload_id<P>() is for a C++ type of that name without a declared id.
+constexpr std::uint32_t payload_id_of(std::string_view name) { return detail::fnv1a32(name); }
+// Whether `name` is a valid payload name (1 to 64 letters, digits, '.', '_', '-').
+constexpr bool valid_payload_name(std::string_view name) {
+  return detail::valid_payload_name(name);
+}
+
 }  // namespace dsim
 
 // Names payload type TYPE (one that cannot get a `dsim_name` member), at global

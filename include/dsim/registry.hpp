@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,7 +33,8 @@
 namespace dsim {
 
 // 2: payload ids derive from declared names (dsim/payload.hpp).
-inline constexpr int kPluginAbiVersion = 2;
+// 3: EntityTypeInfo::make is a std::function; types carry an owner.
+inline constexpr int kPluginAbiVersion = 3;
 
 // A payload type as the registry knows it, gathered from the handlers of the
 // registered entity types.
@@ -65,7 +67,15 @@ class DSIM_API Registry {
   // Loads a shared library that defines DSIM_PLUGIN and lets it register its
   // types. Throws dsim::Error naming the path on failure. The library stays
   // loaded for the Registry's lifetime.
+  // A path ending in ".py" is a script of entity types written in Python: it
+  // goes to the script loader (set_script_loader), or, without one, throws
+  // dsim::Error saying that this host cannot load Python.
   void load_plugin(const std::string& path);
+
+  // What loads a ".py" plugin into this registry (pydsim sets it on the
+  // registries it makes; the dsim program sets one that starts Python).
+  using ScriptLoader = std::function<void(Registry& registry, const std::string& path)>;
+  void set_script_loader(ScriptLoader loader) { script_loader_ = std::move(loader); }
 
   const EntityTypeInfo* find(std::string_view name) const;
   // All types, sorted by name.
@@ -88,6 +98,7 @@ class DSIM_API Registry {
   std::map<std::uint32_t, PayloadRecord> payloads_;                // by id
   std::map<std::string, std::uint32_t, std::less<>> payload_ids_;  // name -> id
   std::vector<void*> plugin_handles_;
+  ScriptLoader script_loader_;
 };
 
 // Registers the built-in blocks (source, queue, delay, router, sink). The

@@ -21,6 +21,7 @@ from ._core import Error, InputError, RunError, RunStopped
 from ._experiment import ExperimentResult, experiment
 from ._model import Model, entity_types, literal, load
 from ._result import Result, read_results
+from ._types import distribution, entity_type, handler, payload, required
 
 __version__ = _core.version
 built_with_mpi = _core.built_with_mpi
@@ -46,4 +47,5 @@ __all__ = [
     "Result", "read_results",
     "experiment", "ExperimentResult",
     "optimize", "OptimizeResult", "TrialResult",
+    "payload", "entity_type", "handler", "required", "distribution",
 ]

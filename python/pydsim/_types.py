@@ -20,8 +20,8 @@
 
         @pydsim.handler(Ping)
         def on_ping(self, state, ping, ctx):
-            state["hits"] += 1
-            state["last"] = ctx.now
+            state.hits += 1
+            state.last = ctx.now
             ctx.add(self.hits)
             ctx.send(ctx.self, Ping, self.period)
 
@@ -81,6 +81,7 @@ class PayloadType:
     def __init__(self, name: str, dtype: np.dtype):
         self.name = name
         self.dtype = dtype
+        self.record = np.dtype((np.record, dtype))  # what handlers get: fields as attributes too
         self.id = _fnv1a32(name)
         self.size = dtype.itemsize
 
@@ -214,6 +215,7 @@ class TypeDef:
         where = f"entity type {name} (class {cls.__qualname__})"
         self.where = where
         self.state = _record_dtype(getattr(cls, "state", None), f"{where}: state")
+        self.state_record = np.dtype((np.record, self.state))
         self.params = self._params(getattr(cls, "params", None) or {}, where)
         self.handlers = []  # (PayloadType, method name)
         seen = {}

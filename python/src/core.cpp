@@ -39,6 +39,7 @@
 #include "dsim/experiment.hpp"
 #include "dsim/output.hpp"
 #include "dsim/reference_models.hpp"
+#include "types.hpp"
 
 namespace py = pybind11;
 namespace fs = std::filesystem;
@@ -89,9 +90,12 @@ void load_plugins(dsim::Registry& registry, const std::vector<std::string>& firs
   for (const auto& p : second) load(p);
 }
 
+// The built-in types, the reference models and the Python types registered
+// so far; ".py" plugins load into it. REQUIRES: the GIL.
 void base_registry(dsim::Registry& registry) {
   dsim::register_builtins(registry);
   dsim::register_reference_models(registry);
+  pydsim::enable_python_types(registry);
 }
 
 // Load, plugins, validate: the spec `dsim run` would run.
@@ -616,6 +620,11 @@ py::dict experiment(const py::dict& source_dict, const py::dict& spec, const std
 
 }  // namespace
 
+namespace pydsim {
+PyObject* input_error_type() { return g_input_error; }
+PyObject* run_error_type() { return g_run_error; }
+}  // namespace pydsim
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "The compiled half of pydsim (use the package pydsim, not this module).";
   g_error = PyErr_NewExceptionWithDoc("pydsim.Error", "Any error dsim reports.", PyExc_Exception,
@@ -634,6 +643,17 @@ PYBIND11_MODULE(_core, m) {
   m.add_object("InputError", py::handle(g_input_error));
   m.add_object("RunError", py::handle(g_run_error));
   m.add_object("RunStopped", py::handle(g_run_stopped));
+  // dsim's errors raised inside a handler's calls (ctx.fail, a bad send)
+  // reach Python as these, and go back to the engine as they were.
+  py::register_exception_translator([](std::exception_ptr p) {
+    if (!p) return;
+    try {
+      std::rethrow_exception(p);
+    } catch (const dsim::Error&) {
+      set_python_error(std::current_exception());
+    }
+  });
+  pydsim::bind_types(m);
   m.attr("version") = DSIM_VERSION;
   m.attr("built_with_mpi") = dsim::built_with_mpi();
 

@@ -14,6 +14,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/plot.hpp"
 #include "cli/progress.hpp"
+#include "cli/python_plugins.hpp"
 #include "dsim/checkpoint.hpp"
 #include "dsim/message.hpp"
 #include "dsim/model_spec.hpp"
@@ -39,6 +40,7 @@ ModelSpec prepare(const ModelOptions& options, Registry& registry,
                   const checkpoint::RecordedModel* recorded = nullptr) {
   register_builtins(registry);
   register_reference_models(registry);
+  enable_python_plugins(registry);
   ModelSpec spec =
       recorded != nullptr
           ? model_from_json(recorded->config_json,
@@ -444,6 +446,7 @@ int list_command(const std::string& type, const std::vector<std::string>& plugin
   Registry registry;
   register_builtins(registry);
   register_reference_models(registry);
+  enable_python_plugins(registry);
   load_plugins(registry, {}, plugins);
 
   std::vector<const EntityTypeInfo*> types;

@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/python_plugins.hpp"
 #include "experiment/values.hpp"
 #include "dsim/model_spec.hpp"
 #include "dsim/reference_models.hpp"
@@ -184,6 +185,7 @@ int experiment_command(const ExperimentCommandOptions& options,
 
   Registry registry;
   register_builtins(registry);
+  enable_python_plugins(registry);
   register_reference_models(registry);
   const ModelSpec base = load_model(e.model, e.overrides);
   load_plugins(registry, base.plugins, options.plugins);

@@ -281,6 +281,17 @@ void Context::send_bytes(EntityId target, std::uint32_t type, const std::byte* p
   partition_->send(*this, target, type, payload, delay);
 }
 
+void Context::send_payload(EntityId target, std::uint32_t type, const void* bytes,
+                           std::size_t size, Time delay) {
+  if (size > kMaxPayloadBytes)
+    throw Error(fmt::format("a payload of {} bytes is more than an event carries ({} bytes)",
+                            size, kMaxPayloadBytes),
+                Error::Kind::kRuntime);
+  alignas(8) std::byte buffer[kMaxPayloadBytes] = {};
+  if (size > 0) std::memcpy(buffer, bytes, size);
+  partition_->send(*this, target, type, buffer, delay);
+}
+
 namespace {
 
 detail::Effect effect_of(detail::Effect::Kind kind, std::uint32_t group, std::uint32_t index,

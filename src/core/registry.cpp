@@ -99,6 +99,14 @@ void Registry::add_type(EntityTypeInfo info) {
 }
 
 void Registry::load_plugin(const std::string& path) {
+  if (path.size() > 3 && path.ends_with(".py")) {
+    if (!script_loader_)
+      throw Error(fmt::format("plugin '{}': a Python file, and this program cannot load Python "
+                              "types (pydsim and the dsim program can)",
+                              path));
+    script_loader_(*this, path);
+    return;
+  }
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) throw Error(fmt::format("plugin '{}': {}", path, dlerror()));
   using AbiFn = int (*)();

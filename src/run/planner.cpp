@@ -73,8 +73,12 @@ RunPlan plan_run(const ModelSpec& spec, const Model& model, const Machine& machi
   RunPlan p;
   p.ranks = ranks;
   std::uint32_t threads = sim.threads;
-  // One thread per core, the cores of a machine shared by its processes.
-  if (threads == 0) threads = std::max(1u, machine.cores);
+  // One thread per core, the cores of a machine shared by its processes;
+  // one when a type's handlers run one at a time anyway (plain Python).
+  std::string serial_type;
+  for (const auto& g : model.groups())
+    if (g.type->serial && serial_type.empty()) serial_type = g.type->name;
+  if (threads == 0) threads = serial_type.empty() ? std::max(1u, machine.cores) : 1u;
   // Partitions keep per-destination buffers: memory and each window's work
   // grow with the square of the threads. Beyond the cores they only share.
   if (threads > kMaxThreads)
@@ -110,7 +114,11 @@ RunPlan plan_run(const ModelSpec& spec, const Model& model, const Machine& machi
     threads = 1;
   } else if (engine == Engine::kAuto && threads == 1 && ranks == 1) {
     engine = Engine::kSequential;
-    p.reason = "one thread";
+    p.reason = sim.threads == 0 && !serial_type.empty()
+                   ? fmt::format("one thread: the handlers of type '{}' run one at a time (they "
+                                 "hold Python's GIL; threads would only take turns)",
+                                 serial_type)
+                   : std::string("one thread");
   }
   // Sequential under MPI: one partition, on rank 0.
   const std::uint32_t layout_ranks = engine == Engine::kSequential ? 1 : ranks;

@@ -235,6 +235,14 @@ class TypeDef:
         for hook in (self.init, self.finish):
             if hook:
                 self._check_arity(getattr(cls, hook), hook, 3, "(self, state, ctx)")
+        # @pydsim.jit methods (compiled by Numba, per group: pydsim._jit).
+        methods = [m for _, m in self.handlers] + [h for h in (self.init, self.finish) if h]
+        compiled = [bool(getattr(getattr(cls, m), "_pydsim_jit", False)) for m in methods]
+        self.jit = any(compiled)
+        self.all_jit = bool(methods) and all(compiled)
+        if self.jit:
+            from . import _jit
+            _jit.check_type(self)  # Numba present, signatures right: at load time
         # Handlers of other names: a likely mistake (on_ping without @handler).
         if not self.handlers and not self.init:
             raise _core.InputError(f"{where}: no handlers (mark each with "
@@ -251,6 +259,13 @@ class TypeDef:
                                             for p in sig.parameters.values()):
             raise _core.InputError(f"{self.where}: {name} takes {shape}, not "
                                    f"({', '.join(p.name for p in params)})")
+
+    def compile(self, instance) -> tuple:
+        """For the engine, once per group: (the group's constants as bytes,
+        the address of each handler's compiled code or 0, init's, finish's,
+        what keeps the code loaded)."""
+        from . import _jit
+        return _jit.compile_type(self, instance)
 
     @staticmethod
     def _params(spec: Mapping, where: str) -> list:

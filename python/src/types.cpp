@@ -346,13 +346,25 @@ struct PyType {
   std::vector<std::size_t> payload_sizes;
   std::vector<std::string> methods;
   bool init = false, finish = false;
+  bool jit = false;  // some methods are @pydsim.jit: compiled per group
 };
+
+// A compiled (Numba) handler: runs without the GIL. `self` is the group's
+// constants as a record (the constructor's numbers and statistics).
+using JitHandler = void (*)(void* state, const void* payload, void* ctx, const void* self);
+using JitHook = void (*)(void* state, void* ctx, const void* self);
 
 struct Behaviour {
   std::shared_ptr<const PyType> type;
   py::object instance;
   std::vector<py::object> handlers;  // bound methods, by handler index
   py::object init, finish;
+  // @pydsim.jit: compiled handlers (null where a method is plain Python),
+  // and the bytes of the group's constants they read.
+  std::vector<JitHandler> jit;
+  JitHook jit_init = nullptr, jit_finish = nullptr;
+  std::vector<std::uint64_t> self_bytes;  // 8-aligned
+  py::object keep;  // the compiled functions (their code must stay loaded)
 
   std::string error_text(py::error_already_set& e) const;
   void call(const py::object& method, void* state, const py::object* payload,
@@ -443,9 +455,24 @@ class HandlerGil {
   bool taken_ = false;
 };
 
+// An error a compiled handler met (a bad send, ctx.fail): kept until the
+// handler returns (no C++ exception may cross Numba's frames), then thrown.
+thread_local std::string jit_error;
+thread_local bool jit_failed = false;
+
+void after_jit() {
+  if (!jit_failed) return;
+  jit_failed = false;
+  throw dsim::Error(std::exchange(jit_error, {}), dsim::Error::Kind::kRuntime);
+}
+
 template <std::size_t I>
 void call_handler(const void* b, void* state, const void* payload, dsim::Context& ctx) {
   const auto* behaviour = static_cast<const Behaviour*>(b);
+  if (!behaviour->jit.empty() && behaviour->jit[I] != nullptr) {
+    behaviour->jit[I](state, payload, &ctx, behaviour->self_bytes.data());
+    return after_jit();
+  }
   HandlerGil gil;
   const PyType& t = *behaviour->type;
   // The payload: a read-only record (a copy: the engine's bytes may move
@@ -459,12 +486,20 @@ void call_handler(const void* b, void* state, const void* payload, dsim::Context
 
 void call_init(const void* b, void* state, dsim::Context& ctx) {
   const auto* behaviour = static_cast<const Behaviour*>(b);
+  if (behaviour->jit_init != nullptr) {
+    behaviour->jit_init(state, &ctx, behaviour->self_bytes.data());
+    return after_jit();
+  }
   HandlerGil gil;
   behaviour->call(behaviour->init, state, nullptr, ctx);
 }
 
 void call_finish(const void* b, void* state, dsim::Context& ctx) {
   const auto* behaviour = static_cast<const Behaviour*>(b);
+  if (behaviour->jit_finish != nullptr) {
+    behaviour->jit_finish(state, &ctx, behaviour->self_bytes.data());
+    return after_jit();
+  }
   HandlerGil gil;
   behaviour->call(behaviour->finish, state, nullptr, ctx);
 }
@@ -501,6 +536,28 @@ dsim::EntityTypeInfo::BehaviourPtr make_behaviour(const std::shared_ptr<const Py
   for (const std::string& m : type->methods) b->handlers.push_back(b->instance.attr(m.c_str()));
   if (type->init) b->init = b->instance.attr("init");
   if (type->finish) b->finish = b->instance.attr("finish");
+  if (type->jit) {
+    // pydsim._jit compiles the @pydsim.jit methods for this group's
+    // constants: (self bytes, handler addresses by index, init, finish, keep).
+    py::tuple compiled;
+    try {
+      compiled = type->def.attr("compile")(b->instance);
+    } catch (py::error_already_set& e) {
+      if (e.matches(run_error_type()) || e.matches(input_error_type()))
+        throw dsim::Error(py::str(e.value()).cast<std::string>());
+      throw dsim::Error(fmt_error(type->name, "compiling its handlers", b->error_text(e)));
+    }
+    const std::string self = compiled[0].cast<std::string>();
+    b->self_bytes.assign((self.size() + 7) / 8 + 1, 0);
+    std::memcpy(b->self_bytes.data(), self.data(), self.size());
+    for (const py::handle& a : compiled[1]) {
+      const auto address = a.cast<std::uintptr_t>();
+      b->jit.push_back(reinterpret_cast<JitHandler>(address));
+    }
+    b->jit_init = reinterpret_cast<JitHook>(compiled[2].cast<std::uintptr_t>());
+    b->jit_finish = reinterpret_cast<JitHook>(compiled[3].cast<std::uintptr_t>());
+    b->keep = compiled[4];
+  }
   return owned;
 }
 
@@ -526,7 +583,9 @@ void add_python_type(dsim::Registry& registry, const py::handle& def) {
   info.name = name;
   info.doc = def.attr("doc").cast<std::string>();
   info.language = "Python";
-  info.serial = true;  // every call takes the GIL
+  // Plain Python calls take the GIL; a type whose handlers are all
+  // compiled runs on every thread.
+  info.serial = !(py::hasattr(def, "all_jit") && def.attr("all_jit").cast<bool>());
   for (const py::handle& p : def.attr("params")) {
     py::tuple t = p.cast<py::tuple>();
     const std::string pname = t[0].cast<std::string>();
@@ -566,6 +625,7 @@ void add_python_type(dsim::Registry& registry, const py::handle& def) {
     type->payload_sizes.push_back(t[0].attr("size").cast<std::size_t>());
     type->methods.push_back(t[1].cast<std::string>());
   }
+  type->jit = py::hasattr(def, "jit") && def.attr("jit").cast<bool>();
   type->init = !def.attr("init").is_none();
   type->finish = !def.attr("finish").is_none();
   for (std::size_t i = 0; i < type->payload_names.size(); ++i) {
@@ -677,6 +737,93 @@ void bind_types(py::module_& m) {
 }
 
 }  // namespace pydsim
+
+// ---- the context for compiled handlers -------------------------------------------
+// Plain C functions a Numba-compiled handler calls (pydsim/_jit.py binds
+// them by address): each takes the handler's dsim::Context*. None throws:
+// an error is kept for the bridge to throw once the handler returned.
+#define DSIM_JIT extern "C" __attribute__((visibility("default")))
+namespace {
+dsim::Context& jctx(void* c) { return *static_cast<dsim::Context*>(c); }
+template <class F>
+void guarded(F&& f) {
+  if (pydsim::jit_failed) return;  // the first error wins; the rest of the handler is moot
+  try {
+    f();
+  } catch (const std::exception& e) {
+    pydsim::jit_failed = true;
+    pydsim::jit_error = e.what();
+  }
+}
+}  // namespace
+
+DSIM_JIT double dsim_jit_now(void* c) { return jctx(c).now(); }
+DSIM_JIT std::uint32_t dsim_jit_self(void* c) { return jctx(c).self(); }
+DSIM_JIT std::uint64_t dsim_jit_index(void* c) { return jctx(c).index(); }
+DSIM_JIT std::uint32_t dsim_jit_group_first(void* c) { return jctx(c).group_first(); }
+DSIM_JIT std::uint64_t dsim_jit_group_size(void* c) { return jctx(c).group_size(); }
+DSIM_JIT std::uint64_t dsim_jit_entity_count(void* c) { return jctx(c).entity_count(); }
+DSIM_JIT std::uint64_t dsim_jit_neighbour_count(void* c) { return jctx(c).neighbours().size(); }
+DSIM_JIT std::uint32_t dsim_jit_neighbour(void* c, std::uint64_t k) {
+  const auto n = jctx(c).neighbours();
+  return k < n.size() ? n[k] : dsim::kNoEntity;
+}
+DSIM_JIT double dsim_jit_neighbour_weight(void* c, std::uint64_t k) {
+  const auto n = jctx(c).neighbour_weights();
+  return k < n.size() ? n[k] : 0.0;
+}
+DSIM_JIT void dsim_jit_send(void* c, std::uint32_t target, std::uint32_t type, const void* bytes,
+                            std::uint64_t size, double delay) {
+  guarded([&] { jctx(c).send_payload(target, type, bytes, size, delay); });
+}
+DSIM_JIT void dsim_jit_add(void* c, std::uint32_t counter, double amount) {
+  guarded([&] { jctx(c).add(dsim::Counter{counter}, amount); });
+}
+DSIM_JIT double dsim_jit_value(void* c, std::uint32_t counter) {
+  return jctx(c).value(dsim::Counter{counter});
+}
+DSIM_JIT void dsim_jit_record_tally(void* c, std::uint32_t tally, double value) {
+  guarded([&] { jctx(c).record(dsim::Tally{tally}, value); });
+}
+DSIM_JIT void dsim_jit_record_histogram(void* c, std::uint32_t histogram, double value) {
+  guarded([&] { jctx(c).record(dsim::Histogram{histogram}, value); });
+}
+DSIM_JIT void dsim_jit_set_gauge(void* c, std::uint32_t gauge, double level) {
+  guarded([&] { jctx(c).set(dsim::Gauge{gauge}, level); });
+}
+DSIM_JIT double dsim_jit_level(void* c, std::uint32_t gauge) {
+  return jctx(c).level(dsim::Gauge{gauge});
+}
+DSIM_JIT void dsim_jit_fail(void* c, std::int64_t code) {
+  guarded([&] { jctx(c).fail("failed with code " + std::to_string(code)); });
+}
+DSIM_JIT double dsim_jit_uniform(void* c) { return jctx(c).rng().uniform(); }
+DSIM_JIT double dsim_jit_uniform_range(void* c, double lo, double hi) {
+  return jctx(c).rng().uniform(lo, hi);
+}
+DSIM_JIT double dsim_jit_uniform_pos(void* c) { return jctx(c).rng().uniform_pos(); }
+DSIM_JIT double dsim_jit_exponential(void* c, double mean) {
+  return jctx(c).rng().exponential(mean);
+}
+DSIM_JIT double dsim_jit_normal(void* c, double mean, double sd) {
+  return jctx(c).rng().normal(mean, sd);
+}
+DSIM_JIT double dsim_jit_lognormal(void* c, double mu, double sigma) {
+  return jctx(c).rng().lognormal(mu, sigma);
+}
+DSIM_JIT std::uint8_t dsim_jit_bernoulli(void* c, double p) {
+  return jctx(c).rng().bernoulli(p) ? 1 : 0;
+}
+DSIM_JIT std::uint64_t dsim_jit_below(void* c, std::uint64_t n) {
+  return n == 0 ? 0 : jctx(c).rng().below(n);
+}
+DSIM_JIT std::int64_t dsim_jit_integer(void* c, std::int64_t lo, std::int64_t hi) {
+  return jctx(c).rng().integer(lo, hi);
+}
+DSIM_JIT std::uint64_t dsim_jit_poisson(void* c, double mean) {
+  return jctx(c).rng().poisson(mean);
+}
+DSIM_JIT std::uint64_t dsim_jit_bits(void* c) { return jctx(c).rng().bits(); }
 
 // The dsim program's way in (src/cli/python_plugins.cpp): after it loaded
 // libpython (RTLD_GLOBAL) and this module, it calls this to load a ".py"

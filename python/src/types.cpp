@@ -260,16 +260,6 @@ class PyContext {
   dsim::Context* ctx_;
 };
 
-// The random stream of a context, as Python sees it.
-class PyRandom {
- public:
-  explicit PyRandom(py::object context) : context_(std::move(context)) {}
-  dsim::Random& r() const { return context_.cast<PyContext&>().rng(); }
-
- private:
-  py::object context_;
-};
-
 // A distribution parameter: draw(ctx) samples it from the entity's stream.
 struct PyDistribution {
   dsim::Distribution d;
@@ -347,6 +337,9 @@ struct PyType {
   std::vector<std::string> methods;
   bool init = false, finish = false;
   bool jit = false;  // some methods are @pydsim.jit: compiled per group
+  // Records without fields are all alike: one object serves every call.
+  py::object empty_state;
+  std::vector<py::object> empty_payloads;  // by handler index; None where the payload has fields
 };
 
 // A compiled (Numba) handler: runs without the GIL. `self` is the group's
@@ -374,6 +367,7 @@ struct Behaviour {
 // The entity's state: a numpy record that is a view of the engine's bytes
 // (valid for the call; the base keeps nothing alive).
 py::object state_view(const PyType& t, void* state) {
+  if (!t.empty_state.is_none()) return t.empty_state;
   py::array a(py::reinterpret_borrow<py::dtype>(t.state_dtype), std::vector<py::ssize_t>{},
               std::vector<py::ssize_t>{}, state, py::none());
   return a[py::tuple()];
@@ -475,6 +469,10 @@ void call_handler(const void* b, void* state, const void* payload, dsim::Context
   }
   HandlerGil gil;
   const PyType& t = *behaviour->type;
+  if (!t.empty_payloads[I].is_none()) {
+    behaviour->call(behaviour->handlers[I], state, &t.empty_payloads[I], ctx);
+    return;
+  }
   // The payload: a read-only record (a copy: the engine's bytes may move
   // after the call).
   py::array p(py::reinterpret_borrow<py::dtype>(t.payload_dtypes[I]), std::vector<py::ssize_t>{},
@@ -626,6 +624,15 @@ void add_python_type(dsim::Registry& registry, const py::handle& def) {
     type->methods.push_back(t[1].cast<std::string>());
   }
   type->jit = py::hasattr(def, "jit") && def.attr("jit").cast<bool>();
+  {
+    py::module_ np = py::module_::import("numpy");
+    auto empty_record = [&](const py::object& dtype) -> py::object {
+      if (dtype.attr("itemsize").cast<std::size_t>() != 0) return py::none();
+      return np.attr("zeros")(py::tuple(), dtype)[py::tuple()];
+    };
+    type->empty_state = empty_record(type->state_dtype);
+    for (const py::object& d : type->payload_dtypes) type->empty_payloads.push_back(empty_record(d));
+  }
   type->init = !def.attr("init").is_none();
   type->finish = !def.attr("finish").is_none();
   for (std::size_t i = 0; i < type->payload_names.size(); ++i) {
@@ -692,26 +699,6 @@ void bind_types(py::module_& m) {
       .def("gauge", &PySetup::gauge, py::arg("name"), py::arg("doc") = "")
       .def("histogram", &PySetup::histogram, py::arg("name"), py::arg("lo"), py::arg("hi"),
            py::arg("bins"), py::arg("doc") = "");
-  py::class_<PyRandom>(m, "Random")
-      .def("uniform", [](const PyRandom& r) { return r.r().uniform(); })
-      .def("uniform", [](const PyRandom& r, double lo, double hi) { return r.r().uniform(lo, hi); },
-           py::arg("lo"), py::arg("hi"))
-      .def("uniform_pos", [](const PyRandom& r) { return r.r().uniform_pos(); })
-      .def("exponential", [](const PyRandom& r, double mean) { return r.r().exponential(mean); },
-           py::arg("mean"))
-      .def("normal", [](const PyRandom& r, double mean, double sd) { return r.r().normal(mean, sd); },
-           py::arg("mean") = 0.0, py::arg("stddev") = 1.0)
-      .def("lognormal",
-           [](const PyRandom& r, double mu, double sigma) { return r.r().lognormal(mu, sigma); },
-           py::arg("mu"), py::arg("sigma"))
-      .def("bernoulli", [](const PyRandom& r, double p) { return r.r().bernoulli(p); }, py::arg("p"))
-      .def("integer",
-           [](const PyRandom& r, std::int64_t lo, std::int64_t hi) { return r.r().integer(lo, hi); },
-           py::arg("lo"), py::arg("hi"))
-      .def("below", [](const PyRandom& r, std::uint64_t n) { return r.r().below(n); }, py::arg("n"))
-      .def("poisson", [](const PyRandom& r, double mean) { return r.r().poisson(mean); },
-           py::arg("mean"))
-      .def("bits", [](const PyRandom& r) { return r.r().bits(); });
   py::class_<PyContext>(m, "Context")
       .def_property_readonly("now", &PyContext::now)
       .def_property_readonly("self", &PyContext::self)
@@ -722,8 +709,31 @@ void bind_types(py::module_& m) {
       .def_property_readonly("entity_count", &PyContext::entity_count)
       .def_property_readonly("neighbours", &PyContext::neighbours)
       .def_property_readonly("neighbour_weights", &PyContext::neighbour_weights)
-      .def_property_readonly("rng",
-                             [](py::object self) { return PyRandom(std::move(self)); })
+      // ctx.rng is the context itself, seen as the entity's random stream
+      // (no object to make per call): ctx.rng.exponential(2.0).
+      .def_property_readonly("rng", [](py::object self) { return self; })
+      .def("uniform", [](const PyContext& c) { return c.rng().uniform(); })
+      .def("uniform", [](const PyContext& c, double lo, double hi) { return c.rng().uniform(lo, hi); },
+           py::arg("lo"), py::arg("hi"))
+      .def("uniform_pos", [](const PyContext& c) { return c.rng().uniform_pos(); })
+      .def("exponential", [](const PyContext& c, double mean) { return c.rng().exponential(mean); },
+           py::arg("mean"))
+      .def("normal",
+           [](const PyContext& c, double mean, double sd) { return c.rng().normal(mean, sd); },
+           py::arg("mean") = 0.0, py::arg("stddev") = 1.0)
+      .def("lognormal",
+           [](const PyContext& c, double mu, double sigma) { return c.rng().lognormal(mu, sigma); },
+           py::arg("mu"), py::arg("sigma"))
+      .def("bernoulli", [](const PyContext& c, double p) { return c.rng().bernoulli(p); },
+           py::arg("p"))
+      .def("integer",
+           [](const PyContext& c, std::int64_t lo, std::int64_t hi) { return c.rng().integer(lo, hi); },
+           py::arg("lo"), py::arg("hi"))
+      .def("below", [](const PyContext& c, std::uint64_t n) { return c.rng().below(n); },
+           py::arg("n"))
+      .def("poisson", [](const PyContext& c, double mean) { return c.rng().poisson(mean); },
+           py::arg("mean"))
+      .def("bits", [](const PyContext& c) { return c.rng().bits(); })
       .def("first_of", &PyContext::first_of, py::arg("group"))
       .def("size_of", &PyContext::size_of, py::arg("group"))
       .def("send", &PyContext::send, py::arg("target"), py::arg("payload"), py::arg("delay"),

@@ -21,7 +21,7 @@ std::string fmt_error(const std::string& type, const std::string& head, const st
 // has) and makes it load ".py" plugins. REQUIRES: the GIL.
 void enable_python_types(dsim::Registry& registry);
 
-// The classes handlers and constructors see: Context, Random, Setup,
+// The classes handlers and constructors see: Context (its random stream too), Setup,
 // Statistic, Distribution.
 void bind_types(pybind11::module_& m);
 

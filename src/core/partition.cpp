@@ -18,7 +18,8 @@ Partition::Partition(const Model& model, const Layout& layout, std::uint32_t id)
       local_(store_.groups()),
       queue_(store_.queue()),
       outboxes_(layout.partitions()),
-      end_time_(model.end_time()) {
+      end_time_(model.end_time()),
+      send_bound_(end_time_) {
   ctx_.partition_ = this;
   ctx_.entity_count_ = model.entity_count();
   ctx_.nb_offsets_ = model.nb_offsets().empty() ? nullptr : model.nb_offsets().data();
@@ -247,7 +248,7 @@ bool Partition::make_event(Context& ctx, EntityId target, std::uint32_t type,
   ev.dst = target;
   ev.seq = (*ctx.send_seq_)++;
   std::memcpy(ev.payload, payload, kMaxPayloadBytes);
-  return ev.time < end_time_;
+  return ev.time < send_bound_;
 }
 
 void Partition::send_remote(const Context& ctx, const Event& ev, Location loc, Time delay) {

@@ -53,6 +53,10 @@ class Partition {
   // `statistics` (the whole run's accumulators at the cut: give them to one
   // partition of the run) when not null. No init hooks run.
   virtual void restore(const Snapshot& snapshot, const Partials* statistics);
+  // Keeps events sent for the end time or later in the queue (never run):
+  // a checkpoint then holds them, so a resume that extends the end time
+  // runs them as an uninterrupted longer run would have.
+  void keep_events_past_end() { send_bound_ = kTimeInfinity; }
   // Processes events with time < bound, at most max_events; returns how many.
   // Remote sends with a time below `safe_until` are rejected (they would break
   // the conservative window); pass 0 when the engine needs no such check.
@@ -140,6 +144,9 @@ class Partition {
   std::uint64_t events_ = 0;
   std::uint64_t remote_sends_ = 0;
   Time end_time_;
+  // Events at or after this time are not kept (end_time_; infinity when a
+  // checkpoint may have to hold them, see keep_events_past_end).
+  Time send_bound_;
   Time safe_until_ = 0;
   // A failed event: its key and error.
   std::exception_ptr fault_error_;

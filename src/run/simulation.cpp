@@ -240,8 +240,12 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
   std::unique_ptr<detail::Transport> transport;
   std::exception_ptr error;
   try {
-    for (std::uint32_t id = first; id < last; ++id)
+    for (std::uint32_t id = first; id < last; ++id) {
       parts.push_back(synchronizer->make_partition(*model, *layout, id));
+      // A checkpoint must hold the events past the end too: a resume may
+      // extend the end time.
+      if (!options.checkpoint.directory.empty()) parts.back()->keep_events_past_end();
+    }
     transport = std::make_unique<detail::Transport>(cluster, threads, layout->partitions(),
                                                     mpi_progress == "thread");
     for (auto& p : parts) {

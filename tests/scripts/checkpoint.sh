@@ -109,6 +109,15 @@ echo "--- a finished run extended to a later end time"
   --checkpoint-every 40000 || fail "mm1 half"
 "$DSIM" resume mhalf.checkpoints --end-time 300000 --threads 2 -q -o mext || fail "extend"
 same mref mext "extended run"
+# With long delays (mean 20), many events in flight at the last checkpoint
+# were sent for after the first run's end: the checkpoint holds them too.
+slow=(--set entities.phold.count=1024 --set entities.phold.params.mean=20)
+"$DSIM" run "$phold" -q -o xref "${slow[@]}" --end-time 90 || fail "slow phold ref"
+"$DSIM" run "$phold" -q -o xhalf "${slow[@]}" --end-time 30 --checkpoint-every 10 ||
+  fail "slow phold half"
+"$DSIM" resume xhalf.checkpoints --end-time 90 --sync optimistic --threads 2 -q -o xext ||
+  fail "extend with events past the end"
+same xref xext "run extended past events sent for after its end"
 
 echo "--- what a resume refuses"
 expect_error 2 "is of another model: entities.phold.count is 1024 in the checkpoint and 7 now" \

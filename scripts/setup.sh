@@ -23,7 +23,7 @@ packages=(
   # its tests use (pytest; nbclient and ipykernel execute the notebook).
   python3-dev pybind11-dev python3-numpy python3-pandas python3-xarray python3-matplotlib
   python3-optuna python3-mpi4py python3-pytest python3-nbclient python3-nbformat
-  python3-ipykernel
+  python3-ipykernel python3-numba
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

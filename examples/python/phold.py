@@ -3,8 +3,11 @@ line for line, drawing the same random numbers in the same order, so its
 result files are the C++ model's, bit for bit.
 
     phold_py   plain Python handlers (they hold the GIL: one thread at a time)
+    phold_jit  the same methods compiled by Numba (@pydsim.jit): they run
+               without the GIL, on every thread
 
-Load it as a plugin (examples/python/phold.toml does):
+Load it as a plugin (examples/python/phold.toml does, with phold_py;
+change its type to phold_jit for the compiled one, which needs Numba):
     dsim run examples/python/phold.toml
 or from Python:
     import pydsim; pydsim.load("examples/python/phold.toml").run()
@@ -67,3 +70,12 @@ class PholdPy:
         if rng.bernoulli(self.remote):
             target = ctx.group_first + rng.below(ctx.group_size)
         ctx.send(target, Ping, self.lookahead + rng.exponential(self.mean))
+
+
+@pydsim.entity_type("phold_jit", doc="PHOLD benchmark, phold_py's handlers compiled by Numba "
+                                     "(@pydsim.jit): each event sends one successor to itself "
+                                     "or, with probability `remote`, to a random entity of the "
+                                     "group")
+@pydsim.jit
+class PholdJit(PholdPy):
+    """phold_py's init and on_ping, compiled (same draws, same results)."""

@@ -19,6 +19,7 @@ See docs/python.md.
 from . import _core
 from ._core import Error, InputError, RunError, RunStopped
 from ._experiment import ExperimentResult, experiment
+from ._jit import jit
 from ._model import Model, entity_types, literal, load
 from ._result import Result, read_results
 from ._types import distribution, entity_type, handler, payload, required
@@ -47,5 +48,5 @@ __all__ = [
     "Result", "read_results",
     "experiment", "ExperimentResult",
     "optimize", "OptimizeResult", "TrialResult",
-    "payload", "entity_type", "handler", "required", "distribution",
+    "payload", "entity_type", "handler", "required", "distribution", "jit",
 ]

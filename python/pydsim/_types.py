@@ -123,6 +123,10 @@ def _record_dtype(fields: Any, where: str) -> np.dtype:
         raise _core.InputError(f"{where}: expected named fields, e.g. [('count', np.int64)], "
                                f"not {dtype}")
     for name in dtype.names:
+        if hasattr(np.record, name) or name.startswith("_"):
+            raise _core.InputError(
+                f"{where}: field '{name}': the name is taken by numpy's records "
+                f"(state.{name} would not read the field); choose another")
         field = dtype.fields[name][0]
         base = field.base if field.subdtype is not None else field
         if base.names is not None:

@@ -807,6 +807,9 @@ DSIM_JIT double dsim_jit_level(void* c, std::uint32_t gauge) {
 DSIM_JIT void dsim_jit_fail(void* c, std::int64_t code) {
   guarded([&] { jctx(c).fail("failed with code " + std::to_string(code)); });
 }
+DSIM_JIT void dsim_jit_fail_text(void* c, const char* text, std::uint64_t size) {
+  guarded([&] { jctx(c).fail(std::string(text, size)); });
+}
 DSIM_JIT double dsim_jit_uniform(void* c) { return jctx(c).rng().uniform(); }
 DSIM_JIT double dsim_jit_uniform_range(void* c, double lo, double hi) {
   return jctx(c).rng().uniform(lo, hi);

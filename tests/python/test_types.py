@@ -71,7 +71,7 @@ def test_rollback_checker_on_a_python_type_with_state(tmp_path):
     script.write_text(textwrap.dedent('''
         import numpy as np
         import pydsim
-        Step = pydsim.payload("walker.step", [("size", np.int32), ("scale", np.float64)])
+        Step = pydsim.payload("walker.step", [("length", np.int32), ("scale", np.float64)])
 
         @pydsim.entity_type("walker_py", doc="a random walk over a ring")
         class Walker:
@@ -83,18 +83,18 @@ def test_rollback_checker_on_a_python_type_with_state(tmp_path):
                 self.where = setup.tally("where", "positions")
                 self.level = setup.gauge("level", "last step")
             def init(self, state, ctx):
-                ctx.send(ctx.self, Step, 1.0, size=1, scale=0.5)
+                ctx.send(ctx.self, Step, 1.0, length=1, scale=0.5)
             @pydsim.handler(Step)
             def on_step(self, state, step, ctx):
-                state.position += int(step.size)
+                state.position += int(step.length)
                 state.steps += 1
                 state.trail[state.steps % 3] = ctx.now * step.scale
                 ctx.add(self.moves)
                 ctx.record(self.where, float(state.position) + state.trail.sum())
-                ctx.set(self.level, float(step.size))
+                ctx.set(self.level, float(step.length))
                 nxt = ctx.neighbours[ctx.rng.below(len(ctx.neighbours))]
                 ctx.send(int(nxt), Step, 0.5 + ctx.rng.exponential(1.0),
-                         size=ctx.rng.integer(-self.spread, self.spread), scale=ctx.rng.uniform())
+                         length=ctx.rng.integer(-self.spread, self.spread), scale=ctx.rng.uniform())
     '''))
     config = tmp_path / "walker.toml"
     config.write_text(textwrap.dedent(f'''
@@ -243,6 +243,13 @@ def test_a_python_exception_names_entity_event_time_and_traceback(tmp_path, dsim
             def __init__(self, setup): pass
             def init(self, state, ctx): pass
     ''', ["string_field", "'label'", "unsupported type"]),
+    ("numpy_name", '''
+        @pydsim.entity_type("numpy_name")
+        class Bad:
+            state = [("size", np.int64)]
+            def __init__(self, setup): pass
+            def init(self, state, ctx): pass
+    ''', ["numpy_name", "'size'", "taken by numpy"]),
     ("big_payload", '''
         Big = pydsim.payload("big.one", [("xs", np.float64, (5,))])
     ''', ["big.one", "40 bytes", "32 bytes"]),

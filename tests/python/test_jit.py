@@ -55,16 +55,17 @@ def phold_models(tmp_path_factory):
             for t in ("phold_py", "phold_jit")}
 
 
-LAYOUTS = [("sequential", 1), ("conservative", 1), ("conservative", 2), ("conservative", 3),
-           ("optimistic", 2), ("optimistic", 3)]
+LAYOUTS = [("sequential", 1, None), ("conservative", 1, None), ("conservative", 2, None),
+           ("conservative", 3, "round_robin"), ("optimistic", 2, "graph"),
+           ("optimistic", 3, None)]
 
 
-@pytest.mark.parametrize("sync,threads", LAYOUTS)
+@pytest.mark.parametrize("sync,threads,partitioner", LAYOUTS)
 @pytest.mark.parametrize("type_name", ["phold_jit", "phold_py"])
-def test_phold_equals_the_cpp_model(type_name, sync, threads, tmp_path, phold_cpp,
+def test_phold_equals_the_cpp_model(type_name, sync, threads, partitioner, tmp_path, phold_cpp,
                                     phold_models):
     model = phold_models[type_name]
-    model.run(out=tmp_path / "out", sync=sync, threads=threads)
+    model.run(out=tmp_path / "out", sync=sync, threads=threads, partitioner=partitioner)
     assert same_files(phold_cpp, tmp_path / "out")
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import pydsim
@@ -312,3 +313,43 @@ def test_a_dsim_without_the_script_says_so(tmp_path, dsim_bin):
     code, stderr = cli_error(dsim_bin, config)
     assert code == 2
     assert "nowhere.py" in stderr
+
+
+# A type registered in this session: known to every model loaded after it,
+# without `plugins`, and usable in a model built from a dict.
+_Hop = pydsim.payload("session.hop", [("count", np.int32)])
+
+
+@pydsim.entity_type("session_hopper", doc="hops around a ring, counting")
+class _Hopper:
+    state = [("seen", np.int64)]
+
+    def __init__(self, setup):
+        self.hops = setup.counter("hops")
+
+    def init(self, state, ctx):
+        if ctx.index == 0:
+            ctx.send(ctx.self, _Hop, 1.0, count=0)
+
+    @pydsim.handler(_Hop)
+    def on_hop(self, state, hop, ctx):
+        state.seen += 1
+        ctx.add(self.hops, float(hop.count))
+        ctx.send(int(ctx.neighbours[0]), _Hop, 1.0, count=hop.count + 1)
+
+
+def test_a_type_registered_in_the_session_runs_in_a_dict_model():
+    model = pydsim.Model({
+        "simulation": {"end_time": 50.5},
+        "entities": [{"name": "ring", "type": "session_hopper", "count": 5}],
+        "links": [{"from": "ring", "to": "ring", "topology": "ring", "lookahead": 1.0}],
+    })
+    result = model.run()
+    # One token, 50 hops: 0 + 1 + ... + 49.
+    assert result.value("ring", "hops", "total") == sum(range(50))
+    for sync, threads, partitioner in (("conservative", 2, "round_robin"),
+                                       ("optimistic", 3, "graph"),
+                                       ("conservative", 2, "block")):
+        got = model.run(sync=sync, threads=threads, partitioner=partitioner)
+        assert got.stats.equals(result.stats), (sync, threads, partitioner)
+    assert "session_hopper" in [t["name"] for t in pydsim.entity_types()]

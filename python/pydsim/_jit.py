@@ -40,28 +40,34 @@ modes from one source):
 
 What compiled code sees (Numba nopython mode):
   - self: the group's constants, read-only: every attribute __init__ set to
-    a bool, int or float (numpy scalars too) and every statistic
-    (setup.counter, tally, gauge, histogram). Other attributes (strings,
-    lists, distributions) are not available. Methods of the class other
-    than handlers may be called (self.helper(state, ctx)): they are
-    compiled too.
+    a bool, int or float (numpy scalars too), every statistic
+    (setup.counter, tally, gauge, histogram) and every distribution
+    parameter (setup.param of a pydsim.distribution: self.pause(ctx) draws
+    from the entity's stream, the same numbers as plain Python;
+    self.pause.mean). Other attributes (strings, lists, ...) are not
+    available. Methods of the class other than handlers may be called
+    (self.helper(state, ctx)): they are compiled too.
   - state: the entity's State record over the engine's bytes (state.hits
     += 1 writes them). Prefer signed integers: Numba types uint64 + int as
     float64.
   - payload: the event's record (read it; do not write it).
   - ctx: now, self, index, group_first, group_size, entity_count (ints),
-    neighbours, neighbour_weights (new numpy arrays), rng (the context
-    itself) and the draws uniform(), uniform(lo, hi), uniform_pos(),
-    exponential(mean), normal(mean=0, stddev=1), lognormal(mu, sigma),
-    bernoulli(p), below(n), integer(lo, hi), poisson(mean), bits() -- the
-    same streams as plain Python, draw for draw; add(counter, amount=1),
+    group (the group's name: a string constant of the code), first_of(name)
+    and size_of(name) (a string literal or a computed str; an unknown
+    group fails the run as in plain Python), neighbours, neighbour_weights
+    (new numpy arrays), rng (the context itself) and the draws uniform(),
+    uniform(lo, hi), uniform_pos(), exponential(mean), normal(mean=0,
+    stddev=1), lognormal(mu, sigma), bernoulli(p), below(n), integer(lo,
+    hi), poisson(mean), bits() -- the same streams as plain Python, draw
+    for draw; add(counter, amount=1),
     value(counter), record(tally or histogram, value), set(gauge, level),
     level(gauge), fail(message) (a string literal, or an int code), and
-    send(target, PayloadType, delay, field=value, ...): the payload type
-    is a module-level pydsim.payload(...); fields are given by keyword
-    (omitted ones are zero), as plain Python allows too; fields that are
-    arrays cannot be set from compiled code. Not available: ctx.group,
-    first_of, size_of, the record= form of send, distribution parameters.
+    send(target, PayloadType, delay, record=None, field=value, ...): the
+    payload type is a module-level pydsim.payload(...); record= is a
+    record of that payload's layout (the payload received, say: forwarded
+    as it is), copied first; fields are given by keyword (omitted ones are
+    zero, or the record's), as plain Python allows too; fields that are
+    arrays cannot be set from compiled code (record= carries them).
 An exception a compiled method raises (ZeroDivisionError, ...) stops the run
 with a RunError naming the entity, the time and the method (Numba keeps no
 traceback: run the type without @pydsim.jit to see one).
@@ -71,10 +77,12 @@ dsim validate, dsim run: before anything runs), once per group, since self's
 layout is the group's: a method Numba cannot type fails the load with an
 InputError naming the config entry, the class, the method and Numba's
 reason (or saying that Numba cannot be imported). Groups whose constants
-have the same types share the code. A plugin's compiled types that the
-model does not use cost nothing: Numba is not even imported. Numba's
-compile takes about half a second per type, plus half a second for Numba's
-first compile in a process; the code lives as long as the interpreter.
+have the same types share the code, unless a method reads ctx.group (a
+constant of the code): then each group name has its own (found by a first
+compile that stops at ctx.group). A plugin's compiled types that the model
+does not use cost nothing: Numba is not even imported. Numba's compile
+takes about half a second per type, plus half a second for Numba's first
+compile in a process; the code lives as long as the interpreter.
 """
 
 from __future__ import annotations
@@ -147,13 +155,13 @@ def check_type(typedef) -> None:
                                    "function")
 
 
-def compile_type(typedef, instance) -> tuple:
-    """Once per group, at build: (the group's constants as bytes, each
-    handler's code address or 0 where it is plain Python, init's, finish's,
-    what keeps the code)."""
+def compile_type(typedef, instance, group: str | None = None) -> tuple:
+    """Once per group (its instance and name), at build: (the group's
+    constants as bytes, each handler's code address or 0 where it is plain
+    Python, init's, finish's, what keeps the code)."""
     support = _numba_support(typedef.where)
     layout = _layout(instance)
-    code = _compiled(support, typedef, layout)
+    code = _compiled(support, typedef, layout, group)
     handlers = [code.addresses.get(method, 0) for _, method in typedef.handlers]
     init = code.addresses.get(typedef.init, 0) if typedef.init else 0
     finish = code.addresses.get(typedef.finish, 0) if typedef.finish else 0
@@ -168,9 +176,10 @@ def _jit_methods(typedef) -> list[str]:
 # ---- the group's constants ----------------------------------------------------------------
 
 class _Layout:
-    """The record `self` is in compiled code: the instance's numbers and
-    statistics (kind: None for a number), and what was left out (name ->
-    Python type name, for error messages)."""
+    """The record `self` is in compiled code: the instance's numbers,
+    statistics and distributions (kind: None for a number, "distribution"
+    for a distribution's bytes), and what was left out (name -> Python type
+    name, for error messages)."""
 
     def __init__(self, fields, values, skipped):
         self.fields = fields  # [(name, numpy dtype, statistic kind or None)]
@@ -194,6 +203,10 @@ def _layout(instance) -> _Layout:
         if kind is not None:
             fields.append((name, np.dtype(np.uint32), kind))
             values.append(value.index)
+        elif isinstance(value, _core.Distribution) and hasattr(value, "_bytes"):
+            raw = value._bytes  # a dsim::Distribution, 8-aligned: dsim_jit_sample reads it
+            fields.append((name, np.dtype((np.uint64, (len(raw) // 8,))), "distribution"))
+            values.append(np.frombuffer(raw, np.uint64))
         elif isinstance(value, (bool, np.bool_)):
             fields.append((name, np.dtype(np.bool_), None))
             values.append(bool(value))
@@ -228,13 +241,32 @@ class _Code:
         self.cfuncs = []
 
 
-def _compiled(support, typedef, layout) -> _Code:
+class _NeedsGroup(Exception):
+    """A method reads ctx.group: the type's code is compiled per group name."""
+
+
+_PER_GROUP = object()  # in a type's cache: this layout's code is per group name
+
+
+def _compiled(support, typedef, layout, group) -> _Code:
+    """The type's code for this layout of self, shared by the groups that
+    have it, unless a method reads ctx.group (a constant of the code):
+    then per group name."""
     with _compile_lock:
         cache = typedef.__dict__.setdefault("_jit_cache", {})
         code = cache.get(layout.key)
         if code is None:
-            code = support.compile(typedef, layout)
-            cache[layout.key] = code
+            try:
+                code = cache[layout.key] = support.compile(typedef, layout, None)
+            except _NeedsGroup:
+                cache[layout.key] = code = _PER_GROUP
+        if code is _PER_GROUP:
+            if group is None:
+                raise _core.InputError(f"{typedef.where}: {_NEEDS_GROUP} (this pydsim's "
+                                       "_core gives compile no group name)")
+            code = cache.get((layout.key, group))
+            if code is None:
+                code = cache[(layout.key, group)] = support.compile(typedef, layout, group)
         return code
 
 
@@ -260,6 +292,7 @@ def _numba_support(where: str):
 
 
 _OWN = "pydsim: "  # marks our own typing errors inside Numba's messages
+_NEEDS_GROUP = "ctx.group: the group's name is not known here"  # see _NeedsGroup
 
 
 def _numba_reason(error) -> str:
@@ -299,7 +332,7 @@ class _NumbaSupport:
         from numba import types
         from numba.core import cgutils, errors
         from numba.core.imputils import (lower_builtin, lower_cast, lower_constant,
-                                         lower_getattr_generic)
+                                         lower_getattr, lower_getattr_generic)
         from numba.core.typing.templates import AttributeTemplate, bound_function
         from numba.extending import (infer_getattr, intrinsic, models, overload_attribute,
                                      overload_method, register_model, typeof_impl)
@@ -331,8 +364,13 @@ class _NumbaSupport:
 
         # -- numba types --
         class ContextType(types.Type):
-            def __init__(self):
-                super().__init__("pydsim.Context")
+            """The handler's context; `group`: its group's name, a constant
+            of the code (None where the code is shared by groups)."""
+
+            def __init__(self, group=None):
+                self.group = group
+                super().__init__("pydsim.Context" if group is None
+                                 else f"pydsim.Context[{group}]")
 
         class PayloadRef(types.Type):
             """A pydsim.payload(...) as a compile-time constant."""
@@ -351,6 +389,13 @@ class _NumbaSupport:
                 self.kind = kind
                 super().__init__(f"pydsim.{kind}")
 
+        class DistributionType(types.Type):
+            """A distribution parameter on self: a pointer to its bytes
+            among the group's constants."""
+
+            def __init__(self):
+                super().__init__("pydsim.Distribution")
+
         class GroupSelf(types.Type):
             """self in compiled code: a pointer to the group's constants."""
 
@@ -358,20 +403,26 @@ class _NumbaSupport:
                 self.typename = typename
                 self.fields = {}
                 for name, dtype, kind in layout.fields:
-                    ftype = statistic_types[kind] if kind else numba.from_dtype(dtype)
+                    if kind == "distribution":
+                        ftype = distribution_type
+                    else:
+                        ftype = statistic_types[kind] if kind else numba.from_dtype(dtype)
                     self.fields[name] = (ftype, layout.dtype.fields[name][1])
                 self.skipped = dict(layout.skipped)
                 super().__init__(f"pydsim.self[{typename}]{layout.key!r}")
 
         statistic_types = {k: StatisticType(k) for k in ("counter", "tally", "gauge", "histogram")}
+        distribution_type = DistributionType()
         context_type = ContextType()
-        self.context_type, self.GroupSelf = context_type, GroupSelf
+        self.ContextType, self.GroupSelf = ContextType, GroupSelf
         self.PayloadRef = PayloadRef
         self._self_classes = {}
+        self._as_context = {}
 
         register_model(ContextType)(models.OpaqueModel)
         register_model(PayloadRef)(models.OpaqueModel)
         register_model(GroupSelf)(models.OpaqueModel)
+        register_model(DistributionType)(models.OpaqueModel)
 
         @register_model(StatisticType)
         class StatisticModel(models.PrimitiveModel):
@@ -406,23 +457,58 @@ class _NumbaSupport:
                 if attr in typ.skipped:
                     raise refuse(
                         f"self.{attr} is a {typ.skipped[attr]}: compiled code sees only the "
-                        "numbers, booleans and statistics __init__ keeps on self")
+                        "numbers, booleans, statistics and distributions __init__ keeps on "
+                        "self")
                 return None
 
         @lower_getattr_generic(GroupSelf)
         def self_getattr(context, builder, typ, value, attr):
             ftype, offset = typ.fields[attr]
             at = builder.gep(value, [ir.Constant(ir.IntType(64), offset)])
+            if ftype is distribution_type:
+                return at  # the bytes stay where they are
             at = builder.bitcast(at, context.get_data_type(ftype).as_pointer())
             return context.data_model_manager[ftype].load_from_data_pointer(builder, at)
+
+        # -- distribution parameters: self.NAME(ctx) draws, self.NAME.mean --
+        @infer_getattr
+        class DistributionAttributes(AttributeTemplate):
+            key = DistributionType
+
+            @bound_function("pydsim.Distribution.__call__")
+            def resolve___call__(self, distribution, args, kws):
+                if kws or len(args) != 1 or not isinstance(args[0], ContextType):
+                    raise refuse("a distribution parameter takes the context: "
+                                 "self.NAME(ctx)")
+                return types.float64(args[0])
+
+            def resolve_mean(self, distribution):
+                return types.float64
+
+        @lower_builtin(DistributionType, DistributionType, ContextType)
+        def lower_sample(context, builder, sig, args):
+            distribution, ctx = args
+            fnty = ir.FunctionType(ir.DoubleType(), [i8p, i8p])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "dsim_jit_sample")
+            return builder.call(fn, [ctx, distribution])
+
+        @lower_getattr(DistributionType, "mean")
+        def distribution_mean(context, builder, typ, value):
+            fnty = ir.FunctionType(ir.DoubleType(), [i8p])
+            fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                                "dsim_jit_distribution_mean")
+            return builder.call(fn, [value])
 
         # -- calls into the bridge --
         def extern(name, result, *args, returns=None):
             """An intrinsic calling the C function `name` (result, args: its
-            numba types), its result cast to `returns`."""
+            numba types; C stands for any context type), its result cast to
+            `returns`."""
             returns = returns or result
 
             def typing(*actual):
+                typed = [t if a is C else a for a, t in zip(args, actual)]
+
                 def codegen(context, builder, sig, values):
                     llvm_result = ir.VoidType() if result is types.void \
                         else context.get_value_type(result)
@@ -434,7 +520,7 @@ class _NumbaSupport:
                         return context.get_dummy_value()
                     return context.cast(builder, out, result, returns)
 
-                return returns(*args), codegen
+                return returns(*typed), codegen
 
             return intrinsic(_fixed_arity(len(args), typing))
 
@@ -495,7 +581,7 @@ class _NumbaSupport:
                         builder.call(fn, [values[0], ir.Constant(ir.IntType(64), code)])
                     return context.get_dummy_value()
 
-                return types.void(C), codegen
+                return types.void(ctx), codegen
 
             return intrinsic(typer)
 
@@ -514,7 +600,6 @@ class _NumbaSupport:
             return intrinsic(typer)
 
         self.pointer_as = pointer_as
-        self.as_context = pointer_as(C)
 
         # -- the context: attributes --
         def attribute(name, function):
@@ -624,12 +709,67 @@ class _NumbaSupport:
                              "(or an int code), not a computed string")
             return None
 
+        @lower_getattr(ContextType, "group")
+        def ctx_group(context, builder, typ, value):
+            return context.get_dummy_value()  # a literal: its type holds the name
+
+        # -- the context: groups by name --
+        def group_call(c_name, result, what):
+            """ctx.WHAT(group) calling `c_name(ctx, name bytes, length)`:
+            a literal name is a constant of the code; a computed one is
+            passed as it is (group names are ASCII: another cannot be one)."""
+            by_text = extern(c_name, result, C, types.voidptr, u64, returns=i64)
+            not_ascii = fail_with(f"{what}(): no entity group has a name that is not ASCII")
+            missing = 0xFFFFFFFF if what == "first_of" else 0  # as the bridge's on error
+
+            def by_literal(text):
+                data = text.encode("utf-8")
+
+                def typer(typingctx, ctx):
+                    def codegen(context, builder, sig, values):
+                        fnty = ir.FunctionType(context.get_value_type(result),
+                                               [i8p, i8p, ir.IntType(64)])
+                        fn = cgutils.get_or_insert_function(builder.module, fnty, c_name)
+                        pointer = context.insert_const_bytes(builder.module, data)
+                        out = builder.call(fn, [values[0], pointer,
+                                                ir.Constant(ir.IntType(64), len(data))])
+                        return context.cast(builder, out, result, i64)
+
+                    return i64(ctx), codegen
+
+                return intrinsic(typer)
+
+            def typer(ctx, group):
+                if isinstance(group, types.StringLiteral):
+                    call = by_literal(group.literal_value)
+                    return lambda ctx, group: call(ctx)
+                if isinstance(group, types.UnicodeType):
+                    def impl(ctx, group):
+                        if group._is_ascii:
+                            return by_text(ctx, group._data, group._length)
+                        not_ascii(ctx)
+                        return missing
+                    return impl
+                raise refuse(f"{what}() takes a group's name (a str), not {group}")
+
+            overload_method(ContextType, what, prefer_literal=True)(typer)
+
+        group_call("dsim_jit_first_of", u32, "first_of")
+        group_call("dsim_jit_size_of", u64, "size_of")
+
         # -- the context: send(target, PayloadType, delay, field=value, ...) --
         P = inspect.Parameter
 
         @infer_getattr
         class ContextAttributes(AttributeTemplate):
             key = ContextType
+
+            def resolve_group(self, ctx):
+                """The group's name: a constant (the code is compiled per
+                group name where a method reads it: _compiled)."""
+                if ctx.group is None:
+                    raise refuse(_NEEDS_GROUP)
+                return types.literal(ctx.group)
 
             @bound_function("pydsim.Context.send")
             def resolve_send(self, ctx, args, kws):
@@ -651,6 +791,21 @@ class _NumbaSupport:
                           P("payload", P.POSITIONAL_OR_KEYWORD),
                           P("delay", P.POSITIONAL_OR_KEYWORD)]
                 arg_types = [types.int64, payload, types.float64]
+                kws = dict(kws)
+                record = kws.pop("record", None)
+                if record is not None:
+                    # record=: a record of the payload's layout (the payload
+                    # received, an element of an array of them), copied first.
+                    expected = numba.from_dtype(payload.payload.record)
+                    given = record.dtype if isinstance(record, types.Array) \
+                        and record.ndim == 0 else record
+                    if not (isinstance(given, types.Record) and given.size == expected.size
+                            and given.fields == expected.fields):
+                        raise refuse(f"send(): record= takes a record of payload "
+                                     f"{payload.payload.name} (the payload received, say), "
+                                     f"not {record}")
+                    params.append(P("record", P.POSITIONAL_OR_KEYWORD))
+                    arg_types.append(record)
                 for key, given in kws.items():
                     if key not in names:
                         raise refuse(
@@ -658,20 +813,23 @@ class _NumbaSupport:
                             f"{', '.join(names) or 'none'})")
                 for name, scalar, _ in payload.fields:
                     given = kws.get(name)
-                    if given is not None and scalar is None:
+                    if given is None:  # zero, or the record's: typed None (lower_send)
+                        params.append(P(name, P.POSITIONAL_OR_KEYWORD, default=None))
+                        arg_types.append(types.none)
+                        continue
+                    if scalar is None:
                         raise refuse(f"payload {payload.payload.name}: field "
                                      f"'{name}' is an array: compiled code cannot "
                                      "set it")
-                    if given is not None and not isinstance(given, (types.Integer, types.Float,
-                                                                    types.Boolean)):
+                    if not isinstance(given, (types.Integer, types.Float, types.Boolean)):
                         raise refuse(f"payload {payload.payload.name}: field "
                                      f"'{name}' takes a number, not {given}")
-                    if (given is not None and isinstance(given, types.Float)
+                    if (isinstance(given, types.Float)
                             and isinstance(scalar, (types.Integer, types.Boolean))):
                         raise refuse(f"payload {payload.payload.name}: field "
                                      f"'{name}' holds {scalar}, not {given}")
                     params.append(P(name, P.POSITIONAL_OR_KEYWORD, default=0))
-                    arg_types.append(scalar or types.int64)
+                    arg_types.append(scalar)
                 return types.void(*arg_types).replace(pysig=inspect.Signature(params))
 
         @lower_builtin("pydsim.Context.send", ContextType, types.VarArg(types.Any))
@@ -680,8 +838,19 @@ class _NumbaSupport:
             payload = sig.args[2]
             buffer = cgutils.alloca_once(builder, ir.ArrayType(ir.IntType(64), 4), zfill=True)
             data = builder.bitcast(buffer, i8p)
-            for (name, scalar, offset), v in zip(payload.fields, args[4:]):
-                if scalar is None:
+            # After delay (resolve_send's signature): record= where given,
+            # then every field, typed None where not given (it stays zero,
+            # or the record's).
+            fields_at = len(sig.args) - len(payload.fields)
+            if fields_at > 4:
+                record, value = sig.args[4], args[4]
+                if isinstance(record, types.Array):
+                    value = context.make_array(record)(context, builder, value).data
+                cgutils.memcpy(builder, data, builder.bitcast(value, i8p),
+                               ir.Constant(ir.IntType(64), payload.payload.size))
+            for (name, scalar, offset), typed, v in zip(payload.fields, sig.args[fields_at:],
+                                                        args[fields_at:]):
+                if isinstance(typed, types.NoneType):
                     continue
                 at = builder.gep(data, [ir.Constant(ir.IntType(64), offset)])
                 at = builder.bitcast(at, context.get_data_type(scalar).as_pointer())
@@ -718,9 +887,13 @@ class _NumbaSupport:
                 self.overload_method(cls, name)(typer)
         return cls
 
-    def compile(self, typedef, layout) -> _Code:
+    def compile(self, typedef, layout, group) -> _Code:
+        """The type's methods for this layout of self and, where `group` is
+        not None, this group name (ctx.group); with None, a method that
+        reads ctx.group raises _NeedsGroup."""
         self_type = self._self_class(typedef)(typedef.name, layout)
         state_type = self.numba.from_dtype(typedef.state_record)
+        context_type = self.ContextType(group)
         code = _Code()
         targets = [(m, p) for p, m in typedef.handlers] + \
                   [(h, None) for h in (typedef.init, typedef.finish) if h]
@@ -731,12 +904,14 @@ class _NumbaSupport:
             body = self.numba.njit(function)
             if payload is not None:
                 argtypes = (self_type, state_type, self.numba.from_dtype(payload.record),
-                            self.context_type)
+                            context_type)
             else:
-                argtypes = (self_type, state_type, self.context_type)
+                argtypes = (self_type, state_type, context_type)
             try:
                 body.compile(argtypes)
             except Exception as error:  # noqa: BLE001 - Numba's errors are of many kinds
+                if group is None and _NEEDS_GROUP in str(error):
+                    raise _NeedsGroup() from None
                 raise _core.InputError(
                     f"{typedef.where}: @pydsim.jit method {method} cannot be compiled by "
                     f"Numba: {_numba_reason(error)}") from None
@@ -752,7 +927,9 @@ class _NumbaSupport:
         types = self.types
         as_self = self.pointer_as(argtypes[0])
         as_state = self.pointer_as(argtypes[1])
-        as_context = self.as_context
+        as_context = self._as_context.get(argtypes[-1])
+        if as_context is None:
+            as_context = self._as_context[argtypes[-1]] = self.pointer_as(argtypes[-1])
         fail = self.fail_with(failure)
         vp = types.voidptr
         if has_payload:
@@ -827,12 +1004,14 @@ def _same_signature(function):
 # optional ones are used where the module has them.
 _C_FUNCTIONS = [
     "dsim_jit_now", "dsim_jit_self", "dsim_jit_index", "dsim_jit_group_first",
-    "dsim_jit_group_size", "dsim_jit_entity_count", "dsim_jit_neighbour_count",
+    "dsim_jit_group_size", "dsim_jit_entity_count", "dsim_jit_first_of", "dsim_jit_size_of",
+    "dsim_jit_neighbour_count",
     "dsim_jit_neighbour", "dsim_jit_neighbour_weight", "dsim_jit_send", "dsim_jit_add",
     "dsim_jit_value", "dsim_jit_record_tally", "dsim_jit_record_histogram",
     "dsim_jit_set_gauge", "dsim_jit_level", "dsim_jit_fail", "dsim_jit_fail_text",
     "dsim_jit_uniform", "dsim_jit_uniform_range", "dsim_jit_uniform_pos",
     "dsim_jit_exponential", "dsim_jit_normal", "dsim_jit_lognormal", "dsim_jit_bernoulli",
     "dsim_jit_below", "dsim_jit_integer", "dsim_jit_poisson", "dsim_jit_bits",
+    "dsim_jit_sample", "dsim_jit_distribution_mean",
 ]
 _OPTIONAL = {"dsim_jit_fail_text"}

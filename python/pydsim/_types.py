@@ -264,12 +264,13 @@ class TypeDef:
             raise _core.InputError(f"{self.where}: {name} takes {shape}, not "
                                    f"({', '.join(p.name for p in params)})")
 
-    def compile(self, instance) -> tuple:
-        """For the engine, once per group: (the group's constants as bytes,
-        the address of each handler's compiled code or 0, init's, finish's,
-        what keeps the code loaded)."""
+    def compile(self, instance, group: str) -> tuple:
+        """For the engine, once per group (its constructed instance and its
+        name): (the group's constants as bytes, the address of each
+        handler's compiled code or 0, init's, finish's, what keeps the code
+        loaded)."""
         from . import _jit
-        return _jit.compile_type(self, instance)
+        return _jit.compile_type(self, instance, group)
 
     @staticmethod
     def _params(spec: Mapping, where: str) -> list:

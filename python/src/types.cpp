@@ -24,6 +24,8 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -261,9 +263,11 @@ class PyContext {
 };
 
 // A distribution parameter: draw(ctx) samples it from the entity's stream.
+// Compiled code keeps its bytes among the group's constants (dsim_jit_sample).
 struct PyDistribution {
   dsim::Distribution d;
 };
+static_assert(std::is_trivially_copyable_v<dsim::Distribution>);
 
 // What a group's constructor sees.
 class PySetup {
@@ -536,10 +540,11 @@ dsim::EntityTypeInfo::BehaviourPtr make_behaviour(const std::shared_ptr<const Py
   if (type->finish) b->finish = b->instance.attr("finish");
   if (type->jit) {
     // pydsim._jit compiles the @pydsim.jit methods for this group's
-    // constants: (self bytes, handler addresses by index, init, finish, keep).
+    // constants and name: (self bytes, handler addresses by index, init,
+    // finish, keep).
     py::tuple compiled;
     try {
-      compiled = type->def.attr("compile")(b->instance);
+      compiled = type->def.attr("compile")(b->instance, std::string(setup.group()));
     } catch (py::error_already_set& e) {
       if (e.matches(run_error_type()) || e.matches(input_error_type()))
         throw dsim::Error(py::str(e.value()).cast<std::string>());
@@ -689,6 +694,12 @@ void bind_types(py::module_& m) {
       .def("__call__", [](const PyDistribution& d, PyContext& c) { return d.d.sample(c.rng()); },
            py::arg("ctx"), "A draw from the entity's random stream.")
       .def_property_readonly("mean", [](const PyDistribution& d) { return d.d.mean(); })
+      .def_property_readonly(
+          "_bytes",
+          [](const PyDistribution& d) {
+            return py::bytes(reinterpret_cast<const char*>(&d.d), sizeof(dsim::Distribution));
+          },
+          "The value's bytes, for compiled code (dsim_jit_sample).")
       .def("__repr__", [](const PyDistribution& d) { return d.d.to_string(); });
   py::class_<PySetup>(m, "Setup")
       .def_property_readonly("group", &PySetup::group)
@@ -773,6 +784,17 @@ DSIM_JIT std::uint64_t dsim_jit_index(void* c) { return jctx(c).index(); }
 DSIM_JIT std::uint32_t dsim_jit_group_first(void* c) { return jctx(c).group_first(); }
 DSIM_JIT std::uint64_t dsim_jit_group_size(void* c) { return jctx(c).group_size(); }
 DSIM_JIT std::uint64_t dsim_jit_entity_count(void* c) { return jctx(c).entity_count(); }
+// A group by name (`size` bytes of UTF-8): an unknown one fails the handler.
+DSIM_JIT std::uint32_t dsim_jit_first_of(void* c, const char* group, std::uint64_t size) {
+  std::uint32_t first = dsim::kNoEntity;
+  guarded([&] { first = jctx(c).group_first(std::string_view(group, size)); });
+  return first;
+}
+DSIM_JIT std::uint64_t dsim_jit_size_of(void* c, const char* group, std::uint64_t size) {
+  std::uint64_t count = 0;
+  guarded([&] { count = jctx(c).group_size(std::string_view(group, size)); });
+  return count;
+}
 DSIM_JIT std::uint64_t dsim_jit_neighbour_count(void* c) { return jctx(c).neighbours().size(); }
 DSIM_JIT std::uint32_t dsim_jit_neighbour(void* c, std::uint64_t k) {
   const auto n = jctx(c).neighbours();
@@ -837,6 +859,18 @@ DSIM_JIT std::uint64_t dsim_jit_poisson(void* c, double mean) {
   return jctx(c).rng().poisson(mean);
 }
 DSIM_JIT std::uint64_t dsim_jit_bits(void* c) { return jctx(c).rng().bits(); }
+// A distribution parameter, as the bytes of a dsim::Distribution (the
+// group's constants keep them: PyDistribution's _bytes).
+DSIM_JIT double dsim_jit_sample(void* c, const void* distribution) {
+  dsim::Distribution d;
+  std::memcpy(&d, distribution, sizeof d);
+  return d.sample(jctx(c).rng());
+}
+DSIM_JIT double dsim_jit_distribution_mean(const void* distribution) {
+  dsim::Distribution d;
+  std::memcpy(&d, distribution, sizeof d);
+  return d.mean();
+}
 
 // The dsim program's way in (src/cli/python_plugins.cpp): after it loaded
 // libpython (RTLD_GLOBAL) and this module, it calls this to load a ".py"

@@ -129,6 +129,89 @@ def test_an_experiment_of_a_compiled_type(tmp_path):
     assert summaries[0].equals(summaries[1])
 
 
+# ---- groups by name, distribution parameters, record= ----------------------------------
+
+HOPPER = '''
+    Hop = pydsim.payload("hopper.hop", [("n", np.int64), ("w", np.float64)])
+
+    class Hopper:
+        state = [("n", np.int64), ("seen", np.int64), ("avg", np.float64)]
+        params = {"pause": pydsim.distribution("exp(mean=1)", "time between hops")}
+
+        def __init__(self, setup):
+            self.pause = setup.param("pause")
+            self.hops = setup.counter("hops")
+            self.waits = setup.tally("waits")
+            self.weights = setup.tally("weights")
+            self.seen = setup.tally("seen")
+
+        def other(self, ctx):
+            if ctx.group == "left":
+                return "right"
+            return "left"
+
+        def init(self, state, ctx):
+            ctx.send(ctx.self, Hop, 0.5 + self.pause(ctx), n=0, w=1.5)
+
+        def finish(self, state, ctx):
+            ctx.record(self.seen, state.seen + state.avg + state.n)
+
+        @pydsim.handler(Hop)
+        def on_hop(self, state, hop, ctx):
+            state.n += 1
+            state.avg = self.pause.mean
+            ctx.add(self.hops)
+            ctx.record(self.weights, hop.w)
+            delay = 0.5 + self.pause(ctx)
+            ctx.record(self.waits, delay)
+            name = self.other(ctx)  # a computed name
+            target = ctx.first_of(name) + ctx.rng.below(ctx.size_of(name))
+            if ctx.group == "left":
+                state.seen += ctx.size_of("right") + ctx.first_of("left")  # literal names
+            if hop.n % 2 == 0:
+                ctx.send(target, Hop, delay, record=hop, n=hop.n + 1)  # w as received
+            else:
+                ctx.send(target, Hop, delay, n=hop.n + 1, w=hop.w * 1.25)
+
+    pydsim.entity_type("hopper")(Hopper)
+
+    @pydsim.entity_type("hopper_jit")
+    @pydsim.jit
+    class HopperJit(Hopper):
+        pass
+'''
+
+
+def test_groups_by_name_distributions_and_record_match_plain_python(tmp_path):
+    """ctx.group (a constant of the code: compiled per group), first_of and
+    size_of by a literal and by a computed name, a distribution parameter
+    of each group (draws and mean) and send's record=: compiled and plain,
+    sequential and conservative on 2 threads, give the same results."""
+    script = tmp_path / "hopper.py"
+    script.write_text("import numpy as np\nimport pydsim\n" + textwrap.dedent(HOPPER))
+    group = '[[entities]]\nname = "{}"\ntype = "{}"\ncount = {}\nparams = {{ pause = "{}" }}\n'
+    link = '[[links]]\nfrom = "{}"\nto = "{}"\ntopology = "any"\nlookahead = 0.5\n'
+    results = []
+    for type_name in ("hopper", "hopper_jit"):
+        config = tmp_path / f"{type_name}.toml"
+        config.write_text(f'plugins = ["{script}"]\n[simulation]\nend_time = 20.0\nseed = 3\n'
+                          + group.format("left", type_name, 3, "exp(mean=0.7)")
+                          + group.format("right", type_name, 4, "uniform(0.5, 1.5)")
+                          + link.format("left", "right") + link.format("right", "left"))
+        model = pydsim.load(config)
+        for sync, threads in (("sequential", 1), ("conservative", 2)):
+            out = tmp_path / f"{type_name}_{sync}"
+            results.append((out, model.run(out=out, sync=sync, threads=threads)))
+    (first, plain), *others = results
+    for out, _ in others:
+        assert same_files(first, out), out.name
+    assert plain.value("left", "hops", "total") > 30 and plain.value("right", "hops", "total") > 30
+    assert plain.value("left", "weights", "max") > 1.5
+    code = pydsim._types._types["hopper_jit"]._jit_cache
+    assert {key[1] for key in code if isinstance(key[1], str)} == {"left", "right"}, \
+        "ctx.group: compiled per group"
+
+
 # ---- the epidemic ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module", params=["SIR", "SEIR"])
@@ -303,13 +386,17 @@ def test_a_method_numba_cannot_compile_fails_the_load(tmp_path, dsim_bin):
 
 @pytest.mark.parametrize("case,body,words", [
     ("string_constant", "if self.label == 'x':\n    ctx.add(self.steps)",
-     ["self.label is a str", "numbers, booleans and statistics"]),
+     ["self.label is a str", "numbers, booleans, statistics and distributions"]),
     ("wrong_statistic", "ctx.add(self.level)", ["add() takes a counter", "not a gauge"]),
     ("no_such_field", "ctx.send(ctx.self, Step, 1.0, jumps=1)",
      ["payload no_such_field.step has no field 'jumps'", "hops, scale, odd"]),
     ("float_in_int_field", "ctx.send(ctx.self, Step, 1.0, hops=1.5)",
      ["field 'hops' holds int32, not float64"]),
     ("positional_fields", "ctx.send(ctx.self, Step, 1.0, 3)", ["give the payload's fields"]),
+    ("record_of_another_layout", "ctx.send(ctx.self, Step, 1.0, record=state)",
+     ["record= takes a record of payload record_of_another_layout.step"]),
+    ("group_by_number", "ctx.add(self.steps, ctx.size_of(3))",
+     ["size_of() takes a group's name (a str)"]),
 ])
 def test_typing_errors_say_what_compiled_code_allows(case, body, words, tmp_path):
     config = walker_types(tmp_path, case, f'''
@@ -354,6 +441,8 @@ def failing(tmp_path_factory):
                         ctx.send(10**6, Tick, 1.0)
                     elif self.mode == 3:
                         state.n = state.n // (state.n - 3)
+                    elif self.mode == 4:
+                        state.n += ctx.size_of("nowhere")
                 ctx.send(ctx.self, Tick, 1.0)
     ''', params="params = { mode = 0 }\n")
 
@@ -372,6 +461,13 @@ def test_errors_in_compiled_code_name_the_entity(mode, words, failing):
         words = ["failed with code"]  # a bridge that takes codes only
     for word in words:
         assert word in text, text
+
+
+def test_an_unknown_group_name_fails_the_run(failing):
+    with pytest.raises(pydsim.RunError) as caught:
+        pydsim.load(failing, set={"entities.g.params.mode": 4}).run(threads=2)
+    text = str(caught.value)
+    assert "g[1]" in text and "no entity group named 'nowhere'" in text, text
 
 
 def test_only_the_types_a_model_uses_are_compiled(tmp_path):

@@ -185,8 +185,10 @@ if [ "${DSIM_WITH_MPI:-0}" = 1 ] && command -v mpirun >/dev/null; then
     --set "entities.people.count=$people" --dashboard 127.0.0.1:0
   DSIM=$DSIM_REAL
   # While the run goes on: all 4 partitions (2 on each rank) advance, and
-  # the series (summed over both ranks) grow.
-  "$py" - "$(api /api/status)" "$((60 * factor))" >"$tmp/mpi.txt" 2>&1 <<'EOF' ||
+  # the series (summed over both ranks) grow. The limit is generous (a
+  # sanitizer build on a loaded machine: 4 threads on 2 cores); a view that
+  # stops advancing still fails, and so does a run that ends first.
+  "$py" - "$(api /api/status)" "$((150 * factor))" >"$tmp/mpi.txt" 2>&1 <<'EOF' ||
 import json, sys, time, urllib.request
 url, limit = sys.argv[1], float(sys.argv[2])
 deadline = time.time() + limit

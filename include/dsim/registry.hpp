@@ -72,6 +72,13 @@ class DSIM_API Registry {
   // dsim::Error saying that this host cannot load Python.
   void load_plugin(const std::string& path);
 
+  // Loads the plugins of a config, then those named elsewhere (a command
+  // line), each library once however it is named (relative paths are
+  // relative to the current directory; a bare name that is no file here is
+  // left to the loader's search path).
+  void load_plugins(const std::vector<std::string>& from_config,
+                    const std::vector<std::string>& from_elsewhere = {});
+
   // What loads a ".py" plugin into this registry (pydsim sets it on the
   // registries it makes; the dsim program sets one that starts Python).
   using ScriptLoader = std::function<void(Registry& registry, const std::string& path)>;

@@ -73,22 +73,6 @@ Source source_from(const py::dict& d) {
   return s;
 }
 
-// Loads each library once, however it is named (what `dsim run` does).
-void load_plugins(dsim::Registry& registry, const std::vector<std::string>& first,
-                  const std::vector<std::string>& second) {
-  std::set<fs::path> loaded;
-  auto load = [&](const std::string& name) {
-    fs::path path = name;
-    if (path.has_parent_path() || fs::exists(path)) path = fs::absolute(path);
-    std::error_code ec;
-    fs::path key = fs::weakly_canonical(path, ec);
-    if (ec) key = path;
-    if (!loaded.insert(key).second) return;
-    registry.load_plugin(path.string());
-  };
-  for (const auto& p : first) load(p);
-  for (const auto& p : second) load(p);
-}
 
 // The built-in types, the reference models and the Python types registered
 // so far; ".py" plugins load into it. REQUIRES: the GIL.
@@ -104,7 +88,7 @@ dsim::ModelSpec prepare(const Source& source, dsim::Registry& registry) {
   dsim::ModelSpec spec = source.json.empty()
                              ? dsim::load_model(source.path, source.overrides)
                              : dsim::model_from_json(source.json, source.name, source.overrides);
-  load_plugins(registry, spec.plugins, source.plugins);
+  registry.load_plugins(spec.plugins, source.plugins);
   dsim::validate(spec, registry);
   return spec;
 }
@@ -445,7 +429,7 @@ py::list entity_types(const std::vector<std::string>& plugins) {
   return translated([&] {
     dsim::Registry registry;
     base_registry(registry);
-    load_plugins(registry, {}, plugins);
+    registry.load_plugins({}, plugins);
     py::list out;
     for (const dsim::EntityTypeInfo* info : registry.types()) {
       py::dict t;
@@ -523,7 +507,7 @@ py::dict experiment(const py::dict& source_dict, const py::dict& spec, const std
       const dsim::ModelSpec probe = e.model_json.empty()
                                         ? dsim::load_model(e.model, e.overrides)
                                         : dsim::model_from_json(e.model_json, e.model, e.overrides);
-      load_plugins(*registry, probe.plugins, source.plugins);
+      registry->load_plugins(probe.plugins, source.plugins);
     } catch (...) {
       error = std::current_exception();
     }

@@ -47,7 +47,7 @@ ModelSpec prepare(const ModelOptions& options, Registry& registry,
                             fmt::format("{} (the model it recorded)", recorded->checkpoint.string()),
                             options.overrides)
           : load_model(options.config, options.overrides);
-  load_plugins(registry, spec.plugins, options.plugins);
+  registry.load_plugins(spec.plugins, options.plugins);
   validate(spec, registry);
   return spec;
 }
@@ -199,24 +199,6 @@ void start_dashboard(const RunCommandOptions& options, Simulation& simulation,
 }
 
 }  // namespace
-
-void load_plugins(Registry& registry, const std::vector<std::string>& from_config,
-                  const std::vector<std::string>& from_command_line) {
-  std::set<fs::path> loaded;
-  auto load = [&](const std::string& name) {
-    fs::path path = name;
-    // A bare name that is not a file here is left to the loader's search path.
-    if (path.has_parent_path() || fs::exists(path)) path = fs::absolute(path);
-    std::error_code ec;
-    fs::path key = fs::weakly_canonical(path, ec);
-    if (ec) key = path;
-    if (!loaded.insert(key).second) return;
-    registry.load_plugin(path.string());
-  };
-  for (const auto& p : from_config) load(p);
-  for (const auto& p : from_command_line) load(p);
-}
-
 
 int run_command(const RunCommandOptions& options, const std::shared_ptr<Communicator>& world,
                 std::FILE* out, std::FILE* err) {
@@ -447,7 +429,7 @@ int list_command(const std::string& type, const std::vector<std::string>& plugin
   register_builtins(registry);
   register_reference_models(registry);
   enable_python_plugins(registry);
-  load_plugins(registry, {}, plugins);
+  registry.load_plugins({}, plugins);
 
   std::vector<const EntityTypeInfo*> types;
   if (type.empty()) {

@@ -58,11 +58,6 @@ int checkpoints_command(const std::string& dir, std::FILE* out);
 int validate_command(const ModelOptions& options, const std::shared_ptr<Communicator>& world,
                      std::FILE* out);
 
-// Loads the config's plugins, then the command line's, each library once
-// however it is named.
-void load_plugins(Registry& registry, const std::vector<std::string>& from_config,
-                  const std::vector<std::string>& from_command_line);
-
 // dsim list: entity types (all, or the one named) with their parameters.
 int list_command(const std::string& type, const std::vector<std::string>& plugins, std::FILE* out);
 

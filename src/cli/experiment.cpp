@@ -188,7 +188,7 @@ int experiment_command(const ExperimentCommandOptions& options,
   enable_python_plugins(registry);
   register_reference_models(registry);
   const ModelSpec base = load_model(e.model, e.overrides);
-  load_plugins(registry, base.plugins, options.plugins);
+  registry.load_plugins(base.plugins, options.plugins);
 
   ExperimentOptions run;
   if (!options.out.empty()) run.output = options.out;

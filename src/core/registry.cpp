@@ -3,6 +3,9 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <set>
+
 namespace dsim {
 
 Registry::Registry() = default;
@@ -130,6 +133,23 @@ void Registry::load_plugin(const std::string& path) {
   } catch (const Error& e) {
     throw Error(fmt::format("plugin '{}': {}", path, e.what()));
   }
+}
+
+void Registry::load_plugins(const std::vector<std::string>& from_config,
+                            const std::vector<std::string>& from_elsewhere) {
+  namespace fs = std::filesystem;
+  std::set<fs::path> loaded;
+  auto load = [&](const std::string& name) {
+    fs::path path = name;
+    if (path.has_parent_path() || fs::exists(path)) path = fs::absolute(path);
+    std::error_code ec;
+    fs::path key = fs::weakly_canonical(path, ec);
+    if (ec) key = path;
+    if (!loaded.insert(key).second) return;
+    load_plugin(path.string());
+  };
+  for (const auto& p : from_config) load(p);
+  for (const auto& p : from_elsewhere) load(p);
 }
 
 const EntityTypeInfo* Registry::find(std::string_view name) const {

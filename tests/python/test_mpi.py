@@ -1,4 +1,4 @@
-"""`mpirun -np N python3 script.py`: a model across ranks on mpi4py's
+"""`mpirun -np N /usr/bin/python3 script.py`: a model across ranks on mpi4py's
 communicator gives the sequential results, and an experiment's runs are
 shared by the ranks with the files of one process."""
 

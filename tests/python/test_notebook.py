@@ -1,7 +1,7 @@
 """examples/python/tutorial.ipynb runs from top to bottom without an error.
 
 The notebook runs in a Jupyter kernel of the interpreter running this test
-(a kernelspec written for the occasion, so a "python3" kernel installed
+(a kernelspec written for the occasion, so a kernel of that name installed
 elsewhere cannot stand in), with the package under test on its PYTHONPATH
 and its working directory examples/python, as a reader's would be. The
 executed notebook, outputs and charts included, is kept under

@@ -129,14 +129,50 @@ auto translated(F&& body) -> decltype(body()) {
   }
 }
 
+// A Python function the engine calls from a thread of its own (progress
+// observers): each call takes the GIL; the first exception it raises is
+// kept and asks for a stop, and the rest of the calls are skipped. Copies
+// share one state, dropped with the GIL held.
+class PythonCallback {
+ public:
+  PythonCallback(py::object function, std::stop_source stop)
+      : state_(pydsim::gil_shared(new State{std::move(function), std::move(stop)})) {}
+
+  // Calls the function with what `argument()` makes (under the GIL).
+  template <class MakeArgument>
+  void operator()(MakeArgument&& argument) const {
+    State& s = *state_;
+    if (s.failed.load()) return;
+    py::gil_scoped_acquire gil;
+    try {
+      s.function(argument());
+    } catch (py::error_already_set& e) {
+      s.failure.emplace(std::move(e));
+      s.failed.store(true);
+      s.stop.request_stop();
+    }
+  }
+  // The exception it raised, once the run is over (REQUIRES: no more calls).
+  const std::optional<py::error_already_set>& failure() const { return state_->failure; }
+
+ private:
+  struct State {
+    py::object function;
+    std::stop_source stop;
+    std::optional<py::error_already_set> failure;
+    std::atomic<bool> failed{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
 // Runs `body` on a thread of its own while this one waits with the GIL
 // released; a signal (Ctrl-C) on the way requests `stop` and, once `body`
-// returned (stopped at a quiet point), is raised here. `failure`: an error
-// a callback met (it asked for the stop itself), raised in place of the
-// stop that followed.
+// returned (stopped at a quiet point), is raised here. An exception of
+// `callback` (it asked for the stop itself) is raised in place of the stop
+// that followed.
 template <class R>
 R run_released(const std::function<R()>& body, std::stop_source& stop,
-               std::shared_ptr<std::optional<py::error_already_set>> failure = nullptr) {
+               const std::optional<PythonCallback>& callback = std::nullopt) {
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
@@ -173,7 +209,7 @@ R run_released(const std::function<R()>& body, std::stop_source& stop,
     worker.join();
   }
   if (signal) throw *signal;
-  if (failure && *failure) throw **failure;
+  if (callback && callback->failure()) throw *callback->failure();
   if (error) {
     set_python_error(error);
     throw py::error_already_set();
@@ -189,6 +225,17 @@ py::array_t<T> to_numpy(std::vector<T>&& values) {
   py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
   return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(),
                         owner);
+}
+
+// One series: group, stat and its time and value columns.
+py::dict series_dict(const std::string& group, const std::string& stat,
+                     std::vector<double>&& times, std::vector<double>&& values) {
+  py::dict one;
+  one["group"] = group;
+  one["stat"] = stat;
+  one["time"] = to_numpy(std::move(times));
+  one["value"] = to_numpy(std::move(values));
+  return one;
 }
 
 // The statistics as results.csv holds them (group, stat, kind, field,
@@ -218,14 +265,8 @@ py::dict result_columns(dsim::RunResult&& result) {
   stats["field"] = field;
   stats["value"] = to_numpy(std::move(value));
   py::list series;
-  for (dsim::SeriesResult& s : result.series) {
-    py::dict one;
-    one["group"] = s.group;
-    one["stat"] = s.stat;
-    one["time"] = to_numpy(std::move(s.times));
-    one["value"] = to_numpy(std::move(s.values));
-    series.append(std::move(one));
-  }
+  for (dsim::SeriesResult& s : result.series)
+    series.append(series_dict(s.group, s.stat, std::move(s.times), std::move(s.values)));
   py::dict out;
   out["stats"] = std::move(stats);
   out["series"] = std::move(series);
@@ -336,13 +377,13 @@ py::dict run(const py::dict& source_dict, const std::string& out, py::object pro
              std::uintptr_t mpi_comm, bool all_ranks, const std::string& version) {
   const Source source = source_from(source_dict);
   return translated([&]() -> py::dict {
-    auto registry = std::make_shared<dsim::Registry>();
+    dsim::Registry registry;
     std::shared_ptr<dsim::Communicator> world = communicator(mpi_comm);
     const bool lead = !world || world->rank() == 0;
     std::optional<dsim::ModelSpec> spec;
     std::exception_ptr error;
     try {
-      spec = prepare(source, *registry);
+      spec = prepare(source, registry);
       if (lead && !out.empty()) dsim::output::check_output_directory(out);
     } catch (...) {
       error = std::current_exception();
@@ -354,7 +395,7 @@ py::dict run(const py::dict& source_dict, const std::string& out, py::object pro
       try {
         dsim::Environment env;
         env.communicator = world;
-        simulation = std::make_unique<dsim::Simulation>(std::move(*spec), *registry, env);
+        simulation = std::make_unique<dsim::Simulation>(std::move(*spec), registry, env);
         simulation->plan();
       } catch (...) {
         error = std::current_exception();
@@ -368,39 +409,26 @@ py::dict run(const py::dict& source_dict, const std::string& out, py::object pro
     options.check_rollback = check_rollback;
     options.progress_interval = progress_interval;
     options.progress_series = progress_series;
-    auto failure = std::make_shared<std::optional<py::error_already_set>>();
-    auto failed = std::make_shared<std::atomic<bool>>(false);
+    std::optional<PythonCallback> callback;
     if (!progress.is_none()) {
-      options.on_progress = [progress, failure, failed, &stop](const dsim::Progress& p) {
-        if (failed->load()) return;
-        py::gil_scoped_acquire acquire;
-        try {
+      callback.emplace(progress, stop);
+      options.on_progress = [cb = *callback](const dsim::Progress& p) {
+        cb([&] {
           py::dict d = progress_dict(p);
           if (!p.series.empty()) {
             py::list series;
-            for (const auto& s : p.series) {
-              py::dict one;
-              one["group"] = s.group;
-              one["stat"] = s.stat;
-              one["time"] = to_numpy(std::vector<double>(s.times));
-              one["value"] = to_numpy(std::vector<double>(s.values));
-              series.append(std::move(one));
-            }
+            for (const auto& s : p.series)
+              series.append(series_dict(s.group, s.stat, std::vector<double>(s.times),
+                                        std::vector<double>(s.values)));
             d["series"] = std::move(series);
           }
-          progress(d);
-        } catch (py::error_already_set& e) {
-          failure->emplace(std::move(e));
-          failed->store(true);
-          stop.request_stop();
-        }
+          return d;
+        });
       };
     }
     dsim::Simulation& sim = *simulation;
     std::function<dsim::RunResult()> body = [&] { return sim.run(options); };
-    dsim::RunResult result = run_released(body, stop, failure);
-    // The progress function may hold Python objects: let it go with the GIL held.
-    options.on_progress = nullptr;
+    dsim::RunResult result = run_released(body, stop, callback);
     py::dict d;
     d["manifest"] = dsim::output::manifest_json(sim.spec(), result, version);
     if (lead && !out.empty()) {
@@ -496,8 +524,8 @@ py::dict experiment(const py::dict& source_dict, const py::dict& spec, const std
                     py::object progress, std::uintptr_t mpi_comm, const std::string& version) {
   const Source source = source_from(source_dict);
   return translated([&]() -> py::dict {
-    auto registry = std::make_shared<dsim::Registry>();
-    base_registry(*registry);
+    dsim::Registry registry;
+    base_registry(registry);
     std::shared_ptr<dsim::Communicator> world = communicator(mpi_comm);
     dsim::Experiment e;
     std::exception_ptr error;
@@ -507,7 +535,7 @@ py::dict experiment(const py::dict& source_dict, const py::dict& spec, const std
       const dsim::ModelSpec probe = e.model_json.empty()
                                         ? dsim::load_model(e.model, e.overrides)
                                         : dsim::model_from_json(e.model_json, e.model, e.overrides);
-      registry->load_plugins(probe.plugins, source.plugins);
+      registry.load_plugins(probe.plugins, source.plugins);
     } catch (...) {
       error = std::current_exception();
     }
@@ -532,33 +560,26 @@ py::dict experiment(const py::dict& source_dict, const py::dict& spec, const std
         std::lock_guard lock(*kept_mutex);
         kept->push_back(std::move(s));
       };
-    auto failure = std::make_shared<std::optional<py::error_already_set>>();
-    auto failed = std::make_shared<std::atomic<bool>>(false);
+    std::optional<PythonCallback> callback;
     if (!progress.is_none()) {
+      callback.emplace(progress, stop);
       // Called while the workers wait: keep it short (the Python side does).
-      options.on_progress = [progress, failure, failed, &stop](const dsim::ExperimentProgress& p) {
-        if (failed->load()) return;
-        py::gil_scoped_acquire acquire;
-        try {
+      options.on_progress = [cb = *callback](const dsim::ExperimentProgress& p) {
+        cb([&] {
           py::dict d;
           d["runs_done"] = p.runs_done;
           d["runs_expected"] = p.runs_expected;
           d["points_done"] = p.points_done;
           d["points"] = p.points;
           d["wall_seconds"] = p.wall_seconds;
-          progress(d);
-        } catch (py::error_already_set& err) {
-          failure->emplace(std::move(err));
-          failed->store(true);
-          stop.request_stop();
-        }
+          return d;
+        });
       };
     }
     std::function<dsim::ExperimentResult()> body = [&] {
-      return dsim::run_experiment(e, *registry, options);
+      return dsim::run_experiment(e, registry, options);
     };
-    const dsim::ExperimentResult r = run_released(body, stop, failure);
-    options.on_progress = nullptr;
+    const dsim::ExperimentResult r = run_released(body, stop, callback);
     py::dict d;
     d["runs"] = r.runs;
     d["runs_executed"] = r.runs_executed;
@@ -587,13 +608,9 @@ py::dict experiment(const py::dict& source_dict, const py::dict& spec, const std
     });
     for (RunSeries& run : *kept) {
       for (dsim::SeriesResult& s : run.series) {
-        py::dict one;
+        py::dict one = series_dict(s.group, s.stat, std::move(s.times), std::move(s.values));
         one["point"] = run.point;
         one["replication"] = run.replication;
-        one["group"] = s.group;
-        one["stat"] = s.stat;
-        one["time"] = to_numpy(std::move(s.times));
-        one["value"] = to_numpy(std::move(s.values));
         series.append(std::move(one));
       }
     }

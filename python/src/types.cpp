@@ -318,32 +318,36 @@ class PySetup {
 
 // ---- the type and its behaviour -----------------------------------------------------
 
-// Drops Python references with the GIL held, from whichever thread.
-template <class T>
-std::shared_ptr<T> gil_shared(T* p) {
-  return std::shared_ptr<T>(p, [](T* q) {
-    if (!Py_IsInitialized()) return;  // the interpreter is gone: leak rather than crash
-    py::gil_scoped_acquire gil;
-    delete q;
-  });
+// "Python type NAME: HEAD" and, when TEXT says more (a traceback), TEXT.
+std::string fmt_error(const std::string& type, const std::string& head, const std::string& text) {
+  if (head == text) return "Python type " + type + ": " + head;
+  return "Python type " + type + ": " + head + "\n" + text;
+}
+
+// Records without fields are all alike: one object serves every call
+// (None for a dtype with fields).
+py::object empty_record(const py::object& dtype) {
+  if (dtype.attr("itemsize").cast<std::size_t>() != 0) return py::none();
+  return py::module_::import("numpy").attr("zeros")(py::tuple(), dtype)[py::tuple()];
 }
 
 struct PyType {
+  // One handler: its payload (name, record dtype, the shared record when
+  // it has no fields) and the method's name.
+  struct Handler {
+    std::string payload;
+    py::object record;
+    py::object empty;
+    std::string method;
+  };
   std::string name;
   py::object def;  // pydsim._types.TypeDef
-  py::object cls;
   py::object state_dtype;
-  std::size_t state_size = 0;
+  py::object empty_state;
   std::vector<std::pair<std::string, std::string>> param_kinds;  // name, kind
-  std::vector<std::string> payload_names;
-  std::vector<py::object> payload_dtypes;
-  std::vector<std::size_t> payload_sizes;
-  std::vector<std::string> methods;
+  std::vector<Handler> handlers;
   bool init = false, finish = false;
   bool jit = false;  // some methods are @pydsim.jit: compiled per group
-  // Records without fields are all alike: one object serves every call.
-  py::object empty_state;
-  std::vector<py::object> empty_payloads;  // by handler index; None where the payload has fields
 };
 
 // A compiled (Numba) handler: runs without the GIL. `self` is the group's
@@ -473,13 +477,14 @@ void call_handler(const void* b, void* state, const void* payload, dsim::Context
   }
   HandlerGil gil;
   const PyType& t = *behaviour->type;
-  if (!t.empty_payloads[I].is_none()) {
-    behaviour->call(behaviour->handlers[I], state, &t.empty_payloads[I], ctx);
+  const PyType::Handler& h = t.handlers[I];
+  if (!h.empty.is_none()) {
+    behaviour->call(behaviour->handlers[I], state, &h.empty, ctx);
     return;
   }
   // The payload: a read-only record (a copy: the engine's bytes may move
   // after the call).
-  py::array p(py::reinterpret_borrow<py::dtype>(t.payload_dtypes[I]), std::vector<py::ssize_t>{},
+  py::array p(py::reinterpret_borrow<py::dtype>(h.record), std::vector<py::ssize_t>{},
               std::vector<py::ssize_t>{}, payload);
   py::detail::array_proxy(p.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
   py::object po = p[py::tuple()];
@@ -527,7 +532,7 @@ dsim::EntityTypeInfo::BehaviourPtr make_behaviour(const std::shared_ptr<const Py
   b->type = type;
   py::object s = py::cast(PySetup(&setup, &type->param_kinds));
   try {
-    b->instance = type->cls(s);
+    b->instance = type->def.attr("cls")(s);
   } catch (py::error_already_set& e) {
     s.cast<PySetup&>().invalidate();
     if (e.matches(run_error_type()) || e.matches(input_error_type()))
@@ -535,7 +540,8 @@ dsim::EntityTypeInfo::BehaviourPtr make_behaviour(const std::shared_ptr<const Py
     throw dsim::Error(fmt_error(type->name, "in __init__", b->error_text(e)));
   }
   s.cast<PySetup&>().invalidate();
-  for (const std::string& m : type->methods) b->handlers.push_back(b->instance.attr(m.c_str()));
+  for (const PyType::Handler& h : type->handlers)
+    b->handlers.push_back(b->instance.attr(h.method.c_str()));
   if (type->init) b->init = b->instance.attr("init");
   if (type->finish) b->finish = b->instance.attr("finish");
   if (type->jit) {
@@ -566,10 +572,6 @@ dsim::EntityTypeInfo::BehaviourPtr make_behaviour(const std::shared_ptr<const Py
 
 }  // namespace
 
-std::string fmt_error(const std::string& type, const std::string& head, const std::string& text) {
-  if (head == text) return "Python type " + type + ": " + head;
-  return "Python type " + type + ": " + head + "\n" + text;
-}
 
 void add_python_type(dsim::Registry& registry, const py::handle& def) {
   const std::string name = def.attr("name").cast<std::string>();
@@ -577,9 +579,8 @@ void add_python_type(dsim::Registry& registry, const py::handle& def) {
   auto type = gil_shared(new PyType());
   type->name = name;
   type->def = py::reinterpret_borrow<py::object>(def);
-  type->cls = def.attr("cls");
   type->state_dtype = def.attr("state_record");
-  type->state_size = type->state_dtype.attr("itemsize").cast<std::size_t>();
+  type->empty_state = empty_record(type->state_dtype);
   const std::size_t align = type->state_dtype.attr("alignment").cast<std::size_t>();
 
   dsim::EntityTypeInfo info;
@@ -614,7 +615,7 @@ void add_python_type(dsim::Registry& registry, const py::handle& def) {
       info.params.add_distribution(pname, dflt.cast<std::string>(), doc);
     }
   }
-  info.state_size = type->state_size;
+  info.state_size = type->state_dtype.attr("itemsize").cast<std::size_t>();
   info.state_align = std::max<std::size_t>(1, align);
   info.construct_state = [](void*) {};  // the engine zeroes every block
   py::list handlers = def.attr("handlers");
@@ -623,28 +624,19 @@ void add_python_type(dsim::Registry& registry, const py::handle& def) {
                       " payload types");
   for (const py::handle& h : handlers) {
     py::tuple t = h.cast<py::tuple>();
-    type->payload_names.push_back(t[0].attr("name").cast<std::string>());
-    type->payload_dtypes.push_back(t[0].attr("record"));
-    type->payload_sizes.push_back(t[0].attr("size").cast<std::size_t>());
-    type->methods.push_back(t[1].cast<std::string>());
+    py::object record = t[0].attr("record");
+    type->handlers.push_back({t[0].attr("name").cast<std::string>(), record,
+                              empty_record(record), t[1].cast<std::string>()});
   }
   type->jit = py::hasattr(def, "jit") && def.attr("jit").cast<bool>();
-  {
-    py::module_ np = py::module_::import("numpy");
-    auto empty_record = [&](const py::object& dtype) -> py::object {
-      if (dtype.attr("itemsize").cast<std::size_t>() != 0) return py::none();
-      return np.attr("zeros")(py::tuple(), dtype)[py::tuple()];
-    };
-    type->empty_state = empty_record(type->state_dtype);
-    for (const py::object& d : type->payload_dtypes) type->empty_payloads.push_back(empty_record(d));
-  }
   type->init = !def.attr("init").is_none();
   type->finish = !def.attr("finish").is_none();
-  for (std::size_t i = 0; i < type->payload_names.size(); ++i) {
+  for (std::size_t i = 0; i < type->handlers.size(); ++i) {
+    const PyType::Handler& h = type->handlers[i];
     dsim::EntityTypeInfo::Handler handler;
-    handler.type_id = dsim::payload_id_of(type->payload_names[i]);
-    handler.type_name = type->payload_names[i];
-    handler.payload_size = static_cast<std::uint32_t>(type->payload_sizes[i]);
+    handler.type_id = dsim::payload_id_of(h.payload);
+    handler.type_name = h.payload;  // the PyType (the type's owner) keeps the string
+    handler.payload_size = static_cast<std::uint32_t>(h.record.attr("itemsize").cast<std::size_t>());
     handler.call = kHandlers[i];
     handler.cpp_name = "(a Python payload)";
     info.handlers.push_back(handler);

@@ -107,8 +107,6 @@ class ExperimentResult:
             self.manifest = json.load(f)
         self.runs = self._read(os.path.join(out, "runs.csv"))
         self.summary = self._read(os.path.join(out, "summary.csv"))
-        if "point" not in self.summary.columns:
-            self.summary.insert(0, "point", self._summary_points())
         rows = []
         for p in raw["points"]:
             row = {"point": p["point"]}
@@ -131,11 +129,6 @@ class ExperimentResult:
                 except (ValueError, TypeError):
                     pass  # labels that are not numbers stay text
         return frame
-
-    def _summary_points(self) -> np.ndarray:
-        # summary.csv lists the points in order, each with the same fields.
-        per_point = len(self.summary) // max(1, len(self._point_values))
-        return np.repeat(np.arange(len(self._point_values)), per_point)
 
     def value(self, stat: str, point: int = 0, what: str = "mean") -> float:
         """A summary figure: `stat` is "group.stat.field", `what` one of n,

@@ -42,8 +42,12 @@ rm -f ddtest
 jq -s -r '
   (map(select(.case == "phold_1m"))) as $r
   | ($r | map(.plain_wall) | min) as $p | ($r | map(.ckpt_wall) | min) as $c
-  | "plain (fastest of \($r | length))  \($p) s",
-    "with 3 checkpoints       \($c) s  overhead \((($c / $p - 1) * 100 * 10 | round) / 10) %",
+  | def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def pct(a; b): ((a / b - 1) * 100 * 10 | round) / 10;
+    ($r | map(.plain_wall) | median) as $pm | ($r | map(.ckpt_wall) | median) as $cm
+  | "plain (fastest of \($r | length))  \($p) s, median \($pm) s",
+    "with 3 checkpoints       \($c) s  overhead \(pct($c; $p)) %; median \($cm) s  overhead \(pct($cm; $pm)) %",
+    "each pair (same order)   overhead median \($r | map(pct(.ckpt_wall; .plain_wall)) | median) %",
     "longest pause            \($r | map(.pause_max) | max) s",
     "bytes per checkpoint     \(($r[0].bytes / $r[0].checkpoints) | round)  per entity \((($r[0].bytes / $r[0].checkpoints / 1048576) * 10 | round) / 10)",
     "writer throughput        \((($r[0].bytes / $r[0].write_seconds / 1048576) * 10 | round) / 10) MiB/s"' runs.jsonl

@@ -125,12 +125,51 @@ Snapshot Checkpointer::reusable_snapshot() {
   return std::move(spare_);
 }
 
+void Checkpointer::prepare(Shape shape) {
+  if (!setup_.writes || !background_) return;  // no thread to do it off the pause
+  {
+    std::lock_guard lock(mutex_);
+    shape_ = std::move(shape);
+  }
+  cv_.notify_all();
+}
+
+namespace {
+
+// A snapshot of `shape` whose memory is mapped and touched: its parts sized
+// as the export sizes them, its pending list empty with room to spare.
+Snapshot spare_of(const Checkpointer::Shape& shape) {
+  Snapshot s;
+  for (const auto& [entities, block_bytes] : shape.parts) {
+    SnapshotBlocks& part = s.blocks.emplace_back();
+    part.block_bytes = block_bytes;
+    part.ids.resize(entities);
+    part.bytes.resize(entities * block_bytes);
+  }
+  s.pending.resize(shape.pending + shape.pending / 8);
+  s.pending.clear();
+  return s;
+}
+
+}  // namespace
+
 void Checkpointer::loop() {
   for (;;) {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return job_.has_value() || closing_; });
+      cv_.wait(lock, [&] { return job_.has_value() || shape_.has_value() || closing_; });
+      if (shape_ && !job_ && !closing_) {
+        const Shape shape = std::move(*shape_);
+        shape_.reset();
+        lock.unlock();
+        Snapshot ready = spare_of(shape);
+        lock.lock();
+        // Unless a snapshot was taken meanwhile (its memory is the spare now).
+        if (spare_.blocks.empty() && spare_.pending.capacity() == 0) spare_ = std::move(ready);
+        continue;
+      }
+      shape_.reset();
       if (!job_) return;  // closing, nothing left
       job = std::move(*job_);
       job_.reset();

@@ -290,6 +290,16 @@ RunResult Simulation::Impl::run(const RunOptions& options) {
     effective.control = &*checkpointer;
   }
   detail::deliver_initial_events(*transport, parts);
+  if (checkpointer) {
+    // The writer thread readies the first snapshot's memory meanwhile.
+    detail::Checkpointer::Shape shape;
+    for (const auto& p : parts) {
+      for (const detail::LocalGroup& g : p->store().groups())
+        if (g.count > 0) shape.parts.emplace_back(g.count, g.runtime->history_off);
+      shape.pending += p->store().queue().size();
+    }
+    checkpointer->prepare(std::move(shape));
+  }
   const auto loop_start = Clock::now();
   figures.init_seconds = seconds_between(created, loop_start);
 

@@ -132,6 +132,7 @@ void QuietPoints::snapshot(const std::vector<std::unique_ptr<Partition>>& partit
   const auto start = Clock::now();
   Snapshot s = options_.control->reusable_snapshot();
   std::vector<SnapshotBlocks> spare = std::move(s.blocks);
+  std::reverse(spare.begin(), spare.end());  // the export takes the first part from the back
   s.blocks.clear();
   s.pending.clear();
   s.statistics.clear();

@@ -10,7 +10,8 @@
 //    older valid checkpoint is fallen back to, saying why;
 //  - a full disk or a failing rename (through the FileSystem seam) leaves the
 //    previous checkpoint valid and nothing half-written under a final name;
-//  - old checkpoints are pruned only once a newer one is complete.
+//  - old checkpoints are pruned only once a newer one is complete;
+//  - the checkpointer readies the first snapshot's memory off the pause.
 #include "dsim/checkpoint.hpp"
 
 #include <gtest/gtest.h>
@@ -27,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checkpoint/checkpoint_reader.hpp"
@@ -36,6 +38,8 @@
 #include "core/layout.hpp"
 #include "core/model.hpp"
 #include "core/partition.hpp"
+#include "run/checkpointer.hpp"
+#include "transport/cluster.hpp"
 #include "dsim/dsim.hpp"
 #include "tests/support/key_order.hpp"
 #include "dsim/reference_models.hpp"
@@ -852,6 +856,54 @@ TEST_F(Checkpoints, DISABLED_MeasurePhold1M) {
         double(raw) / write_cpu / 1e6, read_s, read_cpu);
     EXPECT_EQ(image.snapshot.entity_count(), snapshot.entity_count());
     fs::remove_all(ck::checkpoint_path(dir, number));
+  }
+}
+
+// The writer thread maps the first snapshot's memory while the run starts:
+// the engine's first reusable_snapshot() then has every part sized as the
+// export sizes it and room for the pending events, so the first pause
+// copies into pages already there.
+TEST_F(Checkpoints, WriterPreparesTheFirstSnapshotsMemory) {
+  dsim::detail::Cluster cluster;
+  dsim::detail::Checkpointer::Setup setup;
+  setup.options.directory = (root_ / "ck").string();
+  dsim::detail::Checkpointer checkpointer(std::move(setup), ck::ModelIdentity{}, cluster);
+  checkpointer.prepare({{{1000, 24}, {10, 40}}, 5000});
+  dsim::Snapshot spare;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (spare.blocks.empty() && std::chrono::steady_clock::now() < deadline) {
+    spare = checkpointer.reusable_snapshot();
+    if (spare.blocks.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(spare.blocks.size(), 2u);
+  EXPECT_EQ(spare.blocks[0].ids.size(), 1000u);
+  EXPECT_EQ(spare.blocks[0].bytes.size(), 24000u);
+  EXPECT_EQ(spare.blocks[1].ids.size(), 10u);
+  EXPECT_EQ(spare.blocks[1].bytes.size(), 400u);
+  EXPECT_TRUE(spare.pending.empty());
+  EXPECT_GE(spare.pending.capacity(), 5000u);
+  // Handed out once: the next ask has nothing until a snapshot is written.
+  EXPECT_TRUE(checkpointer.reusable_snapshot().blocks.empty());
+  checkpointer.finish();
+}
+
+// A checkpointed run whose model has several groups exports each group into
+// the spare part of its own size (the prepared one, then the last written),
+// and its checkpoints read back as the run's snapshots.
+TEST_F(Checkpoints, SeveralGroupsReuseTheirOwnParts) {
+  const auto spec = load("queueing/jackson.toml", {"simulation.end_time=20000"});
+  dsim::RunOptions options;
+  options.checkpoint.directory = (root_ / "jk").string();
+  options.checkpoint.every = 5000;
+  options.checkpoint.keep = 10;
+  const auto result = dsim::Simulation(spec, registry_).run(options);
+  ASSERT_EQ(result.figures.checkpoints_written, 3u);
+  std::uint64_t entities = 0;
+  for (const auto& g : spec.groups) entities += g.count;
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    const auto image = ck::read_checkpoint(ck::checkpoint_path(root_ / "jk", n));
+    EXPECT_EQ(image.snapshot.entity_count(), entities) << n;
+    EXPECT_GT(image.snapshot.blocks.size(), 1u) << n;
   }
 }
 

@@ -220,35 +220,13 @@ void Partition::fail_send(const Context& ctx, EntityId target, Time delay, doubl
               Error::Kind::kRuntime);
 }
 
-bool Partition::make_event(Context& ctx, EntityId target, std::uint32_t type,
-                           const std::byte* payload, Time delay, Event& ev, Location& loc) {
-  if (ctx.finishing_ || target >= model_.entity_count()) [[unlikely]]
-    fail_send(ctx, target, delay, 0);
-  loc = where_[target];
-  // An entity may always send to itself (delay >= 0); other targets need a
-  // declared link and a delay of at least its lookahead.
-  const double lookahead =
-      target == ctx.self_ ? 0.0 : lookahead_[ctx.group_ * group_count_ + loc.group];
-  // Also rejects NaN lookahead (no link), NaN and infinite delays.
-  if (!(delay >= lookahead) || !(delay < kTimeInfinity)) [[unlikely]]
-    fail_send(ctx, target, delay, lookahead);
-  ev.time = ctx.now_ + delay;
-  // Far out (1e18, say) a small positive delay is lost to rounding: time
-  // would stop advancing and a self-scheduling entity would loop forever.
-  if (ev.time == ctx.now_ && delay != 0) [[unlikely]]
-    throw Error(fmt::format("entity {} at time {}: sends to {} with delay {}, which does not "
-                            "advance simulated time (at time {} the smallest step is {}); use a "
-                            "larger delay or a smaller time scale",
-                            describe(ctx.self_), ctx.now_, describe(target), delay, ctx.now_,
-                            std::nextafter(ctx.now_, kTimeInfinity) - ctx.now_),
-                Error::Kind::kRuntime);
-  ev.depth = delay == 0 ? ctx.depth_ + 1 : 0;
-  ev.type = type;
-  ev.src = ctx.self_;
-  ev.dst = target;
-  ev.seq = (*ctx.send_seq_)++;
-  std::memcpy(ev.payload, payload, kMaxPayloadBytes);
-  return ev.time < send_bound_;
+void Partition::fail_no_advance(const Context& ctx, EntityId target, Time delay) {
+  throw Error(fmt::format("entity {} at time {}: sends to {} with delay {}, which does not "
+                          "advance simulated time (at time {} the smallest step is {}); use a "
+                          "larger delay or a smaller time scale",
+                          describe(ctx.self_), ctx.now_, describe(target), delay, ctx.now_,
+                          std::nextafter(ctx.now_, kTimeInfinity) - ctx.now_),
+              Error::Kind::kRuntime);
 }
 
 void Partition::send_remote(const Context& ctx, const Event& ev, Location loc, Time delay) {

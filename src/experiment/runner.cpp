@@ -734,6 +734,15 @@ void Runner::worker() {
 
 constexpr int kAsk = 1;
 constexpr int kReplyBase = 16;
+// A remote worker asks for batches worth about this much of its time, and
+// for the next one halfway through the current one; so rank 0 answers in
+// time if it looks for asks every few milliseconds: its server thread naps
+// up to kServeNap between looks (each look wakes a thread on a core that
+// also runs a worker), and a remote worker looks for the answer, and lets
+// its ask move on, at most every kRemotePoll of its runs' time.
+constexpr double kBatchSeconds = 0.05;
+constexpr auto kServeNap = std::chrono::microseconds(1000);
+constexpr auto kRemotePoll = std::chrono::microseconds(200);
 
 // The asks travel as bytes (a remote run's values are copied, not printed).
 struct Writer {
@@ -770,9 +779,8 @@ struct Reader {
   }
 };
 
-void send_json(detail::Cluster& cluster, std::uint32_t rank, int tag, const json& j) {
-  const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  cluster.send(rank, tag, std::as_bytes(std::span(text.data(), text.size())));
+json parse_json(const std::vector<std::byte>& bytes) {
+  return json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 json receive_json(detail::Cluster& cluster, int tag, std::uint32_t& from) {
@@ -782,7 +790,7 @@ json receive_json(detail::Cluster& cluster, int tag, std::uint32_t& from) {
     std::this_thread::sleep_for(idle);
     idle = std::min(idle * 2, std::chrono::microseconds(500));
   }
-  return json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  return parse_json(bytes);
 }
 
 // An ask: [i32 reply tag][u8 stop][u32 want][u32 results] then each result
@@ -793,13 +801,32 @@ json receive_json(detail::Cluster& cluster, int tag, std::uint32_t& from) {
 void Runner::remote_worker(std::uint32_t index) {
   detail::Cluster& cluster = *cluster_;
   const int tag = kReplyBase + static_cast<int>(index);
-  // Runs are handed out in batches worth about 20 ms of work, so a run of
-  // a tenth of a millisecond does not wait for a message each.
+  // Runs are handed out in batches worth kBatchSeconds of work, so a run
+  // of a tenth of a millisecond does not wait for a message each.
   double run_seconds = 0;  // mean wall time of a run here, so far
   std::uint64_t runs = 0;
   std::vector<std::shared_ptr<const Names>> sent;  // name lists sent, by id
   Writer results;
   std::uint32_t count = 0;
+  // The last ask, until it has left; the answer to it, once here. Between
+  // runs the worker lets the ask move (a large one moves only while this
+  // process is inside MPI) and takes the answer as soon as it came, so
+  // rank 0's reply never waits for the end of the batch to leave.
+  std::unique_ptr<detail::Cluster::Outgoing> asking;
+  std::optional<json> answer;
+  bool awaiting = false;
+  auto last_poll = Clock::now();
+  auto poll = [&] {
+    if (Clock::now() - last_poll < kRemotePoll) return;
+    last_poll = Clock::now();
+    if (asking && asking->done()) asking.reset();
+    std::vector<std::byte> bytes;
+    std::uint32_t from = 0;
+    if (awaiting && cluster.try_receive(tag, from, bytes)) {
+      answer = parse_json(bytes);
+      awaiting = false;
+    }
+  };
   // Sends the finished runs and asks for more.
   auto ask_more = [&] {
     Writer ask;
@@ -813,10 +840,13 @@ void Runner::remote_worker(std::uint32_t index) {
     ask.put(static_cast<std::uint32_t>(
         runs == 0 ? 1
                   : std::clamp<std::uint64_t>(
-                        static_cast<std::uint64_t>(0.02 / std::max(run_seconds, 1e-6)), 1, 256)));
+                        static_cast<std::uint64_t>(kBatchSeconds / std::max(run_seconds, 1e-6)),
+                        1, 1024)));
     ask.put(count);
     ask.out.insert(ask.out.end(), results.out.begin(), results.out.end());
-    cluster.send(0, kAsk, ask.out);
+    if (asking) asking->wait();  // asks leave in order
+    asking = cluster.start_send(0, kAsk, std::move(ask.out));
+    awaiting = true;
     results.out.clear();
     count = 0;
   };
@@ -827,7 +857,11 @@ void Runner::remote_worker(std::uint32_t index) {
   ask_more();
   while (true) {
     std::uint32_t from = 0;
-    const json reply = receive_json(cluster, tag, from);
+    const json reply = answer ? std::move(*answer) : receive_json(cluster, tag, from);
+    answer.reset();
+    awaiting = false;
+    if (asking) asking->wait();  // answered, so it has left: this only frees it
+    asking.reset();
     if (reply.contains("done")) return;
     if (reply.contains("wait")) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -843,6 +877,7 @@ void Runner::remote_worker(std::uint32_t index) {
         asked = true;
       }
       ++ran;
+      poll();
       const Task task{t.at(0).get<std::uint32_t>(), t.at(1).get<std::uint32_t>()};
       results.put(task.point);
       results.put(task.replication);
@@ -895,16 +930,24 @@ void Runner::remote_worker(std::uint32_t index) {
 void Runner::serve_remote(std::uint32_t remote_workers) {
   detail::Cluster& cluster = *cluster_;
   std::vector<std::byte> bytes;
-  // Polls, backing off to 0.2 ms while nothing comes: a remote worker's ask
-  // waits in MPI until this takes it (a batch is worth ~20 ms of its time).
+  // Polls, backing off to kServeNap while nothing comes (a remote worker
+  // asks halfway through a batch worth kBatchSeconds of its time). Replies
+  // leave in the background: a large one moves only when its receiver is
+  // inside MPI, which a worker running its batch is only now and then.
   auto idle = std::chrono::microseconds(20);
+  std::vector<std::unique_ptr<detail::Cluster::Outgoing>> replies;
+  // Replies whose sending finished are dropped at each look.
+  auto sweep = [&replies] {
+    std::erase_if(replies, [](const auto& r) { return r->done(); });
+  };
   // The name lists each remote worker sent, by (rank, reply tag, its id).
   std::map<std::tuple<std::uint32_t, int, std::uint32_t>, std::shared_ptr<const Names>> names;
   while (remote_workers > 0) {
     std::uint32_t from = 0;
+    sweep();
     if (!cluster.try_receive(kAsk, from, bytes)) {
       std::this_thread::sleep_for(idle);
-      idle = std::min(idle * 2, std::chrono::microseconds(200));
+      idle = std::min(idle * 2, kServeNap);
       continue;
     }
     idle = std::chrono::microseconds(20);
@@ -991,9 +1034,14 @@ void Runner::serve_remote(std::uint32_t remote_workers) {
       reply = {{"done", true}};
       --remote_workers;
     }
-    if (tag > 0) send_json(cluster, from, tag, reply);
+    if (tag > 0) {
+      const std::string text = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+      const auto* b = reinterpret_cast<const std::byte*>(text.data());
+      replies.push_back(cluster.start_send(from, tag, std::vector<std::byte>(b, b + text.size())));
+    }
     changed_.notify_all();
   }
+  replies.clear();  // each waits until its reply has left
 }
 
 std::string identity_of(const Experiment& e, const std::vector<ModelSpec>& specs,

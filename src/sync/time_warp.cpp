@@ -150,23 +150,25 @@ void OptimisticPartition::note_saved_bytes() {
 }
 
 std::uint32_t OptimisticPartition::save_block(LocalGroup& lg, const std::byte* block) {
+  Saves& s = saves(lg);
   std::uint32_t slot;
-  if (saves(lg).free_saved != kNone) {
-    slot = saves(lg).free_saved;
-    saves(lg).free_saved = static_cast<std::uint32_t>(saves(lg).saved[std::size_t{slot} * saves(lg).save_words]);
+  if (s.free_saved != kNone) {
+    slot = s.free_saved;
+    s.free_saved = static_cast<std::uint32_t>(s.saved[std::size_t{slot} * s.save_words]);
   } else {
-    slot = static_cast<std::uint32_t>(saves(lg).saved.size() / saves(lg).save_words);
-    saves(lg).saved.resize(saves(lg).saved.size() + saves(lg).save_words);
+    slot = static_cast<std::uint32_t>(s.saved.size() / s.save_words);
+    s.saved.resize(s.saved.size() + s.save_words);
   }
-  copy_words(&saves(lg).saved[std::size_t{slot} * saves(lg).save_words], block,
-             saves(lg).reverse ? lg.runtime->state_off : lg.runtime->history_off);
-  saved_slots_ += std::uint64_t{saves(lg).save_words} * 8;
+  copy_words(&s.saved[std::size_t{slot} * s.save_words], block,
+             s.reverse ? lg.runtime->state_off : lg.runtime->history_off);
+  saved_slots_ += std::uint64_t{s.save_words} * 8;
   return slot;
 }
 
 void OptimisticPartition::restore_block(LocalGroup& lg, std::byte* block, std::uint32_t saved) {
-  copy_words(block, &saves(lg).saved[std::size_t{saved} * saves(lg).save_words],
-             saves(lg).reverse ? lg.runtime->state_off : lg.runtime->history_off);
+  const Saves& s = saves(lg);
+  copy_words(block, &s.saved[std::size_t{saved} * s.save_words],
+             s.reverse ? lg.runtime->state_off : lg.runtime->history_off);
 }
 
 void OptimisticPartition::free_record(LocalGroup& lg, std::uint32_t rec) {
@@ -177,9 +179,10 @@ void OptimisticPartition::free_record(LocalGroup& lg, std::uint32_t rec) {
     n = next;
   }
   if (r.saved != kNone) {
-    saves(lg).saved[std::size_t{r.saved} * saves(lg).save_words] = saves(lg).free_saved;
-    saves(lg).free_saved = r.saved;
-    saved_slots_ -= std::uint64_t{saves(lg).save_words} * 8;
+    Saves& s = saves(lg);
+    s.saved[std::size_t{r.saved} * s.save_words] = s.free_saved;
+    s.free_saved = r.saved;
+    saved_slots_ -= std::uint64_t{s.save_words} * 8;
   }
   records_.release(rec);
 }
@@ -239,7 +242,7 @@ void OptimisticPartition::execute(const Event& ev) {
   r.prev = h.newest;
   // Periodic saving copies the block every period-th event, and always for
   // the first record of a chain (the chain invariant).
-  if (h.newest == kNone || saves(lg).reverse || ++h.unsaved >= options_.period) {
+  if (h.newest == kNone || saves_[loc.group].reverse || ++h.unsaved >= options_.period) {
     r.saved = save_block(lg, block);
     h.unsaved = 0;
   } else {

@@ -260,6 +260,61 @@ void Cluster::send(std::uint32_t rank, int tag, std::span<const std::byte> bytes
 #endif
 }
 
+#ifdef DSIM_WITH_MPI
+struct Cluster::Outgoing::Request {
+  MPI_Request request = MPI_REQUEST_NULL;
+};
+#else
+struct Cluster::Outgoing::Request {};
+#endif
+
+Cluster::Outgoing::Outgoing(Cluster& cluster, std::vector<std::byte> bytes)
+    : cluster_(cluster), bytes_(std::move(bytes)), request_(std::make_unique<Request>()) {}
+
+Cluster::Outgoing::~Outgoing() { wait(); }
+
+bool Cluster::Outgoing::done() {
+#ifdef DSIM_WITH_MPI
+  if (done_) return true;
+  int flag = 0;
+  {
+    std::lock_guard guard(cluster_.lock());
+    MPI_Test(&request_->request, &flag, MPI_STATUS_IGNORE);
+  }
+  done_ = flag != 0;
+#else
+  done_ = true;
+#endif
+  return done_;
+}
+
+void Cluster::Outgoing::wait() {
+  // Polled as send() polls: the lock is taken only for each test.
+  for (auto nap = std::chrono::microseconds(5); !done();) {
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(50));
+  }
+}
+
+std::unique_ptr<Cluster::Outgoing> Cluster::start_send(std::uint32_t rank, int tag,
+                                                       std::vector<std::byte> bytes) {
+#ifdef DSIM_WITH_MPI
+  if (!mpi_) throw std::logic_error("Cluster::start_send in one process");
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw Error("a message of more than 2 GiB", Error::Kind::kRuntime);
+  std::unique_ptr<Outgoing> out(new Outgoing(*this, std::move(bytes)));
+  std::lock_guard guard(lock());
+  MPI_Isend(out->bytes_.data(), static_cast<int>(out->bytes_.size()), MPI_BYTE,
+            static_cast<int>(rank), tag, mpi_->comm, &out->request_->request);
+  return out;
+#else
+  (void)rank;
+  (void)tag;
+  (void)bytes;
+  throw std::logic_error("Cluster::start_send in one process");
+#endif
+}
+
 bool Cluster::try_receive(int tag, std::uint32_t& from, std::vector<std::byte>& bytes) {
 #ifdef DSIM_WITH_MPI
   if (!mpi_) return false;

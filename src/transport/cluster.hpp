@@ -92,6 +92,28 @@ class Cluster {
   // messages travel on other communicators.
   void send(std::uint32_t rank, int tag, std::span<const std::byte> bytes);
   bool try_receive(int tag, std::uint32_t& from, std::vector<std::byte>& bytes);
+  // A send that goes on while the caller works: it keeps `bytes` until the
+  // message left. A message past MPI's eager size moves only while its
+  // sender is inside MPI, so poll done() between pieces of work (each call
+  // progresses it); wait() or the destructor waits for it (as send()).
+  class Outgoing {
+   public:
+    ~Outgoing();
+    Outgoing(const Outgoing&) = delete;
+    Outgoing& operator=(const Outgoing&) = delete;
+    bool done();
+    void wait();
+
+   private:
+    friend class Cluster;
+    struct Request;  // the MPI_Request (cluster.cpp)
+    Outgoing(Cluster& cluster, std::vector<std::byte> bytes);
+    Cluster& cluster_;
+    std::vector<std::byte> bytes_;
+    std::unique_ptr<Request> request_;
+    bool done_ = false;
+  };
+  std::unique_ptr<Outgoing> start_send(std::uint32_t rank, int tag, std::vector<std::byte> bytes);
 
   // Sums of `values` over ranks, element by element.
   std::vector<std::uint64_t> sum(std::vector<std::uint64_t> values);

@@ -2,7 +2,7 @@
 # dsim experiment under mpirun (issue #13): rank 0 hands runs out to every
 # rank's workers; the result files must be the one-process experiment's, bit
 # for bit (and manifest.json but for its timing), with 1, 2 and 3 ranks, a
-# fixed count and a stopping rule; a run that fails on another rank is
+# fixed count, a stopping rule and thousands of tiny runs; a run that fails on another rank is
 # recorded like one of rank 0's; an experiment killed under mpirun resumes in
 # one process; and a bad factor key is one line, exit 2, from rank 0.
 # Env (set by CTest): DSIM, DSIM_SOURCE_DIR, DSIM_WITH_MPI.
@@ -23,6 +23,17 @@ for np in 1 2 3; do
   same_experiment fixed-ref "fixed$np" "fixed count, $np ranks"
   mpi "$np" experiment "${rule[@]}" --workers 2 --out "rule$np" -q
   same_experiment rule-ref "rule$np" "stopping rule, $np ranks x 2 workers"
+done
+
+# Tiny runs: batches of up to 1,024 runs, so asks (their results) and
+# answers (their tasks) are larger than MPI's eager messages and move only
+# while both sides poll them.
+echo "--- 4,000 tiny runs on 2 and 3 ranks"
+tiny=("$mm1" --set simulation.end_time=20 --replications 4000)
+"$DSIM" experiment "${tiny[@]}" --workers 1 --out tiny-ref -q || fail "tiny, one process: exit $?"
+for np in 2 3; do
+  mpi "$np" experiment "${tiny[@]}" --workers 1 --out "tiny$np" -q
+  same_experiment tiny-ref "tiny$np" "4,000 tiny runs, $np ranks"
 done
 
 echo "--- a failing point, runs spread over 2 ranks"

@@ -217,15 +217,14 @@ class OptimisticSync final : public Synchronizer {
     SpinBarrier<decltype(complete)> barrier_b(parts, complete, run.cores);
     auto take_snapshot = [&]() noexcept {
       try {
-        // The round's count lags: it was reduced before this round's
-        // commits. In one process the partitions' own counts are the cut's
-        // exactly; across processes the lagging sum is what there is (it
-        // only feeds a resumed run's events_processed figure).
-        std::uint64_t events = progress.events;
-        if (run.partitions.size() == run.transport.partitions()) {
-          events = 0;
-          for (const auto& p : run.partitions) events += p->events();
-        }
+        // The events committed at the cut: the partitions' own counts
+        // (the round's reduced count lags: it was taken before this
+        // round's commits), summed over processes. Every process takes
+        // the snapshot at this barrier, so the sum is a collective here.
+        std::uint64_t events = 0;
+        for (const auto& p : run.partitions) events += p->events();
+        events = run.transport.reduce(
+            events, [](std::uint64_t& acc, std::uint64_t v) { acc += v; });
         quiet.snapshot(run.partitions, hold, events);
       } catch (...) {
         snapshot_error = std::current_exception();  // the host's: stops the run

@@ -31,6 +31,21 @@ for c in $(ls -d two.checkpoints/ckpt-* | head -n 2); do
     same_results ref "$out" "resume of $c on $1 processes, $2"
   done
 done
+# Time Warp on 2 processes: each checkpoint's cut counts the events
+# committed before it over both processes, so a resumed run's
+# events_processed is the whole run's, as uninterrupted.
+events() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"]["events_processed"])' "$1/manifest.json"; }
+mpi 2 run "$phold" "${small[@]}" --sync optimistic --threads 1 -q -o twoopt \
+  --checkpoint-every 60 --checkpoint-keep 5
+same_results ref twoopt "2 processes, optimistic, with checkpoints"
+for c in twoopt.checkpoints/ckpt-*; do
+  out="ropt-$(basename "$c")"
+  "$DSIM" resume "$c" --sync sequential -q -o "$out" >/dev/null 2>&1 ||
+    fail "resume of $c in one process: exit $?"
+  same_results ref "$out" "resume of $c (2 processes, optimistic) in one process"
+  [ "$(events "$out")" = "$(events ref)" ] ||
+    fail "resume of $c: events_processed $(events "$out"), uninterrupted $(events ref)"
+done
 "$DSIM" run "$phold" "${small[@]}" --sync sequential -q -o one --checkpoint-every 100 ||
   fail "one process with checkpoints"
 mpi 2 resume one.checkpoints --sync optimistic --threads 2 -q -o one-on-two

@@ -16,6 +16,8 @@
 
 #ifdef DSIM_WITH_MPI
 #include <mpi.h>
+
+#include "transport/mpi_wait.hpp"
 #endif
 
 namespace dsim::detail {
@@ -178,15 +180,18 @@ std::vector<std::vector<std::byte>> Cluster::allgather(std::span<const std::byte
   const int n = static_cast<int>(size_);
   int my_size = static_cast<int>(mine.size());
   std::vector<int> sizes(n), offsets(n);
-  MPI_Allgather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, mpi_->comm);
+  MPI_Request request;
+  MPI_Iallgather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, mpi_->comm, &request);
+  wait_patiently(request);
   std::size_t total = 0;
   for (int r = 0; r < n; ++r) {
     offsets[r] = static_cast<int>(total);
     total += static_cast<std::size_t>(sizes[r]);
   }
   std::vector<std::byte> all(total);
-  MPI_Allgatherv(mine.data(), my_size, MPI_BYTE, all.data(), sizes.data(), offsets.data(),
-                 MPI_BYTE, mpi_->comm);
+  MPI_Iallgatherv(mine.data(), my_size, MPI_BYTE, all.data(), sizes.data(), offsets.data(),
+                  MPI_BYTE, mpi_->comm, &request);
+  wait_patiently(request);
   std::vector<std::vector<std::byte>> out(n);
   for (int r = 0; r < n; ++r)
     out[r].assign(all.begin() + offsets[r], all.begin() + offsets[r] + sizes[r]);
@@ -215,15 +220,19 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
     send_sizes[r] = static_cast<int>(out[r].size());
     send_off[r] = static_cast<int>(send.size() - out[r].size());
   }
-  MPI_Alltoall(send_sizes.data(), 1, MPI_INT, recv_sizes.data(), 1, MPI_INT, mpi_->comm);
+  MPI_Request request;
+  MPI_Ialltoall(send_sizes.data(), 1, MPI_INT, recv_sizes.data(), 1, MPI_INT, mpi_->comm,
+                &request);
+  wait_patiently(request);
   std::size_t total = 0;
   for (int r = 0; r < n; ++r) {
     recv_off[r] = static_cast<int>(total);
     total += static_cast<std::size_t>(recv_sizes[r]);
   }
   std::vector<std::byte> recv(total);
-  MPI_Alltoallv(send.data(), send_sizes.data(), send_off.data(), MPI_BYTE, recv.data(),
-                recv_sizes.data(), recv_off.data(), MPI_BYTE, mpi_->comm);
+  MPI_Ialltoallv(send.data(), send_sizes.data(), send_off.data(), MPI_BYTE, recv.data(),
+                 recv_sizes.data(), recv_off.data(), MPI_BYTE, mpi_->comm, &request);
+  wait_patiently(request);
   std::vector<std::vector<std::byte>> in(n);
   for (int r = 0; r < n; ++r)
     in[r].assign(recv.begin() + recv_off[r], recv.begin() + recv_off[r] + recv_sizes[r]);
@@ -341,8 +350,10 @@ std::vector<std::uint64_t> Cluster::sum(std::vector<std::uint64_t> values) {
 #ifdef DSIM_WITH_MPI
   if (mpi_) {
     std::lock_guard guard(lock());
-    MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
-                  MPI_SUM, mpi_->comm);
+    MPI_Request request;
+    MPI_Iallreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
+                   MPI_SUM, mpi_->comm, &request);
+    wait_patiently(request);
   }
 #endif
   return values;

@@ -46,6 +46,8 @@
 
 #ifdef DSIM_WITH_MPI
 #include <mpi.h>
+
+#include "transport/mpi_wait.hpp"
 #endif
 
 namespace dsim::detail {
@@ -130,8 +132,10 @@ class MpiPath final : public RemotePath {
   void allgather(std::span<const std::byte> mine, std::span<std::byte> all) override {
     std::lock_guard guard(cluster_.lock());
     send_queued();
-    MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
-                  static_cast<int>(mine.size()), MPI_BYTE, comm());
+    MPI_Request request;
+    MPI_Iallgather(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
+                   static_cast<int>(mine.size()), MPI_BYTE, comm(), &request);
+    wait_patiently(request);
     epoch_.fetch_add(1, std::memory_order_release);
   }
 
@@ -164,7 +168,10 @@ class MpiPath final : public RemotePath {
       send_offsets_[r] = static_cast<int>(at * kSlot);
       send_bytes_[r] = static_cast<int>((send_buffer_.size() - at) * kSlot);
     }
-    MPI_Alltoall(send_bytes_.data(), 1, MPI_INT, recv_bytes_.data(), 1, MPI_INT, comm());
+    MPI_Request request;
+    MPI_Ialltoall(send_bytes_.data(), 1, MPI_INT, recv_bytes_.data(), 1, MPI_INT, comm(),
+                  &request);
+    wait_patiently(request);
     std::size_t total = 0;
     for (std::uint32_t r = 0; r < ranks_; ++r) {
       recv_offsets_[r] = static_cast<int>(total);
@@ -175,9 +182,10 @@ class MpiPath final : public RemotePath {
                        "processes or a smaller lookahead");
     }
     recv_buffer_.resize(total / kSlot);
-    MPI_Alltoallv(send_buffer_.data(), send_bytes_.data(), send_offsets_.data(), MPI_BYTE,
-                  recv_buffer_.data(), recv_bytes_.data(), recv_offsets_.data(), MPI_BYTE,
-                  comm());
+    MPI_Ialltoallv(send_buffer_.data(), send_bytes_.data(), send_offsets_.data(), MPI_BYTE,
+                   recv_buffer_.data(), recv_bytes_.data(), recv_offsets_.data(), MPI_BYTE,
+                   comm(), &request);
+    wait_patiently(request);
     std::uint64_t sent = 0, received = 0;
     for (std::uint32_t r = 0; r < ranks_; ++r) {
       const auto* block = reinterpret_cast<const std::byte*>(recv_buffer_.data()) +
@@ -261,7 +269,9 @@ class MpiPath final : public RemotePath {
     for (;;) {
       poll();
       std::uint64_t counts[2] = {sent_, received_};
-      MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_UINT64_T, MPI_SUM, comm());
+      MPI_Request request;
+      MPI_Iallreduce(MPI_IN_PLACE, counts, 2, MPI_UINT64_T, MPI_SUM, comm(), &request);
+      wait_patiently(request);
       if (counts[0] == counts[1]) return;
     }
   }

@@ -8,10 +8,14 @@
 //    in flight point to point, and folds the values in rank order;
 //  - reduce() folds in rank order;
 //  - a raised flag reaches every process, and a flag raised after a
-//    reduction belongs to the next one.
+//    reduction belongs to the next one;
+//  - a process that waits in a collective for a late one (the transport's
+//    reductions, the Cluster's sum and allgather) leaves its core to other
+//    threads: it uses a small part of a core's time while it waits.
 // Run by tests/scripts/mpi_transport.sh; prints one line and exits non-zero
 // on any failure.
 #include <mpi.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -177,6 +181,41 @@ void flags(Transport& t, std::uint32_t ranks) {
   check(!flag.load(), "a flag answered by a reduction came back");
 }
 
+// CPU seconds of the calling thread.
+double thread_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The last rank arrives `late` seconds after the others; each of the others
+// may spend a fifth of that in CPU while it waits (a blocking collective
+// that polls at full speed spends all of it).
+void patient_collectives(Transport& t, Cluster& cluster, std::uint32_t ranks) {
+  constexpr double kLate = 0.6;
+  const bool last = my_rank + 1 == ranks;
+  auto wait_for = [&](const char* what, auto&& collective) {
+    if (last) std::this_thread::sleep_for(std::chrono::duration<double>(kLate));
+    const double start = thread_cpu();
+    collective();
+    const double used = thread_cpu() - start;
+    if (!last)
+      check(used < kLate / 5, std::string(what) + ": waiting for a late rank took " +
+                                  std::to_string(used) + " s of CPU");
+  };
+  wait_for("reduce", [&] {
+    t.reduce(std::uint64_t{1}, [](std::uint64_t& a, const std::uint64_t& b) { a += b; });
+  });
+  wait_for("quiesce_and_reduce", [&] {
+    t.quiesce_and_reduce(std::uint64_t{1}, [](std::uint64_t& a, const std::uint64_t& b) { a += b; });
+  });
+  wait_for("Cluster::sum", [&] { cluster.sum({1}); });
+  wait_for("Cluster::allgather", [&] {
+    const std::byte b{1};
+    cluster.allgather(std::span(&b, 1));
+  });
+}
+
 }  // namespace
 }  // namespace dsim::detail
 
@@ -197,6 +236,7 @@ int main(int argc, char** argv) {
       point_to_point(t, true, "workers progress");
       quiesce_and_reduce(t, ranks);
       flags(t, ranks);
+      patient_collectives(t, cluster, ranks);
       t.finish();
     }
     {

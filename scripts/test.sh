@@ -23,7 +23,7 @@
 # uPlot for the HTML report, playwright-core) and Debian's chromium, with
 # which tests/scripts/report.sh opens reports in a real browser (and
 # tests/scripts/dashboard.sh the live dashboard).
-# On this project's 2-core VM, with warm build folders, the whole took 32 min
+# On this project's 2-core VM, with warm build folders, the whole took 23 min
 # (tests: release 6 min, asan 9.5, tsan 6, nompi 0.1; the builds partly
 # cached). A fresh clone adds the compiling: about 7 min release (pydsim
 # included), 9.5 asan, 4.5 tsan (both at -O1 -g1) and 2 nompi.

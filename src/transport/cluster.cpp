@@ -242,33 +242,6 @@ std::vector<std::vector<std::byte>> Cluster::alltoall(
 #endif
 }
 
-void Cluster::send(std::uint32_t rank, int tag, std::span<const std::byte> bytes) {
-#ifdef DSIM_WITH_MPI
-  if (!mpi_) throw std::logic_error("Cluster::send in one process");
-  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw Error("a message of more than 2 GiB", Error::Kind::kRuntime);
-  MPI_Request request;
-  {
-    std::lock_guard guard(lock());
-    MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, static_cast<int>(rank), tag,
-              mpi_->comm, &request);
-  }
-  for (int done = 0;;) {
-    {
-      std::lock_guard guard(lock());
-      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    }
-    if (done) return;
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
-#else
-  (void)rank;
-  (void)tag;
-  (void)bytes;
-  throw std::logic_error("Cluster::send in one process");
-#endif
-}
-
 #ifdef DSIM_WITH_MPI
 struct Cluster::Outgoing::Request {
   MPI_Request request = MPI_REQUEST_NULL;

@@ -84,18 +84,17 @@ class Cluster {
     return out;
   }
   // Point to point, for coordinators that hand out work (experiments); not
-  // used by the engine. send() returns once the message left (it polls its
-  // request, taking lock() only for each poll, so a receiver's thread is
-  // never kept from the lock meanwhile); one process: not allowed.
-  // try_receive() takes a message with `tag` from any rank if one has
-  // arrived (sender, bytes) and never waits for one. Tags >= 0; the engine's
-  // messages travel on other communicators.
-  void send(std::uint32_t rank, int tag, std::span<const std::byte> bytes);
+  // used by the engine. Tags >= 0; the engine's messages travel on other
+  // communicators. try_receive() takes a message with `tag` from any rank
+  // if one has arrived (sender, bytes) and never waits for one.
   bool try_receive(int tag, std::uint32_t& from, std::vector<std::byte>& bytes);
-  // A send that goes on while the caller works: it keeps `bytes` until the
-  // message left. A message past MPI's eager size moves only while its
-  // sender is inside MPI, so poll done() between pieces of work (each call
-  // progresses it); wait() or the destructor waits for it (as send()).
+  // start_send() sends in the background while the caller works: the
+  // Outgoing keeps `bytes` until the message left. A message past MPI's
+  // eager size moves only while its sender is inside MPI, so poll done()
+  // between pieces of work (each call progresses it); wait() or the
+  // destructor waits for it, polling with naps and taking lock() only for
+  // each poll (a receiver's thread is never kept from the lock meanwhile).
+  // One process: not allowed.
   class Outgoing {
    public:
     ~Outgoing();

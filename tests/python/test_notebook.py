@@ -28,8 +28,9 @@ def out(tmp_path) -> pathlib.Path:
 
 @pytest.fixture
 def kernel_env(tmp_path, monkeypatch, python_path) -> dict:
-    """The kernel's environment: a kernelspec "python3" of sys.executable
-    first on JUPYTER_PATH, pydsim first on PYTHONPATH, and matplotlib's
+    """The kernel's environment: a kernelspec under the kernel name the
+    notebook asks for, running sys.executable (Debian's /usr/bin/python3,
+    which runs the tests), first on JUPYTER_PATH, pydsim first on PYTHONPATH, and matplotlib's
     inline backend (the tests' Agg would leave the charts out of the
     notebook)."""
     spec = tmp_path / "jupyter" / "kernels" / "python3"
